@@ -1,0 +1,161 @@
+//! The taxii-edge command line: build a snapshot from TIP exports, and publish it to a worker.
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use taxii_edge::config::parse_collections;
+use taxii_edge::import::{import_file, RecordError};
+use taxii_edge::publish::Admin;
+use taxii_edge::snapshot::builder::{build, BuildInput};
+use taxii_edge::snapshot::dir::{self, SnapshotDir};
+use taxii_edge::stix::{ids, RenderOptions};
+use taxii_edge::time::Timestamp;
+
+#[derive(Parser)]
+#[command(name = "taxii-edge", version, about = "Build and publish TAXII feeds served by the taxii-edge worker")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a snapshot directory from indicator exports and a collection configuration.
+    Build {
+        /// Collections in Cortex XSOAR's JSON form: {"name": "query"} or {"name": {"query": …, "description": …}}.
+        #[arg(long)]
+        config: PathBuf,
+        /// Indicator exports (XSOAR indicator JSON: a list, {"iocs": […]}, or JSON lines). Repeat for several.
+        #[arg(long = "input", required = true, num_args = 1..)]
+        inputs: Vec<PathBuf>,
+        /// Where to write the snapshot.
+        #[arg(long)]
+        out: PathBuf,
+        /// The XSOAR customer string (license id): keeps XSOAR's collection and object ids.
+        #[arg(long, default_value = "")]
+        customer_string: String,
+        /// STIX types served as indicator SDOs with patterns over 2.1 (comma list, e.g. ipv4-addr,domain-name).
+        #[arg(long, value_delimiter = ',')]
+        as_indicator: Vec<String>,
+        /// A previous snapshot directory: object versions in it keep their date_added.
+        #[arg(long)]
+        previous: Option<PathBuf>,
+        /// Skip bad records (each is listed) instead of failing the build.
+        #[arg(long)]
+        skip_bad: bool,
+        /// The build time (RFC 3339), for reproducible builds; default now.
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// Upload a snapshot to a worker and make it current, in one atomic step.
+    Publish {
+        /// The snapshot directory made by `taxii-edge build`.
+        dir: PathBuf,
+        /// The worker's URL, e.g. http://127.0.0.1:8787 or https://feeds.example.com.
+        #[arg(long)]
+        url: String,
+        /// The worker's ADMIN_TOKEN secret.
+        #[arg(long, env = "TAXII_EDGE_ADMIN_TOKEN")]
+        token: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Build { config, inputs, out, customer_string, as_indicator, previous, skip_bad, now } => {
+            run_build(&config, &inputs, &out, &customer_string, as_indicator, previous, skip_bad, now)
+        }
+        Command::Publish { dir, url, token } => run_publish(&dir, &url, &token),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn now_utc() -> Timestamp {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("the clock is after 1970");
+    Timestamp(d.as_micros() as i64)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_build(
+    config: &Path,
+    inputs: &[PathBuf],
+    out: &Path,
+    customer: &str,
+    as_indicator: Vec<String>,
+    previous: Option<PathBuf>,
+    skip_bad: bool,
+    now: Option<String>,
+) -> Result<(), String> {
+    let text = std::fs::read_to_string(config).map_err(|e| format!("cannot read {}: {e}", config.display()))?;
+    let collections = parse_collections(&text).map_err(|e| format!("{}: {e}", config.display()))?;
+    let mut indicators = Vec::new();
+    let mut bad: Vec<RecordError> = Vec::new();
+    for input in inputs {
+        let got = import_file(input).map_err(|e| e.to_string())?;
+        indicators.extend(got.indicators);
+        bad.extend(got.errors);
+    }
+    let render = RenderOptions {
+        namespace: ids::namespace_for(customer),
+        as_indicator: as_indicator.into_iter().collect::<BTreeSet<_>>(),
+    };
+    let now = match now {
+        Some(t) => Timestamp::parse(&t).map_err(|e| format!("--now: {e}"))?,
+        None => now_utc(),
+    };
+    let previous = match previous {
+        Some(p) => SnapshotDir::open(&p)?.dates()?,
+        None => HashMap::new(),
+    };
+    let built = build(&BuildInput {
+        collections: &collections,
+        indicators: &indicators,
+        render: &render,
+        now,
+        previous: &previous,
+    });
+    bad.extend(
+        built.render_errors.iter().map(|e| RecordError { position: e.origin.clone(), reason: e.reason.clone() }),
+    );
+    if !bad.is_empty() {
+        for e in &bad {
+            eprintln!("{}: {e}", if skip_bad { "skipped" } else { "bad record" });
+        }
+        if !skip_bad {
+            return Err(format!("{} bad records: fix them, or pass --skip-bad to build without them", bad.len()));
+        }
+    }
+    dir::write(&built, out)?;
+    println!("snapshot {} in {}", built.snapshot_id(), out.display());
+    println!("{:<36}  {:<24} {:>9}  query", "id", "collection", "objects");
+    for c in &built.manifest.collections {
+        println!("{:<36}  {:<24} {:>9}  {}", c.id, c.title, c.count, c.query);
+    }
+    println!("{} indicators read, {} skipped", indicators.len(), bad.len());
+    Ok(())
+}
+
+fn run_publish(dir: &Path, url: &str, token: &str) -> Result<(), String> {
+    let snapshot = SnapshotDir::open(dir)?;
+    let bar = ProgressBar::new(0);
+    bar.set_style(ProgressStyle::with_template("uploading {bar:30} {pos}/{len} blobs").expect("valid template"));
+    let admin = Admin::new(url, token);
+    let done = admin.publish(&snapshot, &|i, n| {
+        bar.set_length(n as u64);
+        bar.set_position(i as u64);
+    })?;
+    bar.finish_and_clear();
+    println!(
+        "published snapshot {} to {url}: {} of {} blobs uploaded ({} bytes), now current",
+        done.snapshot, done.uploaded, done.blobs, done.bytes_uploaded
+    );
+    Ok(())
+}

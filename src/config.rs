@@ -1,0 +1,92 @@
+//! The collection configuration in Cortex XSOAR's JSON form, read as XSOAR reads it.
+//!
+//! `{"name": "query"}` or `{"name": {"query": "…", "description": "…"}}`, in the order written. An empty query
+//! selects every indicator; a missing one is an error, as in XSOAR.
+
+use crate::query::Query;
+use serde_json::Value;
+
+/// One configured collection.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CollectionConfig {
+    pub name: String,
+    pub query_text: String,
+    pub query: Query,
+    pub description: String,
+}
+
+/// Parses the collections JSON, checking every query. Errors name the collection and say what to fix.
+pub fn parse_collections(text: &str) -> Result<Vec<CollectionConfig>, String> {
+    let doc: Value = serde_json::from_str(text)
+        .map_err(|e| format!("the collections must be a JSON object such as {{\"All IPs\": \"type:IP\"}}: {e}"))?;
+    let Value::Object(map) = doc else {
+        return Err("the collections must be a JSON object of name → query".into());
+    };
+    if map.is_empty() {
+        return Err("no collections are configured: add at least one, e.g. {\"All\": \"\"}".into());
+    }
+    let mut out = Vec::with_capacity(map.len());
+    for (name, spec) in map {
+        if name.trim().is_empty() {
+            return Err("a collection name is empty".into());
+        }
+        let (query_text, description) = match spec {
+            Value::String(q) => (q, String::new()),
+            Value::Object(mut o) => {
+                let query = match o.remove("query") {
+                    Some(Value::String(q)) => q,
+                    Some(Value::Null) | None => {
+                        return Err(format!(
+                            "collection \"{name}\": Collection query is required (use \"\" for all indicators)"
+                        ))
+                    }
+                    Some(_) => return Err(format!("collection \"{name}\": \"query\" must be a string")),
+                };
+                let description = match o.remove("description") {
+                    Some(Value::String(d)) => d,
+                    None | Some(Value::Null) => String::new(),
+                    Some(_) => return Err(format!("collection \"{name}\": \"description\" must be a string")),
+                };
+                (query, description)
+            }
+            Value::Null => {
+                return Err(format!(
+                    "collection \"{name}\": Collection query is required (use \"\" for all indicators)"
+                ))
+            }
+            _ => {
+                return Err(format!(
+                    "collection \"{name}\": expected a query string or {{\"query\": …, \"description\": …}}"
+                ))
+            }
+        };
+        let query = Query::parse(&query_text)
+            .map_err(|e| format!("collection \"{name}\": the query {query_text:?} does not parse {e}"))?;
+        out.push(CollectionConfig { name, query_text, query, description });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_both_xsoar_forms_in_order() {
+        let c =
+            parse_collections(r#"{"Zeta": "type:IP", "Alpha": {"query": "", "description": "All of it"}}"#).unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!((c[0].name.as_str(), c[0].query_text.as_str()), ("Zeta", "type:IP"));
+        assert_eq!((c[1].name.as_str(), c[1].description.as_str(), &c[1].query), ("Alpha", "All of it", &Query::All));
+    }
+
+    #[test]
+    fn explains_bad_configs() {
+        assert!(parse_collections("[]").unwrap_err().contains("JSON object"));
+        assert!(parse_collections(r#"{"A": {"description": "x"}}"#)
+            .unwrap_err()
+            .contains("Collection query is required"));
+        let e = parse_collections(r#"{"A": "type:IP and"}"#).unwrap_err();
+        assert!(e.starts_with("collection \"A\": the query \"type:IP and\" does not parse at character"), "{e}");
+    }
+}

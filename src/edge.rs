@@ -1,0 +1,113 @@
+//! The Worker entry point (wasm32 only): turns a `worker::Request` into the core's request, gives the core a
+//! store over R2, and turns the core's response back. Nothing TAXII-specific lives here.
+
+use crate::service::{Service, Settings};
+use crate::snapshot::reader::Cache;
+use crate::store::{Store, StoreError};
+use crate::taxii::media::Version;
+use crate::taxii::{percent_decode, Request as CoreRequest};
+use crate::time::Timestamp;
+use std::rc::Rc;
+use worker::{event, Bucket, Context, Env, Headers, Request, Response, Result};
+
+thread_local! {
+    /// Immutable snapshot metadata and segments, kept for the life of the isolate.
+    static CACHE: Rc<Cache> = Rc::new(Cache::default());
+}
+
+/// R2 as the core's store.
+struct R2(Bucket);
+
+impl Store for R2 {
+    async fn get(&self, key: &str) -> std::result::Result<Option<Vec<u8>>, StoreError> {
+        let obj = self.0.get(key).execute().await.map_err(|e| StoreError(format!("R2 get {key}: {e}")))?;
+        let Some(obj) = obj else { return Ok(None) };
+        match obj.body() {
+            Some(body) => body.bytes().await.map(Some).map_err(|e| StoreError(format!("R2 read {key}: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    async fn exists(&self, key: &str) -> std::result::Result<bool, StoreError> {
+        self.0.head(key).await.map(|o| o.is_some()).map_err(|e| StoreError(format!("R2 head {key}: {e}")))
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> std::result::Result<(), StoreError> {
+        self.0.put(key, bytes).execute().await.map(|_| ()).map_err(|e| StoreError(format!("R2 put {key}: {e}")))
+    }
+}
+
+fn var(env: &Env, name: &str) -> Option<String> {
+    env.var(name).ok().map(|v| v.to_string()).filter(|v| !v.is_empty())
+}
+
+fn secret(env: &Env, name: &str) -> Option<String> {
+    env.secret(name).ok().map(|v| v.to_string()).filter(|v| !v.is_empty())
+}
+
+/// Settings from `[vars]` in wrangler.toml and from secrets.
+fn settings(env: &Env) -> Settings {
+    let mut s = Settings::default();
+    if let Some(v) = var(env, "TAXII_TITLE") {
+        s.title = v;
+    }
+    if let Some(v) = var(env, "TAXII_DESCRIPTION") {
+        s.description = v;
+    }
+    s.contact = var(env, "TAXII_CONTACT");
+    if let Some(v) = var(env, "API_ROOT") {
+        s.api_root = v;
+    }
+    if let Some(n) = var(env, "MAX_PAGE_SIZE").and_then(|v| v.parse().ok()).filter(|&n: &usize| n > 0) {
+        s.max_limit = n;
+    }
+    if let Some(n) = var(env, "DEFAULT_PAGE_SIZE").and_then(|v| v.parse().ok()).filter(|&n: &usize| n > 0) {
+        s.default_limit = n.min(s.max_limit);
+    }
+    if let Some(v) = var(env, "TAXII_VERSIONS") {
+        let versions: Vec<Version> = v
+            .split(',')
+            .filter_map(|x| match x.trim() {
+                "2.1" => Some(Version::V21),
+                "2.0" => Some(Version::V20),
+                _ => None,
+            })
+            .collect();
+        if !versions.is_empty() {
+            s.versions = versions;
+        }
+    }
+    if let Some(k) = secret(env, "NEXT_SECRET") {
+        s.next_secret = k.into_bytes();
+    }
+    s.admin_token = secret(env, "ADMIN_TOKEN");
+    s.public_url = var(env, "PUBLIC_URL");
+    s
+}
+
+#[event(fetch)]
+pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let url = req.url()?;
+    let method = req.method().to_string();
+    let body = if matches!(method.as_str(), "PUT" | "POST") && url.path().starts_with("/admin/") {
+        Some(req.bytes().await?)
+    } else {
+        None
+    };
+    let core = CoreRequest {
+        method,
+        path: percent_decode(url.path()),
+        query: url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect(),
+        headers: req.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect(),
+        origin: url.origin().ascii_serialization(),
+        body,
+    };
+    let service = Service { settings: settings(&env), cache: CACHE.with(Rc::clone) };
+    let now = Timestamp((js_sys::Date::now() * 1000.0) as i64);
+    let out = service.handle(&R2(env.bucket("SNAPSHOTS")?), &core, now).await;
+    let headers = Headers::new();
+    for (k, v) in &out.headers {
+        headers.append(k, v)?;
+    }
+    Ok(Response::from_bytes(out.body)?.with_status(out.status).with_headers(headers))
+}

@@ -1,0 +1,120 @@
+//! Publishing a snapshot directory to a worker (native only): upload the blobs the store lacks, then switch
+//! the current pointer in one request. Re-running an interrupted publish uploads only what is still missing.
+
+use crate::admin::MAX_KEYS_PER_CALL;
+use crate::snapshot::dir::SnapshotDir;
+use std::time::Duration;
+
+/// What a publish did.
+#[derive(Debug, Default)]
+pub struct Published {
+    pub snapshot: String,
+    pub blobs: usize,
+    pub uploaded: usize,
+    pub bytes_uploaded: u64,
+}
+
+/// The admin API of one worker.
+pub struct Admin {
+    base: String,
+    token: String,
+    agent: ureq::Agent,
+}
+
+impl Admin {
+    pub fn new(url: &str, token: &str) -> Admin {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build()
+            .into();
+        Admin { base: url.trim_end_matches('/').to_string(), token: token.to_string(), agent }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<&[u8]>) -> Result<(u16, Vec<u8>), String> {
+        let url = format!("{}{path}", self.base);
+        let auth = format!("Bearer {}", self.token);
+        let result = match (method, body) {
+            ("GET", _) => self.agent.get(&url).header("Authorization", &auth).call(),
+            ("POST", Some(b)) => self.agent.post(&url).header("Authorization", &auth).send(b),
+            ("PUT", Some(b)) => self.agent.put(&url).header("Authorization", &auth).send(b),
+            _ => unreachable!("admin calls are GET, POST or PUT with a body"),
+        };
+        let mut resp = result.map_err(|e| format!("cannot reach {url}: {e}"))?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_vec()
+            .map_err(|e| format!("{method} {url}: cannot read the answer: {e}"))?;
+        match status {
+            401 => Err(format!("{url} refused the admin token: pass the worker's ADMIN_TOKEN with --token")),
+            404 if path == "/admin/missing" => {
+                Err(format!("{url}: the admin path is off or absent: set the ADMIN_TOKEN secret on the worker"))
+            }
+            _ => Ok((status, bytes)),
+        }
+    }
+
+    fn missing(&self, keys: &[String]) -> Result<Vec<String>, String> {
+        let mut missing = Vec::new();
+        for chunk in keys.chunks(MAX_KEYS_PER_CALL) {
+            let (status, body) =
+                self.call("POST", "/admin/missing", Some(&serde_json::to_vec(chunk).expect("keys serialise")))?;
+            if status != 200 {
+                return Err(format!(
+                    "asking which blobs are missing failed ({status}): {}",
+                    String::from_utf8_lossy(&body)
+                ));
+            }
+            let v: serde_json::Value =
+                serde_json::from_slice(&body).map_err(|e| format!("unexpected answer to /admin/missing: {e}"))?;
+            missing.extend(v["missing"].as_array().into_iter().flatten().filter_map(|k| k.as_str().map(String::from)));
+        }
+        Ok(missing)
+    }
+
+    /// A blob from the worker's store, if it has it (to read the previous snapshot).
+    pub fn blob(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        match self.call("GET", &format!("/admin/blobs/{key}"), None)? {
+            (200, b) => Ok(Some(b)),
+            (404, _) => Ok(None),
+            (s, b) => Err(format!("reading {key} failed ({s}): {}", String::from_utf8_lossy(&b))),
+        }
+    }
+
+    /// Uploads what the worker lacks, then makes the snapshot current. `progress` is told of each upload.
+    pub fn publish(&self, dir: &SnapshotDir, progress: &dyn Fn(usize, usize)) -> Result<Published, String> {
+        let keys = dir.keys()?;
+        let missing = self.missing(&keys)?;
+        let mut out = Published { snapshot: dir.file.snapshot.clone(), blobs: keys.len(), ..Published::default() };
+        for (i, key) in missing.iter().enumerate() {
+            let bytes = dir.blob(key)?;
+            let (status, body) = self.call("PUT", &format!("/admin/blobs/{key}"), Some(&bytes))?;
+            if status != 201 {
+                return Err(format!("uploading {key} failed ({status}): {}", String::from_utf8_lossy(&body)));
+            }
+            out.uploaded += 1;
+            out.bytes_uploaded += bytes.len() as u64;
+            progress(i + 1, missing.len());
+        }
+        let still = self.missing(&keys)?;
+        if !still.is_empty() {
+            return Err(format!(
+                "{} blobs are still missing after the upload (first: {}): run publish again",
+                still.len(),
+                still[0]
+            ));
+        }
+        let body = serde_json::to_vec(&serde_json::json!({ "manifest": dir.file.manifest })).expect("serialises");
+        let (status, answer) = self.call("PUT", "/admin/current", Some(&body))?;
+        if status != 200 {
+            return Err(format!(
+                "switching to the new snapshot failed ({status}): {}",
+                String::from_utf8_lossy(&answer)
+            ));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,264 @@
+//! The request → response function: authentication, negotiation and routing over a store.
+//!
+//! The same function runs natively in tests over a [`MemoryStore`](crate::store::MemoryStore) and in the
+//! worker over R2. Check order: admin paths first (their own token), then Accept (406), then the route (404),
+//! then the resource. Nothing here panics on any input; every failure is a TAXII error.
+
+use crate::admin;
+use crate::snapshot::reader::{Cache, Reader};
+use crate::store::Store;
+use crate::taxii::error::{TaxiiError, FALLBACK};
+use crate::taxii::media::{negotiate, Version};
+use crate::taxii::{content, resources, Request, Response};
+use crate::time::Timestamp;
+use std::rc::Rc;
+
+/// Deployment settings (from wrangler.toml vars and secrets at the edge).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub title: String,
+    pub description: String,
+    pub contact: Option<String>,
+    /// The API root's path segment (XSOAR's is `threatintel`).
+    pub api_root: String,
+    /// Page size when the client gives no `limit`, and the most a page holds.
+    pub default_limit: usize,
+    pub max_limit: usize,
+    /// The TAXII versions served, in order of preference.
+    pub versions: Vec<Version>,
+    /// The key that signs `next` tokens.
+    pub next_secret: Vec<u8>,
+    /// The admin token for publishing; `None` turns the admin path off.
+    pub admin_token: Option<String>,
+    /// An absolute base URL to put in discovery instead of the request's origin.
+    pub public_url: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            title: "taxii-edge".into(),
+            description: "Threat intelligence feeds over TAXII 2.1 and 2.0".into(),
+            contact: None,
+            api_root: "threatintel".into(),
+            default_limit: 1000,
+            max_limit: 1000,
+            versions: vec![Version::V21, Version::V20],
+            next_secret: b"taxii-edge development secret".to_vec(),
+            admin_token: None,
+            public_url: None,
+        }
+    }
+}
+
+/// The service: settings plus the per-isolate cache.
+pub struct Service {
+    pub settings: Settings,
+    pub cache: Rc<Cache>,
+}
+
+/// What a path names.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Route<'a> {
+    Discovery(Version),
+    ApiRoot,
+    Status,
+    Collections,
+    Collection(&'a str),
+    Manifest(&'a str),
+    Objects(&'a str),
+    Object(&'a str, &'a str),
+    Versions(&'a str, &'a str),
+}
+
+impl Service {
+    pub fn new(settings: Settings) -> Self {
+        Service { settings, cache: Rc::new(Cache::default()) }
+    }
+
+    /// Answers one request. `now` is the current time (for the publish pointer).
+    pub async fn handle<S: Store>(&self, store: &S, req: &Request, now: Timestamp) -> Response {
+        if req.path == "/admin" || req.path.starts_with("/admin/") {
+            return admin::handle(&self.settings, store, req, now).await;
+        }
+        if req.path.trim_end_matches('/') == "/api/status" {
+            return self.status(store, req).await;
+        }
+        let path = req.path.trim_end_matches('/');
+        let segments: Vec<&str> = if path.is_empty() { vec![] } else { path[1..].split('/').collect() };
+        let Some(route) = self.route(&segments) else {
+            let version = negotiate(req.header("accept"), &self.settings.versions).unwrap_or(FALLBACK);
+            return TaxiiError::not_found(format!(
+                "there is no TAXII resource at {}: discovery is at /taxii2/ (TAXII 2.1) and /taxii/ (TAXII 2.0)",
+                shown(&req.path)
+            ))
+            .to_response(version);
+        };
+        let offered: Vec<Version> = match route {
+            Route::Discovery(v) => {
+                let mut o = vec![v];
+                o.extend(self.settings.versions.iter().filter(|&&x| x != v));
+                o
+            }
+            _ => self.settings.versions.clone(),
+        };
+        let Some(version) = negotiate(req.header("accept"), &offered) else {
+            let can: Vec<&str> = offered.iter().flat_map(|v| [v.taxii_type(), v.stix_type()]).collect();
+            let mut e = TaxiiError::new(
+                406,
+                "Not acceptable",
+                format!(
+                    "the Accept header {:?} allows no media type this endpoint serves; it serves: {}",
+                    req.header("accept").unwrap_or_default(),
+                    can.join(", ")
+                ),
+            );
+            e.parameter = Some("Accept".into());
+            return e.to_response(offered.first().copied().unwrap_or(FALLBACK));
+        };
+        let result = match (req.method.as_str(), &route) {
+            ("GET" | "HEAD", _) => self.get(store, req, &route, version).await,
+            ("POST", Route::Objects(_)) | ("DELETE", Route::Object(..)) => self.refuse_write(store, &route).await,
+            _ => Err(method_not_allowed(&route, &req.method)),
+        };
+        let mut resp = result.unwrap_or_else(|e| e.to_response(version));
+        if req.method == "HEAD" {
+            resp.body.clear();
+        }
+        resp.headers.push(("Vary".into(), "Accept, Authorization".into()));
+        resp
+    }
+
+    /// `GET /api/status`: what the console shows: the server, the current snapshot, and each collection with
+    /// its query and counts. JSON, not a TAXII resource.
+    async fn status<S: Store>(&self, store: &S, req: &Request) -> Response {
+        let reader = Reader { store, cache: &self.cache };
+        let s = &self.settings;
+        let mut body = serde_json::json!({
+            "title": s.title,
+            "description": s.description,
+            "api_root": resources::api_root_url(s, req),
+            "discovery": {
+                "2.1": self.settings.versions.contains(&Version::V21).then(|| format!("{}/taxii2/", base_url(s, req))),
+                "2.0": self.settings.versions.contains(&Version::V20).then(|| format!("{}/taxii/", base_url(s, req))),
+            },
+            "max_page_size": s.max_limit,
+        });
+        let status = match reader.current().await {
+            Ok(snap) => {
+                body["snapshot"] = serde_json::json!({
+                    "id": snap.id,
+                    "created": snap.manifest.created,
+                    "published": snap.published,
+                });
+                body["collections"] = serde_json::to_value(&snap.manifest.collections).expect("collections serialise");
+                if let Some(list) = body["collections"].as_array_mut() {
+                    for c in list {
+                        if let Some(o) = c.as_object_mut() {
+                            o.remove("index");
+                        }
+                    }
+                }
+                200
+            }
+            Err(crate::snapshot::SnapshotError::NothingPublished) => {
+                body["snapshot"] = serde_json::Value::Null;
+                body["collections"] = serde_json::json!([]);
+                200
+            }
+            Err(e) => {
+                body["error"] = serde_json::json!(e.to_string());
+                503
+            }
+        };
+        Response {
+            status,
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                ("Cache-Control".into(), "no-store".into()),
+            ],
+            body: serde_json::to_vec(&body).expect("status serialises"),
+        }
+    }
+
+    fn route<'a>(&self, seg: &[&'a str]) -> Option<Route<'a>> {
+        let root = self.settings.api_root.as_str();
+        let enabled = |v: Version| self.settings.versions.contains(&v);
+        Some(match seg {
+            ["taxii2"] if enabled(Version::V21) => Route::Discovery(Version::V21),
+            ["taxii"] if enabled(Version::V20) => Route::Discovery(Version::V20),
+            [r] if *r == root => Route::ApiRoot,
+            [r, "status", _] if *r == root => Route::Status,
+            [r, "collections"] if *r == root => Route::Collections,
+            [r, "collections", c] if *r == root => Route::Collection(c),
+            [r, "collections", c, "manifest"] if *r == root => Route::Manifest(c),
+            [r, "collections", c, "objects"] if *r == root => Route::Objects(c),
+            [r, "collections", c, "objects", o] if *r == root => Route::Object(c, o),
+            [r, "collections", c, "objects", o, "versions"] if *r == root => Route::Versions(c, o),
+            _ => return None,
+        })
+    }
+
+    async fn get<S: Store>(
+        &self,
+        store: &S,
+        req: &Request,
+        route: &Route<'_>,
+        v: Version,
+    ) -> Result<Response, TaxiiError> {
+        let reader = Reader { store, cache: &self.cache };
+        let s = &self.settings;
+        match *route {
+            Route::Discovery(_) => Ok(resources::discovery(s, req, v)),
+            Route::ApiRoot => Ok(resources::api_root(s, v)),
+            Route::Status => Err(TaxiiError::not_found(
+                "this server is read-only and has no status resources: nothing was ever submitted to it",
+            )),
+            Route::Collections => resources::collections(&reader, v).await,
+            Route::Collection(c) => resources::collection(&reader, c, v).await,
+            Route::Manifest(c) => content::manifest(s, &reader, req, c, v).await,
+            Route::Objects(c) => content::objects(s, &reader, req, c, v).await,
+            Route::Object(c, o) => content::object(s, &reader, req, c, o, v).await,
+            Route::Versions(c, o) => content::versions(s, &reader, req, c, o, v).await,
+        }
+    }
+
+    /// POST objects and DELETE object on a read-only collection: 403 where the collection exists.
+    async fn refuse_write<S: Store>(&self, store: &S, route: &Route<'_>) -> Result<Response, TaxiiError> {
+        let reader = Reader { store, cache: &self.cache };
+        let (Route::Objects(c) | Route::Object(c, _)) = *route else {
+            return Err(method_not_allowed(route, "POST"));
+        };
+        resources::find_collection(&reader, c).await?;
+        Err(TaxiiError::new(
+            403,
+            "Forbidden",
+            "this collection is read-only (can_write: false): it accepts no objects and deletes none",
+        )
+        .with_header("Allow", "GET, HEAD"))
+    }
+}
+
+fn method_not_allowed(route: &Route<'_>, method: &str) -> TaxiiError {
+    let allow = match route {
+        Route::Objects(_) => "GET, HEAD, POST",
+        Route::Object(..) => "GET, HEAD, DELETE",
+        _ => "GET, HEAD",
+    };
+    TaxiiError::new(405, "Method not allowed", format!("{} is not allowed here; use {allow}", shown(method)))
+        .with_header("Allow", allow)
+}
+
+/// The server's base URL: the configured public URL or the request's origin.
+pub fn base_url(s: &Settings, req: &Request) -> String {
+    s.public_url.as_deref().unwrap_or(&req.origin).trim_end_matches('/').to_string()
+}
+
+/// A client-supplied string, shortened for messages.
+pub fn shown(s: &str) -> String {
+    let mut out: String = s.chars().take(100).collect();
+    if s.chars().count() > 100 {
+        out.push('…');
+    }
+    out
+}

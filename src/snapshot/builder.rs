@@ -1,0 +1,196 @@
+//! Builds a snapshot from indicators and a collection configuration (native only).
+//!
+//! Each indicator is rendered once; each collection takes the indicators its query selects plus their extras,
+//! orders them by version, gives each a unique, increasing date_added, and is cut into segments per stream.
+//! An object version already present in the previous snapshot keeps its date_added; a new or changed one gets
+//! a date_added after every earlier one in its collection.
+
+use super::format::*;
+use super::segment::{encode, RecordIn};
+use crate::config::CollectionConfig;
+use crate::indicator::Indicator;
+use crate::stix::{self, ids, RenderError, RenderOptions, Rendered};
+use crate::time::Timestamp;
+use std::collections::{BTreeMap, HashMap};
+
+/// Everything a build needs.
+pub struct BuildInput<'a> {
+    pub collections: &'a [CollectionConfig],
+    pub indicators: &'a [Indicator],
+    pub render: &'a RenderOptions,
+    /// The build time: date_added of new objects starts here (or after the previous snapshot's newest).
+    pub now: Timestamp,
+    /// date_added of object versions in the previous snapshot, per collection id: (2.1 id, version) → date_added.
+    pub previous: &'a Dates,
+}
+
+/// A built snapshot: its blobs by store key and the manifest key.
+pub struct Built {
+    pub blobs: BTreeMap<String, Vec<u8>>,
+    pub manifest_key: String,
+    pub manifest: Manifest,
+    /// Indicators that could not be rendered (they are in no collection).
+    pub render_errors: Vec<RenderError>,
+}
+
+impl Built {
+    /// The snapshot id: the manifest's hash.
+    pub fn snapshot_id(&self) -> &str {
+        self.manifest_key.rsplit('/').next().unwrap_or_default()
+    }
+}
+
+/// Builds the snapshot in memory.
+pub fn build(input: &BuildInput<'_>) -> Built {
+    let mut render_errors = Vec::new();
+    let rendered: Vec<Option<Rendered>> = input
+        .indicators
+        .iter()
+        .map(|ind| stix::render_indicator(ind, input.render).map_err(|e| render_errors.push(e)).ok())
+        .collect();
+    let mut blobs = BTreeMap::new();
+    let mut entries = Vec::with_capacity(input.collections.len());
+    for cfg in input.collections {
+        let id = ids::collection_id(&input.render.namespace, &cfg.name);
+        let members: Vec<usize> = (0..input.indicators.len())
+            .filter(|&i| rendered[i].is_some() && cfg.query.matches(&input.indicators[i]))
+            .collect();
+        let inds: Vec<&Indicator> = members.iter().map(|&i| &input.indicators[i]).collect();
+        let objs: Vec<&Rendered> = members.iter().filter_map(|&i| rendered[i].as_ref()).collect();
+        let extras = stix::collection_extras(&inds, &objs, input.render);
+        let all: Vec<&Rendered> = extras.iter().chain(objs.iter().copied()).collect();
+        let previous = input.previous.get(&id);
+        let dated = assign_dates(all, previous, input.now);
+        entries.push(write_collection(cfg, id, &dated, &mut blobs));
+    }
+    let config_digest = content_hash(format!("{:?}{:?}", input.collections, input.render).as_bytes());
+    let manifest = Manifest { format: FORMAT, created: input.now, config_digest, collections: entries };
+    let bytes = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
+    let manifest_key = blob_key("manifest", &bytes);
+    blobs.insert(manifest_key.clone(), bytes);
+    Built { blobs, manifest_key, manifest, render_errors }
+}
+
+/// Orders a collection's objects and gives each its date_added: kept from the previous snapshot for an
+/// unchanged version, else after everything before it. Duplicate ids keep the newest version.
+fn assign_dates<'r>(
+    objects: Vec<&'r Rendered>,
+    previous: Option<&HashMap<(String, i64), Timestamp>>,
+    now: Timestamp,
+) -> Vec<(Timestamp, &'r Rendered)> {
+    let mut newest: HashMap<&str, &Rendered> = HashMap::with_capacity(objects.len());
+    for r in objects {
+        let keep = newest.get(r.id21.as_str()).is_none_or(|old| (r.version, &r.json21) > (old.version, &old.json21));
+        if keep {
+            newest.insert(&r.id21, r);
+        }
+    }
+    let mut kept = Vec::new();
+    let mut fresh = Vec::new();
+    for r in newest.into_values() {
+        match previous.and_then(|p| p.get(&(r.id21.clone(), r.version.0))) {
+            Some(&d) => kept.push((d, r)),
+            None => fresh.push(r),
+        }
+    }
+    let floor = previous.and_then(|p| p.values().max().copied()).map_or(now, |m| m.next().max(now));
+    fresh.sort_by(|a, b| (a.version, &a.id21).cmp(&(b.version, &b.id21)));
+    kept.extend(fresh.into_iter().enumerate().map(|(i, r)| (Timestamp(floor.0 + i as i64), r)));
+    kept.sort_by_key(|(d, _)| *d);
+    kept
+}
+
+fn write_collection(
+    cfg: &CollectionConfig,
+    id: String,
+    dated: &[(Timestamp, &Rendered)],
+    blobs: &mut BTreeMap<String, Vec<u8>>,
+) -> CollectionEntry {
+    let mut streams = BTreeMap::new();
+    streams.insert(ALL.to_string(), write_stream(dated.iter().copied(), blobs));
+    let mut by_type: BTreeMap<&str, Vec<(Timestamp, &Rendered)>> = BTreeMap::new();
+    let mut types20: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for &(d, r) in dated {
+        by_type.entry(&r.type21).or_default().push((d, r));
+        let list = types20.entry(r.type20.clone()).or_default();
+        if !list.contains(&r.type21) {
+            list.push(r.type21.clone());
+        }
+    }
+    let mut types = BTreeMap::new();
+    for (t, items) in &by_type {
+        types.insert(t.to_string(), items.len() as u64);
+        streams.insert(type_stream(t), write_stream(items.iter().copied(), blobs));
+    }
+    let id_shards = write_id_shards(dated, blobs);
+    let index = CollectionIndex { streams, types20, id_shards };
+    let bytes = serde_json::to_vec(&index).expect("index serialises");
+    let index_key = blob_key("index", &bytes);
+    blobs.insert(index_key.clone(), bytes);
+    CollectionEntry {
+        id,
+        title: cfg.name.clone(),
+        description: cfg.description.clone(),
+        query: cfg.query_text.clone(),
+        alias: None,
+        count: dated.len() as u64,
+        types,
+        newest: dated.last().map(|(d, _)| *d),
+        index: index_key,
+    }
+}
+
+fn write_stream<'r>(
+    items: impl Iterator<Item = (Timestamp, &'r Rendered)>,
+    blobs: &mut BTreeMap<String, Vec<u8>>,
+) -> Stream {
+    let items: Vec<(Timestamp, &Rendered)> = items.collect();
+    let mut stream = Stream { count: items.len() as u64, segments: Vec::new() };
+    for chunk in items.chunks(SEGMENT_RECORDS) {
+        let records: Vec<RecordIn<'_>> = chunk
+            .iter()
+            .map(|(d, r)| RecordIn {
+                date_added: *d,
+                version: r.version,
+                id21: &r.id21,
+                type21: &r.type21,
+                id20: &r.id20,
+                type20: &r.type20,
+                json21: &r.json21,
+                json20: &r.json20,
+            })
+            .collect();
+        let bytes = encode(&records);
+        let key = blob_key("segment", &bytes);
+        stream.segments.push(SegmentRef {
+            key: key.clone(),
+            count: chunk.len() as u32,
+            first: chunk[0].0,
+            last: chunk[chunk.len() - 1].0,
+        });
+        blobs.insert(key, bytes);
+    }
+    stream
+}
+
+/// Id shards: per shard, a sorted JSON list of `[id, date_added micros]` (2.1 and 2.0 ids both).
+fn write_id_shards(dated: &[(Timestamp, &Rendered)], blobs: &mut BTreeMap<String, Vec<u8>>) -> Vec<String> {
+    let shards = dated.len().div_ceil(SHARD_ENTRIES).max(1);
+    let mut lists: Vec<Vec<(&str, i64)>> = vec![Vec::new(); shards];
+    for (d, r) in dated {
+        lists[shard_of(&r.id21, shards)].push((&r.id21, d.0));
+        if r.id20 != r.id21 {
+            lists[shard_of(&r.id20, shards)].push((&r.id20, d.0));
+        }
+    }
+    lists
+        .into_iter()
+        .map(|mut list| {
+            list.sort_unstable();
+            let bytes = serde_json::to_vec(&list).expect("shard serialises");
+            let key = blob_key("ids", &bytes);
+            blobs.insert(key.clone(), bytes);
+            key
+        })
+        .collect()
+}

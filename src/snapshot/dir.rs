@@ -1,0 +1,119 @@
+//! A snapshot on disk (native only): `snapshot.json` naming the manifest, and every blob under `blobs/<key>`.
+//!
+//! The directory mirrors the store, so publishing is "upload what the store lacks, then switch the pointer",
+//! and a previous snapshot directory can be read back to keep each object version's date_added.
+
+use super::builder::Built;
+use super::format::{verify_blob, CollectionIndex, Manifest};
+use super::segment::Segment;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// `snapshot.json`: which manifest is the root of the directory's snapshot.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SnapshotFile {
+    pub snapshot: String,
+    pub manifest: String,
+    pub created: Timestamp,
+}
+
+/// Writes a built snapshot into `dir`, creating it; blobs already present are left as they are.
+pub fn write(built: &Built, dir: &Path) -> Result<(), String> {
+    for (key, bytes) in &built.blobs {
+        let path = dir.join("blobs").join(key);
+        if path.exists() {
+            continue;
+        }
+        let parent = path.parent().expect("blob paths have a parent");
+        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    let file = SnapshotFile {
+        snapshot: built.snapshot_id().to_string(),
+        manifest: built.manifest_key.clone(),
+        created: built.manifest.created,
+    };
+    let path = dir.join("snapshot.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&file).expect("serialises"))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// A snapshot directory opened for reading.
+pub struct SnapshotDir {
+    pub root: PathBuf,
+    pub file: SnapshotFile,
+}
+
+impl SnapshotDir {
+    pub fn open(dir: &Path) -> Result<SnapshotDir, String> {
+        let path = dir.join("snapshot.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "{} is not a snapshot directory (no snapshot.json: {e}); make one with `taxii-edge build`",
+                dir.display()
+            )
+        })?;
+        let file = serde_json::from_str(&text).map_err(|e| format!("{} is not valid: {e}", path.display()))?;
+        Ok(SnapshotDir { root: dir.to_path_buf(), file })
+    }
+
+    /// A blob's bytes, checked against its hash.
+    pub fn blob(&self, key: &str) -> Result<Vec<u8>, String> {
+        let path = self.root.join("blobs").join(key);
+        let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if !verify_blob(key, &bytes) {
+            return Err(format!(
+                "{} is damaged (its bytes do not match its name): rebuild the snapshot",
+                path.display()
+            ));
+        }
+        Ok(bytes)
+    }
+
+    pub fn manifest(&self) -> Result<Manifest, String> {
+        serde_json::from_slice(&self.blob(&self.file.manifest)?).map_err(|e| format!("the manifest is not valid: {e}"))
+    }
+
+    /// Every blob key the snapshot references, manifest last.
+    pub fn keys(&self) -> Result<Vec<String>, String> {
+        let manifest = self.manifest()?;
+        let mut keys = Vec::new();
+        for c in &manifest.collections {
+            let index = self.index(&c.index)?;
+            for stream in index.streams.values() {
+                keys.extend(stream.segments.iter().map(|s| s.key.clone()));
+            }
+            keys.extend(index.id_shards.iter().cloned());
+            keys.push(c.index.clone());
+        }
+        keys.sort();
+        keys.dedup();
+        keys.push(self.file.manifest.clone());
+        Ok(keys)
+    }
+
+    pub fn index(&self, key: &str) -> Result<CollectionIndex, String> {
+        serde_json::from_slice(&self.blob(key)?).map_err(|e| format!("index {key} is not valid: {e}"))
+    }
+
+    /// date_added of every object version, per collection id: what a rebuild keeps.
+    pub fn dates(&self) -> Result<super::format::Dates, String> {
+        let mut out = HashMap::new();
+        for c in &self.manifest()?.collections {
+            let index = self.index(&c.index)?;
+            let mut dates = HashMap::new();
+            if let Some(all) = index.streams.get(super::format::ALL) {
+                for s in &all.segments {
+                    let seg = Segment::decode(self.blob(&s.key)?)?;
+                    for r in &seg.records {
+                        dates.insert((r.id.clone(), r.v), r.date_added());
+                    }
+                }
+            }
+            out.insert(c.id.clone(), dates);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,320 @@
+//! Reads a published snapshot from a store with bounded work: a pointer, then cached metadata, then only the
+//! segments a page needs.
+//!
+//! Metadata (manifests, collection indexes) and recently used segments are cached per isolate by their
+//! content-addressed key, so they can never be stale. Every blob is verified against its hash when first read.
+
+use super::format::*;
+use super::segment::Segment;
+use crate::store::Store;
+use crate::time::Timestamp;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// Why a snapshot could not be read: all are the server's problem (503), never the client's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SnapshotError {
+    /// Nothing has been published yet.
+    NothingPublished,
+    /// The store failed or timed out.
+    Store(String),
+    /// A blob is missing or does not match its hash.
+    Corrupt(String),
+}
+
+impl std::fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SnapshotError::NothingPublished => {
+                f.write_str("no snapshot has been published yet: run `taxii-edge publish`")
+            }
+            SnapshotError::Store(e) => write!(f, "the snapshot store failed: {e}"),
+            SnapshotError::Corrupt(e) => write!(f, "the snapshot is damaged: {e}"),
+        }
+    }
+}
+
+/// Segments kept per isolate (about 1 MB each at most).
+const SEGMENT_CACHE: usize = 24;
+
+/// One id shard: `(id, date_added micros)`, sorted by id.
+type IdShard = Vec<(String, i64)>;
+
+/// Per-isolate cache of immutable blobs.
+#[derive(Default)]
+pub struct Cache {
+    manifests: RefCell<HashMap<String, Rc<Manifest>>>,
+    indexes: RefCell<HashMap<String, Rc<CollectionIndex>>>,
+    segments: RefCell<Vec<(String, Rc<Segment>)>>,
+    shards: RefCell<Vec<(String, Rc<IdShard>)>>,
+}
+
+/// A snapshot being read: its id and manifest.
+#[derive(Clone)]
+pub struct Snapshot {
+    pub id: String,
+    pub manifest: Rc<Manifest>,
+    pub published: Option<Timestamp>,
+}
+
+/// A record found by a read: the segment that holds it and its index there.
+#[derive(Clone)]
+pub struct Hit {
+    pub segment: Rc<Segment>,
+    pub index: usize,
+}
+
+impl Hit {
+    pub fn meta(&self) -> &super::segment::RecordMeta {
+        &self.segment.records[self.index]
+    }
+    pub fn body(&self, v21: bool) -> &[u8] {
+        self.segment.body(self.index, v21)
+    }
+}
+
+/// The result of reading one page of a stream selection.
+pub struct Page {
+    pub hits: Vec<Hit>,
+    /// More records may follow: the next page starts after `resume`.
+    pub more: bool,
+    pub resume: Option<Timestamp>,
+}
+
+/// Reads snapshots from a store through a cache.
+pub struct Reader<'a, S: Store> {
+    pub store: &'a S,
+    pub cache: &'a Cache,
+}
+
+impl<'a, S: Store> Reader<'a, S> {
+    async fn blob(&self, key: &str) -> Result<Vec<u8>, SnapshotError> {
+        let bytes = self
+            .store
+            .get(key)
+            .await
+            .map_err(|e| SnapshotError::Store(e.0))?
+            .ok_or_else(|| SnapshotError::Corrupt(format!("blob {key} is missing")))?;
+        if !verify_blob(key, &bytes) {
+            return Err(SnapshotError::Corrupt(format!("blob {key} does not match its hash")));
+        }
+        Ok(bytes)
+    }
+
+    /// The snapshot the pointer names.
+    pub async fn current(&self) -> Result<Snapshot, SnapshotError> {
+        let bytes = self.store.get(POINTER_KEY).await.map_err(|e| SnapshotError::Store(e.0))?;
+        let bytes = bytes.ok_or(SnapshotError::NothingPublished)?;
+        let pointer: Pointer = serde_json::from_slice(&bytes)
+            .map_err(|e| SnapshotError::Corrupt(format!("the current pointer is not valid: {e}")))?;
+        let manifest = self.manifest(&pointer.manifest).await?;
+        Ok(Snapshot { id: pointer.snapshot, manifest, published: Some(pointer.published) })
+    }
+
+    /// A retained snapshot by id, if its manifest is still in the store.
+    pub async fn by_id(&self, id: &str) -> Result<Option<Snapshot>, SnapshotError> {
+        if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let key = format!("manifest/{id}");
+        if let Some(m) = self.cache.manifests.borrow().get(&key) {
+            return Ok(Some(Snapshot { id: id.to_string(), manifest: m.clone(), published: None }));
+        }
+        match self.store.get(&key).await.map_err(|e| SnapshotError::Store(e.0))? {
+            None => Ok(None),
+            Some(_) => Ok(Some(Snapshot { id: id.to_string(), manifest: self.manifest(&key).await?, published: None })),
+        }
+    }
+
+    async fn manifest(&self, key: &str) -> Result<Rc<Manifest>, SnapshotError> {
+        if let Some(m) = self.cache.manifests.borrow().get(key) {
+            return Ok(m.clone());
+        }
+        let bytes = self.blob(key).await?;
+        let m: Manifest = serde_json::from_slice(&bytes)
+            .map_err(|e| SnapshotError::Corrupt(format!("manifest {key} is not valid: {e}")))?;
+        if m.format != FORMAT {
+            return Err(SnapshotError::Corrupt(format!(
+                "manifest {key} has format {}, this worker reads {FORMAT}",
+                m.format
+            )));
+        }
+        let m = Rc::new(m);
+        let mut cache = self.cache.manifests.borrow_mut();
+        if cache.len() > 8 {
+            cache.clear();
+        }
+        cache.insert(key.to_string(), m.clone());
+        Ok(m)
+    }
+
+    /// A collection's index.
+    pub async fn index(&self, entry: &CollectionEntry) -> Result<Rc<CollectionIndex>, SnapshotError> {
+        if let Some(i) = self.cache.indexes.borrow().get(&entry.index) {
+            return Ok(i.clone());
+        }
+        let bytes = self.blob(&entry.index).await?;
+        let idx: CollectionIndex = serde_json::from_slice(&bytes)
+            .map_err(|e| SnapshotError::Corrupt(format!("index {} is not valid: {e}", entry.index)))?;
+        let idx = Rc::new(idx);
+        let mut cache = self.cache.indexes.borrow_mut();
+        if cache.len() > 64 {
+            cache.clear();
+        }
+        cache.insert(entry.index.clone(), idx.clone());
+        Ok(idx)
+    }
+
+    async fn segment(&self, key: &str) -> Result<Rc<Segment>, SnapshotError> {
+        if let Some((_, s)) = self.cache.segments.borrow().iter().find(|(k, _)| k == key) {
+            return Ok(s.clone());
+        }
+        let bytes = self.blob(key).await?;
+        let seg = Rc::new(Segment::decode(bytes).map_err(|e| SnapshotError::Corrupt(format!("segment {key}: {e}")))?);
+        let mut cache = self.cache.segments.borrow_mut();
+        if cache.len() >= SEGMENT_CACHE {
+            cache.remove(0);
+        }
+        cache.push((key.to_string(), seg.clone()));
+        Ok(seg)
+    }
+
+    /// Up to `limit` records added after `after`, merged in date_added order from the named streams, keeping
+    /// those `keep` accepts. At most `max_segments` segments per stream are read, so a selective `keep` cannot
+    /// make the work grow with the collection: the page is then shorter, and `resume` says where to go on.
+    pub async fn page(
+        &self,
+        index: &CollectionIndex,
+        streams: &[String],
+        after: Option<Timestamp>,
+        limit: usize,
+        max_segments: usize,
+        keep: &dyn Fn(&super::segment::RecordMeta) -> bool,
+    ) -> Result<Page, SnapshotError> {
+        let mut hits: Vec<Hit> = Vec::new();
+        let mut more = false;
+        // The earliest point up to which a stream was scanned before its segment budget ran out.
+        let mut budget_cut: Option<Timestamp> = None;
+        for name in streams {
+            let Some(stream) = index.streams.get(name) else { continue };
+            let mut seg_i = after.map_or(0, |a| stream.segments.partition_point(|s| s.last <= a));
+            let mut taken = 0usize;
+            let mut read = 0usize;
+            'segments: while seg_i < stream.segments.len() {
+                if read == max_segments {
+                    let through = stream.segments[seg_i - 1].last;
+                    budget_cut = Some(budget_cut.map_or(through, |c| c.min(through)));
+                    break;
+                }
+                let seg = self.segment(&stream.segments[seg_i].key).await?;
+                read += 1;
+                let start = after.map_or(0, |a| seg.first_after(a));
+                for i in start..seg.records.len() {
+                    if keep(&seg.records[i]) {
+                        if taken == limit {
+                            more = true;
+                            break 'segments;
+                        }
+                        hits.push(Hit { segment: seg.clone(), index: i });
+                        taken += 1;
+                    }
+                }
+                seg_i += 1;
+            }
+        }
+        if let Some(cut) = budget_cut {
+            hits.retain(|h| h.meta().d <= cut.0);
+        }
+        if streams.len() > 1 {
+            hits.sort_by_key(|h| h.meta().d);
+        }
+        if hits.len() > limit {
+            hits.truncate(limit);
+            more = true;
+        }
+        let last = hits.last().map(|h| h.meta().date_added());
+        let resume = match (more, budget_cut) {
+            (true, _) => last,
+            (false, Some(cut)) => Some(last.map_or(cut, |l| l.max(cut))),
+            (false, None) => None,
+        };
+        Ok(Page { hits, more: resume.is_some(), resume })
+    }
+
+    /// How many records of `stream` were added at or before `after` (one segment read at most).
+    pub async fn rank(&self, stream: &Stream, after: Option<Timestamp>) -> Result<u64, SnapshotError> {
+        let Some(a) = after else { return Ok(0) };
+        let i = stream.segments.partition_point(|s| s.last <= a);
+        let before: u64 = stream.segments[..i].iter().map(|s| u64::from(s.count)).sum();
+        match stream.segments.get(i) {
+            Some(s) if s.first <= a => Ok(before + self.segment(&s.key).await?.first_after(a) as u64),
+            _ => Ok(before),
+        }
+    }
+
+    /// Up to `limit` records of `stream` from position `start` (zero-based) on.
+    pub async fn from_position(&self, stream: &Stream, start: u64, limit: usize) -> Result<Vec<Hit>, SnapshotError> {
+        let mut hits = Vec::with_capacity(limit.min(4096));
+        let mut skip = start;
+        for s in &stream.segments {
+            if hits.len() == limit {
+                break;
+            }
+            if skip >= u64::from(s.count) {
+                skip -= u64::from(s.count);
+                continue;
+            }
+            let seg = self.segment(&s.key).await?;
+            let from = skip as usize;
+            skip = 0;
+            for i in from..seg.records.len() {
+                if hits.len() == limit {
+                    break;
+                }
+                hits.push(Hit { segment: seg.clone(), index: i });
+            }
+        }
+        Ok(hits)
+    }
+
+    /// The date_added of every object version whose 2.1 or 2.0 id is `id`.
+    pub async fn find_id(&self, index: &CollectionIndex, id: &str) -> Result<Vec<Timestamp>, SnapshotError> {
+        if index.id_shards.is_empty() {
+            return Ok(vec![]);
+        }
+        let key = &index.id_shards[shard_of(id, index.id_shards.len())];
+        let shard = self.shard(key).await?;
+        let start = shard.partition_point(|(k, _)| k.as_str() < id);
+        Ok(shard[start..].iter().take_while(|(k, _)| k == id).map(|(_, d)| Timestamp(*d)).collect())
+    }
+
+    async fn shard(&self, key: &str) -> Result<Rc<IdShard>, SnapshotError> {
+        if let Some((_, s)) = self.cache.shards.borrow().iter().find(|(k, _)| k == key) {
+            return Ok(s.clone());
+        }
+        let bytes = self.blob(key).await?;
+        let list: IdShard = serde_json::from_slice(&bytes)
+            .map_err(|e| SnapshotError::Corrupt(format!("id shard {key} is not valid: {e}")))?;
+        let list = Rc::new(list);
+        let mut cache = self.cache.shards.borrow_mut();
+        if cache.len() >= SEGMENT_CACHE {
+            cache.remove(0);
+        }
+        cache.push((key.to_string(), list.clone()));
+        Ok(list)
+    }
+
+    /// The record of the "all" stream added exactly at `d`, if any.
+    pub async fn at(&self, index: &CollectionIndex, d: Timestamp) -> Result<Option<Hit>, SnapshotError> {
+        let Some(stream) = index.streams.get(ALL) else { return Ok(None) };
+        let i = stream.segments.partition_point(|s| s.last < d);
+        let Some(seg_ref) = stream.segments.get(i) else { return Ok(None) };
+        if seg_ref.first > d {
+            return Ok(None);
+        }
+        let seg = self.segment(&seg_ref.key).await?;
+        let j = seg.records.partition_point(|r| r.d < d.0);
+        Ok((j < seg.records.len() && seg.records[j].d == d.0).then_some(Hit { segment: seg, index: j }))
+    }
+}
