@@ -35,7 +35,8 @@ fn indicators(n: usize) -> String {
 fn setup(n: usize) -> (Service, MemoryStore) {
     let cols = parse_collections(r#"{"Collection1": "type:IP", "Empty": "type:URL"}"#).unwrap();
     let inds = import_str("gen.jsonl", &indicators(n)).unwrap().indicators;
-    let render = RenderOptions { namespace: ids::namespace_for("test"), ..RenderOptions::default() };
+    // No producer identity: these tests count the indicators' own objects.
+    let render = RenderOptions { namespace: ids::namespace_for("test"), producer: None, ..RenderOptions::default() };
     let built = build(&BuildInput {
         collections: &cols,
         indicators: &inds,

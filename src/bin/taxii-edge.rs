@@ -106,6 +106,7 @@ fn run_build(
     let render = RenderOptions {
         namespace: ids::namespace_for(customer),
         as_indicator: as_indicator.into_iter().collect::<BTreeSet<_>>(),
+        ..RenderOptions::default()
     };
     let now = match now {
         Some(t) => Timestamp::parse(&t).map_err(|e| format!("--now: {e}"))?,

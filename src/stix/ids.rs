@@ -30,6 +30,21 @@ pub fn collection_id(namespace: &Uuid, name: &str) -> String {
     Uuid::new_v5(namespace, format!("Collection_{name}").as_bytes()).to_string()
 }
 
+/// The STIX 2.0 form of an id: STIX 2.0 requires UUIDv4 ids, so a derived (v5) UUID has its version nibble set
+/// to 4 and its variant to RFC 4122; a v4 UUID (the TLP marking definitions) is kept. Deterministic, and
+/// distinct ids stay distinct (the 6 changed bits are fixed, the other 122 bits carry the hash).
+pub fn v20_id(id: &str) -> String {
+    let Some((t, u)) = id.split_once("--") else { return id.to_string() };
+    let Ok(uuid) = Uuid::parse_str(u) else { return id.to_string() };
+    if uuid.get_version_num() == 4 && uuid.get_variant() == uuid::Variant::RFC4122 {
+        return id.to_string();
+    }
+    let mut b = *uuid.as_bytes();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    format!("{t}--{}", Uuid::from_bytes(b))
+}
+
 /// An SCO id from its id-contributing properties (a JSON object), canonicalised with JCS.
 pub fn sco_id(stix_type: &str, contributing: &Value) -> String {
     let mut name = String::new();
@@ -99,6 +114,17 @@ mod tests {
         assert_eq!(collection_id(&ns, "Collection1"), "4c649e16-2bb7-50f5-8826-2a2d0a0b9631");
         assert_eq!(collection_id(&ns, "Collection2"), "e46189b5-c5c8-5c7f-b947-183e0302b4d3");
         assert_eq!(sdo_id(&ns, "indicator", "8.8.8.8"), "indicator--5858b9e9-063f-573b-bb34-42cab292eaeb");
+    }
+
+    #[test]
+    fn v20_ids_are_uuid4_shaped_and_stable() {
+        assert_eq!(
+            v20_id("indicator--5858b9e9-063f-573b-bb34-42cab292eaeb"),
+            "indicator--5858b9e9-063f-473b-bb34-42cab292eaeb"
+        );
+        let tlp = "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9";
+        assert_eq!(v20_id(tlp), tlp);
+        assert_eq!(v20_id("not-an-id"), "not-an-id");
     }
 
     #[test]

@@ -2,16 +2,66 @@
 //!
 //! Rendering happens once per snapshot, in the build: each object is rendered to its exact 2.1 and 2.0 JSON
 //! bytes, which the worker then places into envelopes and bundles unchanged. Every id is derived (see
-//! [`ids`]); the same indicators and options always give the same bytes.
+//! [`ids`]); the same indicators and options always give the same bytes (serde_json keeps insertion order, and
+//! every object is built in one fixed property order).
+//!
+//! - [`kind`]: which XSOAR type becomes which STIX object (type names match case-insensitively).
+//! - [`observable`]: SCO properties, SCO ids and patterns of the observable types.
+//! - [`render`]: one indicator → its 2.1 and 2.0 objects (SCO, indicator SDO or other SDO).
+//! - [`extras`]: what a collection serves besides its members: relationships between members, the TLP marking
+//!   definitions and the producer identity they reference, the extension definitions.
+//! - [`markings`]: the four standard TLP marking definitions.
 
+pub mod extras;
 pub mod ids;
+pub mod kind;
+pub mod markings;
+pub mod observable;
 pub mod render;
+pub mod samples;
 
 use crate::time::Timestamp;
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
-pub use render::{collection_extras, render_indicator};
+pub use extras::collection_extras;
+pub use render::render_indicator;
+
+/// Which XSOAR fields travel with each object (the XSOAR "Extension fields" setting): over 2.1 in a
+/// property-extension, over 2.0 as `x_xsoar_<field>` custom properties.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ExtensionFields {
+    /// No extension (XSOAR: the setting left empty).
+    #[default]
+    None,
+    /// These fields (lower-cased XSOAR names; `value`, `indicator_type`, `score`, `tags`, `timestamp`,
+    /// `modified` and `expiration` name the typed properties).
+    List(Vec<String>),
+    /// Every field of the indicator (XSOAR: "All").
+    All,
+}
+
+impl ExtensionFields {
+    /// Parses the XSOAR setting: empty → none, `all` (any case) → all, else a comma-separated list.
+    pub fn parse(setting: &str) -> ExtensionFields {
+        let s = setting.trim();
+        if s.is_empty() {
+            ExtensionFields::None
+        } else if s.eq_ignore_ascii_case("all") {
+            ExtensionFields::All
+        } else {
+            let mut list: Vec<String> =
+                s.split(',').map(|f| f.trim().to_ascii_lowercase()).filter(|f| !f.is_empty()).collect();
+            list.dedup();
+            ExtensionFields::List(list)
+        }
+    }
+
+    /// Whether any field is exported.
+    pub fn enabled(&self) -> bool {
+        !matches!(self, ExtensionFields::None)
+    }
+}
 
 /// The rendering settings of a build (the XSOAR integration's settings, where it has them).
 #[derive(Clone, Debug)]
@@ -21,11 +71,45 @@ pub struct RenderOptions {
     /// STIX SCO types rendered as indicator SDOs with a pattern over 2.1 (XSOAR "STIX types for STIX indicator
     /// Domain Object"). Over 2.0 every observable is an indicator.
     pub as_indicator: BTreeSet<String>,
+    /// The XSOAR "Extension fields" setting.
+    pub extension_fields: ExtensionFields,
+    /// Mark expired indicators `revoked: true` (indicator and other SDOs; SCOs have no `revoked`).
+    pub revoke_expired: bool,
+    /// The time against which `expiration` is judged for `revoke_expired` (the build time). Without it only
+    /// XSOAR's own `expirationStatus: "expired"` counts.
+    pub expired_as_of: Option<Timestamp>,
+    /// Keep XSOAR's exact (UUIDv5) ids over STIX 2.0 too. STIX 2.0 requires UUIDv4 ids, so by default a 2.0
+    /// id is the derived id with its version bits set to 4 ([`ids::v20_id`]); set this for a drop-in
+    /// replacement of an XSOAR 2.0 feed whose consumers already hold its ids (they fail 2.0 validation).
+    pub xsoar_v20_ids: bool,
+    /// The name of the producer identity every SDO and relationship names in `created_by_ref` (served with each
+    /// collection). `None`: no `created_by_ref`, and the identity is served only for the extension definitions,
+    /// which require a creator.
+    pub producer: Option<String>,
 }
 
 impl Default for RenderOptions {
     fn default() -> Self {
-        RenderOptions { namespace: ids::namespace_for(""), as_indicator: BTreeSet::new() }
+        RenderOptions {
+            namespace: ids::namespace_for(""),
+            as_indicator: BTreeSet::new(),
+            extension_fields: ExtensionFields::None,
+            revoke_expired: false,
+            expired_as_of: None,
+            xsoar_v20_ids: false,
+            producer: Some("taxii-edge".to_string()),
+        }
+    }
+}
+
+impl RenderOptions {
+    /// An id as the given spec version writes it (see `xsoar_v20_ids`).
+    pub fn id_for(&self, id: &str, v21: bool) -> String {
+        if v21 || self.xsoar_v20_ids {
+            id.to_string()
+        } else {
+            ids::v20_id(id)
+        }
     }
 }
 

@@ -1,0 +1,368 @@
+//! The observable types: their STIX 2.1 SCO properties, their SCO ids and their STIX patterns.
+//!
+//! SCO ids follow STIX 2.1 §2.9 as the python `stix2` library (3.0.2) computes them: the id-contributing
+//! properties that are present, with `hashes` reduced to one hash (MD5, else SHA-1, SHA-256, SHA-512, as
+//! `stix2.base._choose_one_hash` does), canonicalised with JCS. Patterns quote string constants with `\`
+//! escaped first, then `'`.
+//!
+//! Choices per type (documented in the issue): File keeps every hash of the record (MD5, SHA-1, SHA-256,
+//! SHA-512, SSDEEP; a field that is not a hash of its kind is left out) and its first associated file name;
+//! its pattern ORs the known cryptographic hashes, the value's own first. Account: `account_login` is the
+//! value, `user_id` the `userid` field. ASN: `AS15169` or `15169` → `number` 15169. X509: the value is the
+//! serial number. DomainGlob: a `LIKE` pattern (`*` → `%`, `?` → `_`), never an SCO; nor a URL that is not an
+//! absolute URI or an address stix2-validator would not take as an email: those are always indicators.
+
+use super::ids;
+use super::kind::Obs;
+use crate::indicator::Indicator;
+use crate::time::Timestamp;
+use serde_json::{json, Map, Value};
+
+/// An observable indicator, ready to be an SCO or the pattern of an indicator.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Observable {
+    pub sco_type: &'static str,
+    /// The SCO's own properties, in output order (no type, spec_version or id).
+    pub props: Map<String, Value>,
+    /// The SCO id.
+    pub id: String,
+    /// The STIX pattern.
+    pub pattern: String,
+    /// Whether it can only be an indicator (a domain glob).
+    pub always_indicator: bool,
+}
+
+/// Builds the observable of an indicator of an observable type, or says what is wrong with it.
+pub fn observable(ind: &Indicator, obs: Obs) -> Result<Observable, String> {
+    let sco_type = obs.sco_type();
+    let v = ind.value.trim();
+    let mut props = Map::new();
+    let mut always_indicator = false;
+    let pattern = match obs {
+        Obs::Ipv4 | Obs::Ipv6 | Obs::Domain | Obs::Url | Obs::Email => {
+            always_indicator = match obs {
+                Obs::Url => !is_uri(v),
+                Obs::Email => !is_email(v),
+                _ => false,
+            };
+            props.insert("value".into(), json!(v));
+            compare(sco_type, "value", v)
+        }
+        Obs::DomainGlob => {
+            always_indicator = true;
+            props.insert("value".into(), json!(v));
+            let like: String = v
+                .chars()
+                .map(|c| {
+                    if c == '*' {
+                        '%'
+                    } else if c == '?' {
+                        '_'
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            format!("[domain-name:value LIKE '{}']", escape_pattern(&like))
+        }
+        Obs::File => return file(ind),
+        Obs::RegistryKey => {
+            props.insert("key".into(), json!(v));
+            let values = registry_values(ind)?;
+            if !values.is_empty() {
+                props.insert("values".into(), Value::Array(values));
+            }
+            compare(sco_type, "key", v)
+        }
+        Obs::Account => {
+            if let Some(uid) = ind.field_str("userid") {
+                props.insert("user_id".into(), json!(uid));
+            }
+            props.insert("account_login".into(), json!(v));
+            if let Some(t) = ind.field_str("accounttype") {
+                props.insert("account_type".into(), json!(vocab_word(&t)));
+            }
+            if let Some(d) = ind.field_str("displayname") {
+                props.insert("display_name".into(), json!(d));
+            }
+            compare(sco_type, "account_login", v)
+        }
+        Obs::Asn => {
+            let digits = v.strip_prefix("AS").or_else(|| v.strip_prefix("as")).unwrap_or(v).trim();
+            let number: u32 = digits.parse().map_err(|_| {
+                format!("ASN \"{v}\" is not an autonomous system number (write it as 15169 or AS15169)")
+            })?;
+            props.insert("number".into(), json!(number));
+            if let Some(name) = ind.field_str("name") {
+                props.insert("name".into(), json!(name));
+            }
+            format!("[autonomous-system:number = {number}]")
+        }
+        Obs::Software => {
+            props.insert("name".into(), json!(v));
+            for (field, prop) in [("cpe", "cpe"), ("vendor", "vendor"), ("version", "version")] {
+                if let Some(s) = ind.field_str(field) {
+                    props.insert(prop.into(), json!(s));
+                }
+            }
+            compare(sco_type, "name", v)
+        }
+        Obs::X509 => {
+            if let Some(h) = ind.field_str("sha256").filter(|h| is_hash(h, 64)) {
+                props.insert("hashes".into(), json!({ "SHA-256": h }));
+            }
+            props.insert("serial_number".into(), json!(v));
+            if let Some(issuer) = distinguished_name(ind.field("issuer")) {
+                props.insert("issuer".into(), json!(issuer));
+            }
+            for (field, prop) in
+                [("validitynotbefore", "validity_not_before"), ("validitynotafter", "validity_not_after")]
+            {
+                if let Some(s) = ind.field_str(field) {
+                    let t = Timestamp::parse(&s).map_err(|e| format!("\"{field}\": {e}"))?;
+                    props.insert(prop.into(), json!(t.to_micros_string()));
+                }
+            }
+            if let Some(subject) = distinguished_name(ind.field("subject")) {
+                props.insert("subject".into(), json!(subject));
+            }
+            compare(sco_type, "serial_number", v)
+        }
+        Obs::Mutex => {
+            props.insert("name".into(), json!(v));
+            compare(sco_type, "name", v)
+        }
+    };
+    let id = sco_id(sco_type, &props);
+    Ok(Observable { sco_type, props, id, pattern, always_indicator })
+}
+
+/// Whether a URL is an absolute RFC 3986 URI (a scheme, then only URI characters and `%HH` escapes), as a
+/// `url` SCO's value must be; other URLs are indicators (their pattern takes any string).
+pub fn is_uri(v: &str) -> bool {
+    let Some((scheme, rest)) = v.split_once(':') else { return false };
+    let scheme_ok = scheme.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+    let b = rest.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'%' {
+            if i + 2 >= b.len() || !b[i + 1].is_ascii_hexdigit() || !b[i + 2].is_ascii_hexdigit() {
+                return false;
+            }
+            i += 3;
+            continue;
+        }
+        if !(c.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=".contains(&c)) {
+            return false;
+        }
+        i += 1;
+    }
+    scheme_ok
+}
+
+/// Whether an address passes stix2-validator's `email` rule (`local@domain.tld` with
+/// `[a-zA-Z0-9_.+-]` in the local part); other addresses are indicators.
+pub fn is_email(v: &str) -> bool {
+    let Some((local, domain)) = v.split_once('@') else { return false };
+    let Some((host, tld)) = domain.split_once('.') else { return false };
+    !local.is_empty()
+        && local.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.+-".contains(&b))
+        && !host.is_empty()
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !tld.is_empty()
+        && tld.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.".contains(&b))
+}
+
+/// `[type:path = 'value']` with the value escaped.
+fn compare(sco_type: &str, path: &str, v: &str) -> String {
+    format!("[{sco_type}:{path} = '{}']", escape_pattern(v))
+}
+
+/// Escapes a STIX pattern string constant: `\` first, then `'`.
+pub fn escape_pattern(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('\'', "\\'")
+}
+
+/// The id-contributing properties of each SCO type (STIX 2.1 §6, as stix2 3.0.2 lists them).
+fn contributing(sco_type: &str) -> &'static [&'static str] {
+    match sco_type {
+        "autonomous-system" => &["number"],
+        "file" => &["hashes", "name", "parent_directory_ref", "extensions"],
+        "mutex" => &["name"],
+        "software" => &["name", "cpe", "swid", "vendor", "version"],
+        "user-account" => &["account_type", "user_id", "account_login"],
+        "windows-registry-key" => &["key", "values"],
+        "x509-certificate" => &["hashes", "serial_number"],
+        _ => &["value"],
+    }
+}
+
+/// The SCO id from an SCO's properties.
+pub fn sco_id(sco_type: &str, props: &Map<String, Value>) -> String {
+    let mut c = Map::new();
+    for &key in contributing(sco_type) {
+        if let Some(v) = props.get(key) {
+            let v = if key == "hashes" { choose_one_hash(v) } else { v.clone() };
+            c.insert(key.to_string(), v);
+        }
+    }
+    ids::sco_id(sco_type, &Value::Object(c))
+}
+
+/// One hash, by stix2's preference MD5 > SHA-1 > SHA-256 > SHA-512, else the first.
+fn choose_one_hash(hashes: &Value) -> Value {
+    let Value::Object(m) = hashes else { return hashes.clone() };
+    for k in ["MD5", "SHA-1", "SHA-256", "SHA-512"] {
+        if let Some(h) = m.get(k) {
+            return json!({ k: h });
+        }
+    }
+    m.iter().next().map_or(Value::Object(Map::new()), |(k, h)| json!({ k.as_str(): h }))
+}
+
+fn is_hash(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The hash algorithms of a File, in output order: (STIX name, XSOAR field, hex length).
+const FILE_HASHES: [(&str, &str, usize); 4] =
+    [("MD5", "md5", 32), ("SHA-1", "sha1", 40), ("SHA-256", "sha256", 64), ("SHA-512", "sha512", 128)];
+
+fn file(ind: &Indicator) -> Result<Observable, String> {
+    let v = ind.value.trim();
+    let own = FILE_HASHES.iter().find(|(_, _, len)| is_hash(v, *len)).ok_or_else(|| {
+        format!("File value \"{v}\" is not an MD5, SHA-1, SHA-256 or SHA-512 hash (32, 40, 64 or 128 hex digits)")
+    })?;
+    let mut hashes = Map::new();
+    for &(name, field, len) in &FILE_HASHES {
+        let h = if name == own.0 { Some(v.to_string()) } else { ind.field_str(field).filter(|h| is_hash(h, len)) };
+        if let Some(h) = h {
+            hashes.insert(name.into(), json!(h));
+        }
+    }
+    if let Some(s) = ind.field_str("ssdeep") {
+        hashes.insert("SSDEEP".into(), json!(s));
+    }
+    let mut props = Map::new();
+    let mut comparisons = vec![hash_comparison(own.0, v)];
+    for (name, h) in &hashes {
+        if name != own.0 && name != "SSDEEP" {
+            comparisons.push(hash_comparison(name, h.as_str().unwrap_or_default()));
+        }
+    }
+    props.insert("hashes".into(), Value::Object(hashes));
+    if let Some(name) = first_string(ind.field("associatedfilenames")) {
+        props.insert("name".into(), json!(name));
+    }
+    let id = sco_id("file", &props);
+    let pattern = format!("[{}]", comparisons.join(" OR "));
+    Ok(Observable { sco_type: "file", props, id, pattern, always_indicator: false })
+}
+
+/// `file:hashes.MD5 = '…'`, quoting hash names that contain `-`.
+fn hash_comparison(name: &str, h: &str) -> String {
+    let path = if name.contains('-') { format!("'{name}'") } else { name.to_string() };
+    format!("file:hashes.{path} = '{}'", escape_pattern(h))
+}
+
+fn first_string(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => s.split(',').map(str::trim).find(|s| !s.is_empty()).map(String::from),
+        Value::Array(items) => {
+            items.iter().filter_map(Value::as_str).map(str::trim).find(|s| !s.is_empty()).map(String::from)
+        }
+        _ => None,
+    }
+}
+
+/// The registry value data types STIX 2.1 allows (windows-registry-datatype-enum).
+const REGISTRY_TYPES: &[&str] = &[
+    "REG_NONE",
+    "REG_SZ",
+    "REG_EXPAND_SZ",
+    "REG_BINARY",
+    "REG_DWORD",
+    "REG_DWORD_BIG_ENDIAN",
+    "REG_DWORD_LITTLE_ENDIAN",
+    "REG_LINK",
+    "REG_MULTI_SZ",
+    "REG_RESOURCE_LIST",
+    "REG_FULL_RESOURCE_DESCRIPTION",
+    "REG_RESOURCE_REQUIREMENTS_LIST",
+    "REG_QWORD",
+    "REG_INVALID_TYPE",
+];
+
+/// `keyvalue` rows `{"name","data","type"}` → `values` `{"name","data","data_type"}`; empty rows are dropped.
+fn registry_values(ind: &Indicator) -> Result<Vec<Value>, String> {
+    let rows = match ind.field("keyvalue") {
+        None | Some(Value::Null) => return Ok(vec![]),
+        Some(Value::Array(rows)) => rows,
+        Some(_) => return Err("\"keyvalue\" must be a list of {\"name\", \"data\", \"type\"}".into()),
+    };
+    let mut out = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let Value::Object(row) = row else {
+            return Err(format!("keyvalue[{i}] must be an object {{\"name\", \"data\", \"type\"}}"));
+        };
+        let text = |k: &str| match row.get(k) {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        let mut v = Map::new();
+        if let Some(name) = text("name") {
+            v.insert("name".into(), json!(name));
+        }
+        if let Some(data) = text("data") {
+            v.insert("data".into(), json!(data));
+        }
+        if v.is_empty() {
+            continue;
+        }
+        if let Some(t) = text("type") {
+            let t = t.trim().to_ascii_uppercase();
+            if !REGISTRY_TYPES.contains(&t.as_str()) {
+                return Err(format!(
+                    "keyvalue[{i}]: \"{t}\" is not a registry data type ({})",
+                    REGISTRY_TYPES.join(", ")
+                ));
+            }
+            v.insert("data_type".into(), json!(t));
+        }
+        out.push(Value::Object(v));
+    }
+    Ok(out)
+}
+
+/// An X509 subject or issuer grid `[{"title","data"}]` as `title=data, title=data`, or a plain string.
+fn distinguished_name(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Array(rows) => {
+            let parts: Vec<String> = rows
+                .iter()
+                .filter_map(|r| {
+                    let t = r.get("title")?.as_str()?.trim();
+                    let d = r.get("data")?.as_str()?.trim();
+                    (!t.is_empty() && !d.is_empty()).then(|| format!("{t}={d}"))
+                })
+                .collect();
+            (!parts.is_empty()).then(|| parts.join(", "))
+        }
+        _ => None,
+    }
+}
+
+/// An open-vocabulary word: lower case, spaces and underscores as hyphens ("Command and Control" →
+/// "command-and-control").
+pub fn vocab_word(s: &str) -> String {
+    s.trim()
+        .to_ascii_lowercase()
+        .split(|c: char| c.is_whitespace() || c == '_')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
+}
