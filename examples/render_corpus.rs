@@ -1,12 +1,73 @@
 //! Renders the sample indicators of every type (src/stix/samples.rs) under several render settings and
-//! prints one JSON corpus: per setting, every object in STIX 2.1 and in 2.0, with the collection's extras.
+//! prints one JSON corpus: per setting, every object in STIX 2.1 and in 2.0, with the collection's extras,
+//! and the same collection as the service serves it (a snapshot built by the builder, read back through
+//! `Service::handle` over an in-memory store: the 2.1 envelope pages and the 2.0 bundle).
 //! tests/interop/test_stix_render.py validates it with stix2-validator, stix2-patterns and stix2.
 //!
 //! `cargo run --example render_corpus > corpus.json`
 
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use taxii_edge::config::parse_collections;
+use taxii_edge::indicator::Indicator;
+use taxii_edge::service::{Service, Settings};
+use taxii_edge::snapshot::builder::{build, BuildInput};
+use taxii_edge::snapshot::format::{Pointer, POINTER_KEY};
 use taxii_edge::stix::{collection_extras, ids, render_indicator, samples, ExtensionFields, RenderOptions};
+use taxii_edge::store::{MemoryStore, Store};
+use taxii_edge::taxii::{Request, Response};
+use taxii_edge::time::Timestamp;
+
+/// The collection `All` (every indicator) as the service serves it: all 2.1 objects (paged by `next`) and
+/// the 2.0 bundle.
+fn served(indicators: &[Indicator], opts: &RenderOptions) -> (Vec<Value>, Value) {
+    let cols = parse_collections(r#"{"All": ""}"#).expect("valid collections");
+    let built = build(&BuildInput {
+        collections: &cols,
+        indicators,
+        render: opts,
+        now: Timestamp::parse("2025-01-01T00:00:00Z").expect("valid time"),
+        previous: &HashMap::new(),
+    });
+    let store = MemoryStore::default();
+    for (k, v) in &built.blobs {
+        pollster::block_on(store.put(k, v.clone())).expect("memory store");
+    }
+    let p =
+        Pointer { snapshot: built.snapshot_id().into(), manifest: built.manifest_key.clone(), published: Timestamp(0) };
+    pollster::block_on(store.put(POINTER_KEY, serde_json::to_vec(&p).expect("pointer"))).expect("memory store");
+    let svc = Service::new(Settings::default());
+    let col = ids::collection_id(&opts.namespace, "All");
+    let get = |query: Vec<(String, String)>, accept: &str| -> Response {
+        let req = Request {
+            method: "GET".into(),
+            path: format!("/threatintel/collections/{col}/objects/"),
+            query,
+            headers: vec![("accept".into(), accept.into())],
+            origin: "https://feeds.example".into(),
+            body: None,
+        };
+        let r = pollster::block_on(svc.handle(&store, &req, Timestamp(0)));
+        assert!(r.status == 200 || r.status == 206, "{}: {}", r.status, String::from_utf8_lossy(&r.body));
+        r
+    };
+    let mut objects21 = Vec::new();
+    let mut query = vec![("limit".to_string(), "7".to_string())];
+    loop {
+        let body: Value = serde_json::from_slice(&get(query.clone(), "application/taxii+json;version=2.1").body)
+            .expect("envelope JSON");
+        objects21.extend(body["objects"].as_array().cloned().unwrap_or_default());
+        match body["next"].as_str() {
+            Some(next) if body["more"] == true => {
+                query = vec![("limit".into(), "7".into()), ("next".into(), next.into())];
+            }
+            _ => break,
+        }
+    }
+    let bundle: Value =
+        serde_json::from_slice(&get(vec![], "application/vnd.oasis.stix+json; version=2.0").body).expect("bundle JSON");
+    (objects21, bundle)
+}
 
 fn main() {
     let indicators = samples::sample_indicators();
@@ -67,11 +128,14 @@ fn main() {
         let extras = collection_extras(&members, &refs, opts);
         let all: Vec<_> = rendered.iter().chain(extras.iter()).collect();
         let parse = |s: &str| serde_json::from_str::<Value>(s).expect("rendered JSON parses");
+        let (served21, bundle20) = served(&indicators, opts);
         out.push(json!({
             "setting": name,
             "errors": errors,
             "objects21": all.iter().map(|r| parse(&r.json21)).collect::<Vec<_>>(),
             "objects20": all.iter().map(|r| parse(&r.json20)).collect::<Vec<_>>(),
+            "served21": served21,
+            "bundle20": bundle20,
         }));
     }
     println!("{}", serde_json::to_string_pretty(&json!({ "corpus": out })).expect("serialises"));

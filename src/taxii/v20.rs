@@ -113,7 +113,11 @@ fn bundle_id(snapshot: &str, collection: &str, req: &Request, hits: &[Hit]) -> S
     if let (Some(f), Some(l)) = (hits.first(), hits.last()) {
         name.push_str(&format!("#{}-{}", f.meta().d, l.meta().d));
     }
-    format!("bundle--{}", uuid::Uuid::new_v5(&crate::stix::ids::SCO_NAMESPACE, name.as_bytes()))
+    // STIX 2.0 requires a UUIDv4-shaped id.
+    crate::stix::ids::v20_id(&format!(
+        "bundle--{}",
+        uuid::Uuid::new_v5(&crate::stix::ids::SCO_NAMESPACE, name.as_bytes())
+    ))
 }
 
 /// A STIX 2.0 bundle of the hits' 2.0 bodies.

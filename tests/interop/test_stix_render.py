@@ -5,6 +5,9 @@
   the checks disabled whose warnings come from the input data or from the XSOAR id rule (listed below);
 - stix2-patterns 2.1.2: every indicator pattern parses, for its spec version;
 - stix2 3.0.2: every 2.1 SCO id is the id the library computes from the same properties;
+- the same collection as the service serves it (builder + Service over an in-memory store): the 2.1
+  envelope pages and the 2.0 bundle hold exactly the rendered objects, and the bundle validates as a whole;
+- stix2 3.0.2 parses every object;
 - every reference resolves inside the collection (no dangling created_by_ref, marking, extension or
   relationship end), and 2.0 has no top-level SCOs;
 - two runs give identical bytes.
@@ -60,10 +63,38 @@ def corpus(corpus_bytes):
 
 
 def objects(corpus):
+    """Every object: as rendered, and as served."""
     for setting in corpus:
         for version in ("2.1", "2.0"):
             for obj in setting["objects" + version.replace(".", "")]:
                 yield setting["setting"], version, obj
+        for obj in setting["served21"]:
+            yield setting["setting"] + " (served)", "2.1", obj
+        for obj in setting["bundle20"]["objects"]:
+            yield setting["setting"] + " (served)", "2.0", obj
+
+
+def canonical(objs):
+    return sorted(json.dumps(o, sort_keys=True) for o in objs)
+
+
+def test_the_service_serves_exactly_the_rendered_objects(corpus):
+    for setting in corpus:
+        assert canonical(setting["served21"]) == canonical(setting["objects21"]), setting["setting"]
+        assert canonical(setting["bundle20"]["objects"]) == canonical(setting["objects20"]), setting["setting"]
+
+
+def test_the_20_bundle_validates(corpus):
+    for setting in corpus:
+        bundle = setting["bundle20"]
+        assert bundle["spec_version"] == "2.0"
+        result = validate_instance(bundle, ValidationOptions(version="2.0"))
+        assert result.errors == [], [str(e) for e in result.errors]
+
+
+def test_stix2_parses_every_object(corpus):
+    for setting, version, obj in objects(corpus):
+        stix2.parse(obj, allow_custom=True, version=version)
 
 
 def test_every_sample_renders(corpus):
