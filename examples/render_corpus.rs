@@ -138,5 +138,39 @@ fn main() {
             "bundle20": bundle20,
         }));
     }
-    println!("{}", serde_json::to_string_pretty(&json!({ "corpus": out })).expect("serialises"));
+    // What the renderer decides can be a url / email-addr SCO value, for the python side to compare with the
+    // validator's own rules.
+    let urls = [
+        "https://example.com/a?b=c#d",
+        "http://example.com/it's\\here",
+        "example.com/path",
+        "http://exa mple.com/",
+        "http://user:pw@host:8080/p",
+        "http://host:port/",
+        "http://[::1]/",
+        "http://h/a#b#c",
+        "http://h/%zz",
+        "http://h/%20",
+        "ftp://h/a;b=c",
+        "mailto:a@b.c",
+        "http://h/?q=a|b",
+        "http://h/ä",
+        "urn:isbn:0451450523",
+        "http://h/{x}",
+        "http://h/a^b",
+        "HTTP://H/",
+        "1http://h/",
+        "http://h/a`b",
+        "http://h/\"q\"",
+    ];
+    let emails =
+        ["a@example.com", "o'brien@example.com", "a+b@x.co.uk", "a@b", "@x.com", "a b@x.com", "a@x..com", "a@-x.com"];
+    let checks = json!({
+        "urls": urls.iter().map(|u| json!([u, taxii_edge::stix::observable::is_uri(u)])).collect::<Vec<_>>(),
+        "emails": emails.iter().map(|e| json!([e, taxii_edge::stix::observable::is_email(e)])).collect::<Vec<_>>(),
+    });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({ "corpus": out, "value_checks": checks })).expect("serialises")
+    );
 }

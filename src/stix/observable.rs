@@ -137,29 +137,67 @@ pub fn observable(ind: &Indicator, obs: Obs) -> Result<Observable, String> {
     Ok(Observable { sco_type, props, id, pattern, always_indicator })
 }
 
-/// Whether a URL is an absolute RFC 3986 URI (a scheme, then only URI characters and `%HH` escapes), as a
-/// `url` SCO's value must be; other URLs are indicators (their pattern takes any string).
+/// Whether a URL is an absolute RFC 3986 URI, as a `url` SCO's value must be (stix2-validator checks it with
+/// `rfc3986_validator`): `scheme ":" ["//" authority] path ["?" query] ["#" fragment]` with only the
+/// characters each part allows and `%HH` escapes. IP-literal hosts (`[…]`) are not accepted here. Other URLs are
+/// indicators (a pattern takes any string).
 pub fn is_uri(v: &str) -> bool {
-    let Some((scheme, rest)) = v.split_once(':') else { return false };
-    let scheme_ok = scheme.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
-        && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
-    let b = rest.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c == b'%' {
-            if i + 2 >= b.len() || !b[i + 1].is_ascii_hexdigit() || !b[i + 2].is_ascii_hexdigit() {
+    const SUB_DELIMS: &[u8] = b"!$&'()*+,;=";
+    fn ok(part: &str, extra: &[u8]) -> bool {
+        let b = part.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if c == b'%' {
+                if i + 2 >= b.len() || !b[i + 1].is_ascii_hexdigit() || !b[i + 2].is_ascii_hexdigit() {
+                    return false;
+                }
+                i += 3;
+                continue;
+            }
+            if !(c.is_ascii_alphanumeric() || b"-._~".contains(&c) || SUB_DELIMS.contains(&c) || extra.contains(&c)) {
                 return false;
             }
-            i += 3;
-            continue;
+            i += 1;
         }
-        if !(c.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=".contains(&c)) {
-            return false;
-        }
-        i += 1;
+        true
     }
-    scheme_ok
+    let Some((scheme, rest)) = v.split_once(':') else { return false };
+    if !(scheme.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)))
+    {
+        return false;
+    }
+    let (rest, fragment) = match rest.split_once('#') {
+        Some((r, f)) => (r, Some(f)),
+        None => (rest, None),
+    };
+    let (rest, query) = match rest.split_once('?') {
+        Some((r, q)) => (r, Some(q)),
+        None => (rest, None),
+    };
+    let path = match rest.strip_prefix("//") {
+        Some(after) => {
+            let (authority, path) = match after.find('/') {
+                Some(i) => after.split_at(i),
+                None => (after, ""),
+            };
+            let (userinfo, hostport) = match authority.rsplit_once('@') {
+                Some((u, h)) => (Some(u), h),
+                None => (None, authority),
+            };
+            let (host, port) = match hostport.rsplit_once(':') {
+                Some((h, p)) => (h, p),
+                None => (hostport, ""),
+            };
+            if !userinfo.is_none_or(|u| ok(u, b":")) || !ok(host, b"") || !port.bytes().all(|b| b.is_ascii_digit()) {
+                return false;
+            }
+            path
+        }
+        None => rest,
+    };
+    ok(path, b":@/") && query.is_none_or(|q| ok(q, b":@/?")) && fragment.is_none_or(|f| ok(f, b":@/?"))
 }
 
 /// Whether an address passes stix2-validator's `email` rule (`local@domain.tld` with

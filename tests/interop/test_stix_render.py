@@ -185,6 +185,20 @@ def test_references_resolve_inside_the_collection(corpus):
                 assert all("spec_version" not in o for o in objs)
 
 
+def test_sco_value_rules_agree_with_the_validator(corpus_bytes):
+    """The renderer's own URI and email rules (which decide SCO or indicator) against stix2-validator's."""
+    from rfc3986_validator import validate_rfc3986
+    from stix2validator.validator import EMAIL_RE
+
+    checks = json.loads(corpus_bytes)["value_checks"]
+    for url, ours in checks["urls"]:
+        theirs = bool(validate_rfc3986(url, rule="URI"))
+        # IP-literal hosts are refused by the renderer on purpose (they become indicators).
+        assert ours == theirs or (not ours and "[" in url), (url, ours, theirs)
+    for email, ours in checks["emails"]:
+        assert ours == bool(EMAIL_RE.match(email)), (email, ours)
+
+
 def test_two_runs_give_identical_bytes(corpus_bytes):
     if os.environ.get("STIX_CORPUS"):
         pytest.skip("corpus given as a file")
