@@ -138,37 +138,144 @@ fn main() {
             "bundle20": bundle20,
         }));
     }
-    // What the renderer decides can be a url / email-addr SCO value, for the python side to compare with the
-    // validator's own rules.
-    let urls = [
-        "https://example.com/a?b=c#d",
-        "http://example.com/it's\\here",
-        "example.com/path",
-        "http://exa mple.com/",
-        "http://user:pw@host:8080/p",
-        "http://host:port/",
-        "http://[::1]/",
-        "http://h/a#b#c",
-        "http://h/%zz",
-        "http://h/%20",
-        "ftp://h/a;b=c",
-        "mailto:a@b.c",
-        "http://h/?q=a|b",
-        "http://h/ä",
-        "urn:isbn:0451450523",
-        "http://h/{x}",
-        "http://h/a^b",
-        "HTTP://H/",
-        "1http://h/",
-        "http://h/a`b",
-        "http://h/\"q\"",
+    // What the renderer decides can be an SCO's value, for the python side to compare with the validator.
+    use taxii_edge::stix::observable::{is_cpe23, is_domain, is_email, is_ipv4, is_ipv6, is_registry_key, is_uri};
+    type Rule = fn(&str) -> bool;
+    let rules: [(&str, &str, Rule, &[&str]); 7] = [
+        (
+            "url",
+            "value",
+            is_uri,
+            &[
+                "https://example.com/a?b=c#d",
+                "http://example.com/it's\\here",
+                "example.com/path",
+                "http://exa mple.com/",
+                "http://user:pw@host:8080/p",
+                "http://host:port/",
+                "http://[::1]/",
+                "http://h/a#b#c",
+                "http://h/%zz",
+                "http://h/%20",
+                "ftp://h/a;b=c",
+                "mailto:a@b.c",
+                "http://h/?q=a|b",
+                "http://h/ä",
+                "urn:isbn:0451450523",
+                "http://h/{x}",
+                "http://h/a^b",
+                "HTTP://H/",
+                "1http://h/",
+                "http://h/a`b",
+                "http://h/\"q\"",
+            ],
+        ),
+        (
+            "email-addr",
+            "value",
+            is_email,
+            &[
+                "a@example.com",
+                "o'brien@example.com",
+                "a+b@x.co.uk",
+                "a@b",
+                "@x.com",
+                "a b@x.com",
+                "a@x..com",
+                "a@-x.com",
+            ],
+        ),
+        (
+            "ipv4-addr",
+            "value",
+            is_ipv4,
+            &[
+                "1.2.3.4",
+                "01.2.3.4",
+                "1.2.3.4/33",
+                "1.2.3.4/24",
+                "1.2.3.4/05",
+                "256.1.1.1",
+                "1.2.3.4:80",
+                "1.2.3",
+                "0.0.0.0/0",
+                "1.2.3.4/",
+            ],
+        ),
+        (
+            "ipv6-addr",
+            "value",
+            is_ipv6,
+            &[
+                "2001:db8::1",
+                "::1",
+                "::ffff:1.2.3.4",
+                "2001:db8::/129",
+                "fe80::1%eth0",
+                "2001:DB8::1/64",
+                "::",
+                "1::",
+                "2001:db8::1/064",
+                "1:2:3:4:5:6:7:8:9",
+                "gggg::1",
+                "fe80::1%",
+                "2001:db8::/0",
+            ],
+        ),
+        (
+            "domain-name",
+            "value",
+            is_domain,
+            &[
+                "a_b.com",
+                "example.com.",
+                "xn--bcher-kva.example",
+                "bücher.example",
+                "-a.com",
+                "a..com",
+                "localhost",
+                "1.2.3.4",
+                "*.x.com",
+                "ab--cd.com",
+                "EXAMPLE.COM",
+                "a-.com",
+                "x.y-z.com",
+            ],
+        ),
+        (
+            "windows-registry-key",
+            "key",
+            is_registry_key,
+            &[
+                "HKEY_LOCAL_MACHINE\\Software",
+                "HKLM\\Software",
+                "hklm\\x",
+                "Computer\\HKEY_LOCAL_MACHINE\\x",
+                "HKEY_USERS\\S-1\\HKCU",
+                "hkey_users\\x",
+            ],
+        ),
+        (
+            "software",
+            "cpe",
+            is_cpe23,
+            &[
+                "cpe:2.3:a:microsoft:word:2019:*:*:*:*:*:*:*",
+                "cpe:/a:microsoft:word",
+                "cpe:2.3:a:ms:word",
+                "cpe:2.3:a:ms:wo rd:1:*:*:*:*:*:*:*",
+                "cpe:2.3:o:linux:linux_kernel:5.4\\.1:-:*:en-us:*:*:*:*",
+                "cpe:2.3:x:a:b:*:*:*:*:*:*:*:*",
+                "cpe:2.3:a:a?:b*:*:*:*:english:*:*:*:*",
+            ],
+        ),
     ];
-    let emails =
-        ["a@example.com", "o'brien@example.com", "a+b@x.co.uk", "a@b", "@x.com", "a b@x.com", "a@x..com", "a@-x.com"];
-    let checks = json!({
-        "urls": urls.iter().map(|u| json!([u, taxii_edge::stix::observable::is_uri(u)])).collect::<Vec<_>>(),
-        "emails": emails.iter().map(|e| json!([e, taxii_edge::stix::observable::is_email(e)])).collect::<Vec<_>>(),
-    });
+    let mut checks = Vec::new();
+    for (t, prop, rule, values) in rules {
+        for v in values {
+            checks.push(json!([t, prop, v, rule(v)]));
+        }
+    }
     println!(
         "{}",
         serde_json::to_string_pretty(&json!({ "corpus": out, "value_checks": checks })).expect("serialises")

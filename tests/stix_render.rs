@@ -152,8 +152,8 @@ fn every_observable_type_has_its_sco_and_pattern() {
                 json!({"keyvalue": [{"name": "Path", "data": "C:\\x", "type": "reg_sz"}, {}]}),
             ),
             "windows-registry-key",
-            json!({"key": "HKLM\\Software\\It's", "values": [{"name": "Path", "data": "C:\\x", "data_type": "REG_SZ"}]}),
-            r"[windows-registry-key:key = 'HKLM\\Software\\It\'s']",
+            json!({"key": "HKEY_LOCAL_MACHINE\\Software\\It's", "values": [{"name": "Path", "data": "C:\\x", "data_type": "REG_SZ"}]}),
+            r"[windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\Software\\It\'s']",
         ),
         (
             ind(
@@ -559,4 +559,33 @@ fn without_a_producer_there_is_no_created_by_ref() {
     let r = render(&i, &x);
     let types: Vec<String> = collection_extras(&[&i], &[&r], &x).into_iter().map(|e| e.type21).collect();
     assert_eq!(types, ["identity", "extension-definition"], "an extension definition needs its creator");
+}
+
+#[test]
+fn values_the_21_schema_refuses_become_indicators() {
+    use taxii_edge::stix::observable::{expand_hive, is_cpe23, is_domain, is_ipv4, is_ipv6, is_registry_key};
+    assert!(is_ipv4("10.0.0.0/8") && !is_ipv4("010.0.0.1") && !is_ipv4("1.2.3.4/33") && !is_ipv4("1.2.3.4:80"));
+    assert!(is_ipv6("2001:db8::/32") && is_ipv6("fe80::1%eth0") && !is_ipv6("::ffff:1.2.3.4"));
+    assert!(
+        is_domain("bücher.example") && !is_domain("a_b.example") && !is_domain("*.x.com") && !is_domain("ab--c.com")
+    );
+    assert_eq!(expand_hive("hklm\\Software\\x"), "HKEY_LOCAL_MACHINE\\Software\\x");
+    assert_eq!(expand_hive("HKU"), "HKEY_USERS");
+    assert_eq!(expand_hive("Computer\\HKLM"), "Computer\\HKLM");
+    assert!(is_registry_key("HKEY_CURRENT_USER\\x") && !is_registry_key("Computer\\HKCU\\x"));
+    assert!(is_cpe23("cpe:2.3:a:microsoft:word:2019:*:*:*:*:*:*:*") && !is_cpe23("cpe:/a:microsoft:word"));
+
+    let reg = render(&ind("Registry Key", "HKLM\\Software\\Run", 3, json!({})), &opts());
+    assert_eq!(reg.type21, "windows-registry-key");
+    assert_eq!(j(&reg.json21)["key"], "HKEY_LOCAL_MACHINE\\Software\\Run");
+    assert_eq!(j(&reg.json20)["pattern"], r"[windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\Software\\Run']");
+    for (ty, v) in
+        [("IP", "010.1.1.1"), ("Domain", "a_b.example.com"), ("IPv6", "::ffff:1.2.3.4"), ("Registry Key", "X\\HKCU")]
+    {
+        let r = render(&ind(ty, v, 2, json!({})), &opts());
+        assert_eq!(r.type21, "indicator", "{ty} {v}");
+        assert_eq!(r.id21, ids::sdo_id(&ids::namespace_for("test"), "indicator", v));
+    }
+    let sw = render(&ind("Software", "Word", 0, json!({"cpe": "not a cpe"})), &opts());
+    assert!(j(&sw.json21).get("cpe").is_none());
 }

@@ -9,8 +9,11 @@
 //! SHA-512, SSDEEP; a field that is not a hash of its kind is left out) and its first associated file name;
 //! its pattern ORs the known cryptographic hashes, the value's own first. Account: `account_login` is the
 //! value, `user_id` the `userid` field. ASN: `AS15169` or `15169` → `number` 15169. X509: the value is the
-//! serial number. DomainGlob: a `LIKE` pattern (`*` → `%`, `?` → `_`), never an SCO; nor a URL that is not an
-//! absolute URI or an address stix2-validator would not take as an email: those are always indicators.
+//! serial number. Registry Key: an abbreviated hive (`HKLM\\…`) is written out, as STIX requires.
+//! DomainGlob: a `LIKE` pattern (`*` → `%`, `?` → `_`), never an SCO; nor is any value that the
+//! STIX 2.1 schema would refuse as the SCO's value (an IP address with leading zeros, a host name with `_`, a URL
+//! that is not an absolute URI, an address the validator's email rule refuses, a registry key the schema's hive
+//! rule refuses): those are always indicators, whose pattern takes any string.
 
 use super::ids;
 use super::kind::Obs;
@@ -40,10 +43,12 @@ pub fn observable(ind: &Indicator, obs: Obs) -> Result<Observable, String> {
     let mut always_indicator = false;
     let pattern = match obs {
         Obs::Ipv4 | Obs::Ipv6 | Obs::Domain | Obs::Url | Obs::Email => {
-            always_indicator = match obs {
-                Obs::Url => !is_uri(v),
-                Obs::Email => !is_email(v),
-                _ => false,
+            always_indicator = !match obs {
+                Obs::Ipv4 => is_ipv4(v),
+                Obs::Ipv6 => is_ipv6(v),
+                Obs::Domain => is_domain(v),
+                Obs::Url => is_uri(v),
+                _ => is_email(v),
             };
             props.insert("value".into(), json!(v));
             compare(sco_type, "value", v)
@@ -67,12 +72,14 @@ pub fn observable(ind: &Indicator, obs: Obs) -> Result<Observable, String> {
         }
         Obs::File => return file(ind),
         Obs::RegistryKey => {
-            props.insert("key".into(), json!(v));
+            let key = expand_hive(v);
+            always_indicator = !is_registry_key(&key);
+            props.insert("key".into(), json!(key));
             let values = registry_values(ind)?;
             if !values.is_empty() {
                 props.insert("values".into(), Value::Array(values));
             }
-            compare(sco_type, "key", v)
+            compare(sco_type, "key", &key)
         }
         Obs::Account => {
             if let Some(uid) = ind.field_str("userid") {
@@ -100,7 +107,10 @@ pub fn observable(ind: &Indicator, obs: Obs) -> Result<Observable, String> {
         }
         Obs::Software => {
             props.insert("name".into(), json!(v));
-            for (field, prop) in [("cpe", "cpe"), ("vendor", "vendor"), ("version", "version")] {
+            if let Some(cpe) = ind.field_str("cpe").filter(|c| is_cpe23(c)) {
+                props.insert("cpe".into(), json!(cpe));
+            }
+            for (field, prop) in [("vendor", "vendor"), ("version", "version")] {
                 if let Some(s) = ind.field_str(field) {
                     props.insert(prop.into(), json!(s));
                 }
@@ -135,6 +145,140 @@ pub fn observable(ind: &Indicator, obs: Obs) -> Result<Observable, String> {
     };
     let id = sco_id(sco_type, &props);
     Ok(Observable { sco_type, props, id, pattern, always_indicator })
+}
+
+/// Whether a value is a dotted-quad IPv4 address with an optional `/0`–`/32` prefix, as the 2.1 schema has it
+/// (no leading zeros).
+pub fn is_ipv4(v: &str) -> bool {
+    fn number(s: &str, max: u32) -> bool {
+        !s.is_empty()
+            && s.len() <= 3
+            && s.bytes().all(|b| b.is_ascii_digit())
+            && !(s.len() > 1 && s.starts_with('0'))
+            && s.parse::<u32>().is_ok_and(|n| n <= max)
+    }
+    let (addr, prefix) = match v.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (v, None),
+    };
+    let octets: Vec<&str> = addr.split('.').collect();
+    octets.len() == 4 && octets.iter().all(|o| number(o, 255)) && prefix.is_none_or(|p| number(p, 32))
+}
+
+/// Whether a value is an IPv6 address (without embedded IPv4, which the 2.1 schema's pattern rejects), with an
+/// optional `%zone` and `/0`–`/128` prefix.
+pub fn is_ipv6(v: &str) -> bool {
+    let (rest, prefix) = match v.rsplit_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (v, None),
+    };
+    let addr = match rest.split_once('%') {
+        Some((a, zone)) if !zone.is_empty() => a,
+        Some(_) => return false,
+        None => rest,
+    };
+    let prefix_ok = prefix.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 3
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && !(p.len() > 1 && p.starts_with('0'))
+            && p.parse::<u32>().is_ok_and(|n| n <= 128)
+    });
+    !addr.contains('.') && addr.parse::<std::net::Ipv6Addr>().is_ok() && prefix_ok
+}
+
+/// Whether a value is a host name (IDNA): labels of letters, digits and inner hyphens (or non-ASCII letters),
+/// 1–63 long, no `--` in positions 3–4 except `xn--`, at most 253 in all, an optional final dot.
+pub fn is_domain(v: &str) -> bool {
+    let name = v.strip_suffix('.').unwrap_or(v);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            let n = label.chars().count();
+            (1..=63).contains(&n)
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || (!c.is_ascii() && c.is_alphanumeric()))
+                && (label.get(2..4) != Some("--") || label.to_ascii_lowercase().starts_with("xn--"))
+        })
+}
+
+/// Registry hive abbreviations, which STIX does not allow in a key, and their full names.
+const HIVES: [(&str, &str); 5] = [
+    ("HKLM", "HKEY_LOCAL_MACHINE"),
+    ("HKCU", "HKEY_CURRENT_USER"),
+    ("HKCR", "HKEY_CLASSES_ROOT"),
+    ("HKCC", "HKEY_CURRENT_CONFIG"),
+    ("HKU", "HKEY_USERS"),
+];
+
+/// A registry key with an abbreviated hive (`HKLM\…`, any case) written out (`HKEY_LOCAL_MACHINE\…`).
+pub fn expand_hive(key: &str) -> String {
+    let (hive, rest) = key.split_once('\\').unwrap_or((key, ""));
+    match HIVES.iter().find(|(short, _)| hive.eq_ignore_ascii_case(short)) {
+        Some((_, long)) if key.contains('\\') => format!("{long}\\{rest}"),
+        Some((_, long)) => long.to_string(),
+        None => key.to_string(),
+    }
+}
+
+/// Whether a key passes the 2.1 schema's rule against abbreviated hives (which, as written, refuses a key that
+/// starts with `HKLM` or contains `HKCC`, `HKCR`, `HKCU`, `HKU` or their lower-case forms anywhere).
+pub fn is_registry_key(key: &str) -> bool {
+    !key.is_empty()
+        && !key.starts_with("HKLM")
+        && !["HKCC", "HKCR", "HKCU", "HKU", "hklm", "hkcc", "hkcr", "hkcu", "hku"].iter().any(|a| key.contains(a))
+}
+
+/// Whether a value is a CPE 2.3 formatted string (`cpe:2.3:` part and ten more components); a Software's `cpe`
+/// is left out otherwise (it stays in the XSOAR fields).
+pub fn is_cpe23(v: &str) -> bool {
+    let Some(rest) = v.strip_prefix("cpe:2.3:") else { return false };
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(e) if e.is_ascii_punctuation() && !"-._".contains(e) => {
+                    cur.push('\\');
+                    cur.push(e);
+                }
+                _ => return false,
+            },
+            ':' => parts.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    parts.push(cur);
+    if parts.len() != 11 || !["a", "h", "o", "*", "-"].contains(&parts[0].as_str()) {
+        return false;
+    }
+    let component = |p: &str| {
+        p == "*"
+            || p == "-"
+            || (!p.is_empty() && {
+                let inner = p.trim_start_matches(['?', '*']).trim_end_matches(['?', '*']);
+                !inner.is_empty()
+                    && inner.split('\\').enumerate().all(|(i, s)| {
+                        let s = if i > 0 { &s[s.chars().next().map_or(0, char::len_utf8)..] } else { s };
+                        s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+                    })
+            })
+    };
+    let language = |p: &str| {
+        p == "*" || p == "-" || {
+            let (lang, region) = p.split_once('-').unwrap_or((p, ""));
+            (2..=3).contains(&lang.len())
+                && lang.bytes().all(|b| b.is_ascii_alphabetic())
+                && (region.is_empty()
+                    || (region.len() == 2 && region.bytes().all(|b| b.is_ascii_alphabetic()))
+                    || (region.len() == 3 && region.bytes().all(|b| b.is_ascii_digit())))
+        }
+    };
+    parts[1..].iter().enumerate().all(|(i, p)| if i == 5 { language(p) } else { component(p) })
 }
 
 /// Whether a URL is an absolute RFC 3986 URI, as a `url` SCO's value must be (stix2-validator checks it with

@@ -84,6 +84,8 @@ pub fn sample_records() -> Vec<Value> {
         rec(27, "CVE", "CVE-2021-44228", 3, json!({"cvss": 10.0, "description": "Log4Shell"})),
         rec(30, "URL", "https://example.com/download?id=1&x=%20", 3, json!({})),
         rec(31, "Email", "bob@example.com", 2, json!({})),
+        rec(32, "Registry Key", "HKCU\\Software\\Evil", 3, json!({})),
+        rec(33, "Domain", "bad_host.example.com", 2, json!({})),
         rec(28, "Identity", "Example Corp", 0, json!({"identityclass": "organization"})),
         rec(29, "Location", "Germany", 0, json!({"countrycode": "de", "region": "Western Europe"})),
     ]
