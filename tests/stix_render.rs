@@ -589,3 +589,60 @@ fn values_the_21_schema_refuses_become_indicators() {
     let sw = render(&ind("Software", "Word", 0, json!({"cpe": "not a cpe"})), &opts());
     assert!(j(&sw.json21).get("cpe").is_none());
 }
+
+#[test]
+fn sdos_over_20_exactly() {
+    let m = render(&ind("Malware", "Emotet", 3, json!({"malwaretypes": ["Trojan"], "aliases": ["Geodo"]})), &opts());
+    assert_eq!(
+        m.json20,
+        format!(
+            r#"{{"type":"malware","id":"{}","created_by_ref":"{PRODUCER20}","created":"2024-03-01T10:00:00.123Z","modified":"2024-04-01T12:30:00.654Z","name":"Emotet","labels":["trojan"]}}"#,
+            m.id20
+        )
+    );
+    assert_eq!(
+        m.json21,
+        format!(
+            r#"{{"type":"malware","spec_version":"2.1","id":"{}","created_by_ref":"{PRODUCER21}","created":"2024-03-01T10:00:00.123456Z","modified":"2024-04-01T12:30:00.654321Z","name":"Emotet","malware_types":["trojan"],"is_family":false,"aliases":["Geodo"],"confidence":85}}"#,
+            m.id21
+        )
+    );
+    let l = render(&ind("Location", "DE", 0, json!({})), &opts());
+    assert_eq!(
+        l.json20,
+        format!(
+            r#"{{"type":"x-taxii-edge-location","id":"{}","created_by_ref":"{PRODUCER20}","created":"2024-03-01T10:00:00.123Z","modified":"2024-04-01T12:30:00.654Z","name":"DE","country":"DE"}}"#,
+            l.id20
+        )
+    );
+}
+
+/// A digest of every sample rendered under two settings (both versions, with the extras): any change to the
+/// rendered bytes fails here. After an intended change, replace the digest with the one printed.
+#[test]
+fn the_rendered_bytes_are_pinned() {
+    use sha2::{Digest, Sha256};
+    let inds = samples::sample_indicators();
+    let mut h = Sha256::new();
+    let all: BTreeSet<String> = ["ipv4-addr", "file", "windows-registry-key"].iter().map(|s| s.to_string()).collect();
+    for o in [
+        opts(),
+        RenderOptions { as_indicator: all, extension_fields: ExtensionFields::All, revoke_expired: true, ..opts() },
+    ] {
+        let rendered: Vec<Rendered> = inds.iter().map(|i| render(i, &o)).collect();
+        let members: Vec<&Indicator> = inds.iter().collect();
+        let refs: Vec<&Rendered> = rendered.iter().collect();
+        for r in rendered.iter().chain(collection_extras(&members, &refs, &o).iter()) {
+            for part in [&r.id21, &r.type21, &r.json21, &r.id20, &r.type20, &r.json20] {
+                h.update(part.as_bytes());
+                h.update([0]);
+            }
+            h.update(r.version.0.to_be_bytes());
+        }
+    }
+    let digest: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        digest, "64f43bc256e814d6e992dffcf5590df0459dfdcde6397b4190ebaaab25406fbb",
+        "rendered bytes changed; if intended, pin {digest}"
+    );
+}
