@@ -379,7 +379,12 @@ fn revoked_only_when_configured() {
     let mut k = ind("IP", "1.1.1.2", 3, json!({}));
     k.expiration = Some(taxii_edge::time::Timestamp::parse("2024-05-01T00:00:00Z").unwrap());
     revoking.expired_as_of = Some(taxii_edge::time::Timestamp::parse("2024-05-02T00:00:00Z").unwrap());
-    assert_eq!(j(&render(&k, &revoking).json21)["revoked"], true);
+    let revoked = render(&k, &revoking);
+    assert_eq!(j(&revoked.json21)["revoked"], true);
+    // Revocation is a new version, dated at the expiry.
+    assert_eq!(revoked.version.to_micros_string(), "2024-05-01T00:00:00.000000Z");
+    assert_eq!(j(&revoked.json21)["modified"], "2024-05-01T00:00:00.000000Z");
+    assert_eq!(j(&revoked.json20)["modified"], "2024-05-01T00:00:00.000Z");
     revoking.expired_as_of = Some(taxii_edge::time::Timestamp::parse("2024-04-30T00:00:00Z").unwrap());
     assert!(j(&render(&k, &revoking).json21).get("revoked").is_none());
     // valid_until only after valid_from.

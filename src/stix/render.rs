@@ -4,7 +4,11 @@
 //!   `indicator` with a pattern when its SCO type is in `as_indicator` (a domain glob always); over 2.0 always
 //!   an `indicator` (2.0 has no top-level SCOs).
 //! - Other types: the SDO of their kind in both versions. STIX 2.0 has no infrastructure or location: there they
-//!   are the custom objects `x-infrastructure` / `x-location` with the same properties.
+//!   are the custom objects `x-taxii-edge-infrastructure` / `x-taxii-edge-location` with the same properties.
+//! - `created` / `modified` carry microseconds over 2.1 and exactly milliseconds over 2.0 (which requires
+//!   that); 2.0 ids are UUIDv4-shaped unless `xsoar_v20_ids` (see [`super::ids::v20_id`]).
+//! - A value the STIX 2.1 schema refuses as its SCO's value is an indicator over 2.1 too (see
+//!   [`super::observable`]).
 //!
 //! Properties, in this fixed order: type, spec_version (2.1), id, created_by_ref, created, modified, name,
 //! description, the type's own, aliases, kill_chain_phases, revoked, labels, confidence (2.1),
@@ -44,14 +48,23 @@ struct Common<'a> {
     opts: &'a RenderOptions,
     tlp: Option<Tlp>,
     revoked: bool,
+    /// `modified`: the indicator's, or its expiry when that revokes it.
+    modified: Timestamp,
 }
 
 fn render_one(ind: &Indicator, opts: &RenderOptions) -> Result<Rendered, String> {
     let kind = kind_of(&ind.xsoar_type).ok_or_else(|| unmapped(&ind.xsoar_type))?;
     let expired = ind.field_str("expirationstatus").is_some_and(|s| s.eq_ignore_ascii_case("expired"))
         || matches!((ind.expiration, opts.expired_as_of), (Some(e), Some(now)) if e <= now);
-    let c = Common { ind, opts, tlp: tlp_of(ind)?, revoked: opts.revoke_expired && expired };
-    let version = ind.modified;
+    let revoked = opts.revoke_expired && expired;
+    // A revocation is a new version: `modified` moves to the expiry (never past the build time), so that
+    // consumers polling by date see it.
+    let modified = match ind.expiration {
+        Some(e) if revoked && opts.expired_as_of.is_none_or(|now| e <= now) => ind.modified.max(e),
+        _ => ind.modified,
+    };
+    let c = Common { ind, opts, tlp: tlp_of(ind)?, revoked, modified };
+    let version = modified;
     match kind {
         Kind::Observable(obs) => {
             let o = observable(ind, obs)?;
@@ -141,7 +154,7 @@ fn head(c: &Common<'_>, t: &str, id: &str, v21: bool) -> Map<String, Value> {
         m.insert("created_by_ref".into(), json!(c.opts.id_for(&producer_id(c.opts), v21)));
     }
     m.insert("created".into(), stamp(c.ind.created, v21));
-    m.insert("modified".into(), stamp(c.ind.modified, v21));
+    m.insert("modified".into(), stamp(c.modified, v21));
     m.insert("name".into(), json!(c.ind.value));
     if let Some(d) = c.ind.description() {
         m.insert("description".into(), json!(d));
