@@ -71,23 +71,7 @@ fn served(indicators: &[Indicator], opts: &RenderOptions) -> (Vec<Value>, Value)
 
 fn main() {
     let indicators = samples::sample_indicators();
-    let all_sco: BTreeSet<String> = [
-        "ipv4-addr",
-        "ipv6-addr",
-        "domain-name",
-        "url",
-        "email-addr",
-        "file",
-        "windows-registry-key",
-        "user-account",
-        "autonomous-system",
-        "software",
-        "x509-certificate",
-        "mutex",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let all_sco: BTreeSet<String> = taxii_edge::stix::SCO_TYPES.iter().map(|s| s.to_string()).collect();
     let ns = ids::namespace_for("test");
     let settings = vec![
         ("scos", RenderOptions { namespace: ns, ..RenderOptions::default() }),

@@ -651,3 +651,13 @@ fn the_rendered_bytes_are_pinned() {
         "rendered bytes changed; if intended, pin {digest}"
     );
 }
+
+#[test]
+fn options_are_checked() {
+    assert!(as_indicators(&["ipv4-addr", "mutex"]).check().is_ok());
+    let e = as_indicators(&["ipv4", "file"]).check().unwrap_err();
+    assert!(e.contains("ipv4") && e.contains("ipv4-addr, ipv6-addr"), "{e}");
+    for t in taxii_edge::stix::SCO_TYPES {
+        assert!(as_indicators(&[t]).check().is_ok());
+    }
+}

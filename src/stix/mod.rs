@@ -102,7 +102,38 @@ impl Default for RenderOptions {
     }
 }
 
+/// The SCO types `as_indicator` may name (XSOAR's options plus autonomous-system, software and mutex).
+pub const SCO_TYPES: &[&str] = &[
+    "ipv4-addr",
+    "ipv6-addr",
+    "domain-name",
+    "url",
+    "email-addr",
+    "file",
+    "windows-registry-key",
+    "user-account",
+    "autonomous-system",
+    "software",
+    "x509-certificate",
+    "mutex",
+];
+
 impl RenderOptions {
+    /// Checks the settings a user gives: every `as_indicator` entry must be an SCO type this renderer makes.
+    pub fn check(&self) -> Result<(), String> {
+        let unknown: Vec<&str> =
+            self.as_indicator.iter().map(String::as_str).filter(|t| !SCO_TYPES.contains(t)).collect();
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "unknown STIX type(s) for indicators: {}; use STIX SCO type names: {}",
+                unknown.join(", "),
+                SCO_TYPES.join(", ")
+            ))
+        }
+    }
+
     /// An id as the given spec version writes it (see `xsoar_v20_ids`).
     pub fn id_for(&self, id: &str, v21: bool) -> String {
         if v21 || self.xsoar_v20_ids {
