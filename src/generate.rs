@@ -844,7 +844,7 @@ impl Generator {
                 custom.insert("ismalwarefamily".into(), json!(self.rng.chance(80)));
                 custom.insert("malwaretypes".into(), json!([kind]));
                 custom.insert("aliases".into(), json!([v.to_ascii_lowercase()]));
-                custom.insert("killchainphases".into(), json!(["installation", "command-and-control"]));
+                custom.insert("killchainphases".into(), json!(["execution", "command-and-control"]));
                 custom.insert("description".into(), json!(format!("{v}: fictional {kind} family.")));
                 if kind == "ransomware" {
                     extra_tag = Some("ransomware");
@@ -950,8 +950,7 @@ impl Generator {
             other => unreachable!("TYPES lists only handled types, not {other}"),
         };
 
-        // Observables: some point at malware, campaigns or actors seen recently, or at each other.
-        if matches!(
+        let observable = matches!(
             xsoar_type,
             "IP" | "CIDR"
                 | "IPv6"
@@ -967,7 +966,11 @@ impl Generator {
                 | "Account"
                 | "ASN"
                 | "Software"
-        ) {
+        );
+        // Context objects (victims, techniques, mitigations, reports) carry no verdict and no threat tags.
+        let context = matches!(xsoar_type, "Identity" | "Location" | "Attack Pattern" | "Course of Action" | "Report");
+        // Observables: some point at malware, campaigns or actors seen recently, or at each other.
+        if observable {
             if self.rng.chance(20) {
                 if let Some(target) = self.recent_of(&[Cat::Malware, Cat::Campaign, Cat::Actor]) {
                     rels.push(("indicator-of", target));
@@ -988,11 +991,14 @@ impl Generator {
             new
         });
 
-        let tags = self.tags(extra_tag);
+        let mut tags = self.tags(extra_tag);
+        if context {
+            tags.clear();
+        }
         if let Some(tlp) = tlp {
             custom.insert("trafficlightprotocol".into(), json!(tlp));
         }
-        if !custom.contains_key("description") && self.rng.chance(25) {
+        if observable && self.rng.chance(25) {
             let what = tags.first().and_then(Value::as_str).unwrap_or("suspicious");
             custom.insert("description".into(), json!(format!("Synthetic {xsoar_type} linked to {what} activity.")));
         }
@@ -1001,7 +1007,7 @@ impl Generator {
         o.insert("id".into(), json!((100_000 + i).to_string()));
         o.insert("value".into(), json!(value));
         o.insert("indicator_type".into(), json!(xsoar_type));
-        o.insert("score".into(), json!(score));
+        o.insert("score".into(), json!(if context { 0 } else { score }));
         o.insert("timestamp".into(), json!(self.time(created)));
         o.insert("modified".into(), json!(self.time(modified)));
         let expired = expiration.is_some_and(|e| e <= self.now);
