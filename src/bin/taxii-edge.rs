@@ -60,6 +60,24 @@ enum Command {
         #[arg(long, env = "TAXII_EDGE_ADMIN_TOKEN")]
         token: String,
     },
+    /// Write N synthetic indicators of every XSOAR type (XSOAR indicator JSON), for demos and benchmarks.
+    Generate {
+        /// How many indicators.
+        #[arg(long)]
+        count: u64,
+        /// Random seed: the same seed, count, --now and format give the same bytes.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// json ({"iocs": [...]}, pretty) or jsonl (one compact indicator per line).
+        #[arg(long, default_value = "jsonl")]
+        format: taxii_edge::generate::Format,
+        /// The reference time (RFC 3339): timestamps fall in the year before it; default now.
+        #[arg(long)]
+        now: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -68,6 +86,7 @@ fn main() -> ExitCode {
             run_build(&config, &inputs, &out, &customer_string, as_indicator, previous, skip_bad, now)
         }
         Command::Publish { dir, url, token } => run_publish(&dir, &url, &token),
+        Command::Generate { count, seed, out, format, now } => run_generate(count, seed, out, format, now),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -157,5 +176,32 @@ fn run_publish(dir: &Path, url: &str, token: &str) -> Result<(), String> {
         "published snapshot {} to {url}: {} of {} blobs uploaded ({} bytes), now current",
         done.snapshot, done.uploaded, done.blobs, done.bytes_uploaded
     );
+    Ok(())
+}
+
+fn run_generate(
+    count: u64,
+    seed: u64,
+    out: Option<PathBuf>,
+    format: taxii_edge::generate::Format,
+    now: Option<String>,
+) -> Result<(), String> {
+    use taxii_edge::generate::{generate, Options};
+    let now = match now {
+        Some(t) => Timestamp::parse(&t).map_err(|e| format!("--now: {e}"))?,
+        None => now_utc(),
+    };
+    let opts = Options { count, seed, now, format };
+    let summary = match &out {
+        Some(path) => {
+            let file = std::fs::File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+            generate(&opts, std::io::BufWriter::with_capacity(1 << 20, file))
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?
+        }
+        None => generate(&opts, std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock()))
+            .map_err(|e| format!("cannot write to standard output: {e}"))?,
+    };
+    let types: Vec<String> = summary.per_type.iter().map(|(t, n)| format!("{t} {n}")).collect();
+    eprintln!("generated {} indicators: {}", summary.total(), types.join(", "));
     Ok(())
 }
