@@ -485,7 +485,7 @@ fn test_for(name: &str, field: &Field, op: Op, value: Option<RawValue>) -> Resul
             if value.has_wildcards() {
                 return Err(err(format!("{} is not a score: {SCORE_HINT}", value.shown())));
             }
-            score_named(&text)
+            crate::import::score_named(&text)
                 .map(|s| Test::Number(op, f64::from(s)))
                 .ok_or_else(|| err(format!("{} is not a score: {SCORE_HINT}", value.shown())))
         }
@@ -533,17 +533,6 @@ fn pattern(value: &RawValue) -> Pattern {
         Pattern::Glob(items)
     } else {
         Pattern::Literal(value.text().to_lowercase())
-    }
-}
-
-/// A score by number (0–3) or XSOAR name.
-pub(super) fn score_named(text: &str) -> Option<u8> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "0" | "unknown" | "none" => Some(0),
-        "1" | "good" => Some(1),
-        "2" | "suspicious" => Some(2),
-        "3" | "bad" => Some(3),
-        _ => None,
     }
 }
 
