@@ -20,7 +20,7 @@
 //! that instead. Rows are reported by line number, counting the header as line 1; a row whose cells are all
 //! empty is not a record and is passed over.
 
-use super::{Imported, RecordError};
+use super::{cli_name, Imported, RecordError};
 use crate::indicator::Indicator;
 use crate::time::Timestamp;
 use serde_json::Value;
@@ -41,11 +41,6 @@ enum Col {
         name: String,
         list: bool,
     },
-}
-
-/// A column name reduced to XSOAR's CLI-name form: lower-case letters and digits.
-pub fn cli_name(name: &str) -> String {
-    name.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
 
 fn column_for(cli: &str) -> Col {

@@ -65,6 +65,11 @@ impl Format {
     }
 }
 
+/// A field name in XSOAR's CLI-name form: lower-case letters and digits only (`Threat Actor` → `threatactor`).
+pub fn cli_name(name: &str) -> String {
+    name.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
 /// A DBot score by number (0–3) or XSOAR name (Unknown or None, Good, Suspicious, Bad), ignoring case.
 pub fn score_named(text: &str) -> Option<u8> {
     match text.trim().to_ascii_lowercase().as_str() {

@@ -63,8 +63,7 @@ fn lookup<'a>(ind: &'a Indicator, name: &str) -> Option<&'a Value> {
         if name.chars().all(|c| c.is_alphanumeric()) {
             None
         } else {
-            let cli: String = name.chars().filter(|c| c.is_alphanumeric()).collect();
-            ind.fields.get(&cli)
+            ind.fields.get(&crate::import::cli_name(name))
         }
     })
 }

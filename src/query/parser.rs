@@ -245,9 +245,15 @@ impl Parser {
         if name.is_empty() {
             return Err(match self.peek() {
                 Some(':') => self.err_here("expected a field name before ':'"),
-                Some('"') => self.err_here(
-                    "expected a field name: free-text search is not supported, write value:\"…\" to match the value",
-                ),
+                Some('"') => match self.empty_term_before(self.i) {
+                    Some(prev) => self.err_here(&format!(
+                        "expected a field name: '{prev}:' followed by a space tests for an empty field; to match a \
+                         value write {prev}:\"…\" without the space"
+                    )),
+                    None => self.err_here(
+                        "expected a field name: free-text search is not supported, write value:\"…\" to match the value",
+                    ),
+                },
                 _ => self.err_here(&format!("expected {TERM_HINT}, found {}", self.found())),
             });
         }
@@ -256,6 +262,12 @@ impl Parser {
             self.skip_ws();
             let message = if self.peek() == Some(':') {
                 format!("expected ':' directly after the field name '{name}', without a space")
+            } else if let Some(prev) = self.empty_term_before(start) {
+                format!(
+                    "expected ':' after the field name '{name}', found {}: '{prev}:' followed by a space tests for \
+                     an empty field; to match a value write {prev}:{name} without the space",
+                    self.found()
+                )
             } else {
                 format!(
                     "expected ':' after the field name '{name}', found {} (free-text search is not supported: \
@@ -291,6 +303,23 @@ impl Parser {
             )));
         }
         Ok(Query::Term(Term { test: test_for(&name, &field, op, value)?, field }))
+    }
+
+    /// The field name of an empty-value term (`tags:`) that ends, followed by spaces, right before `at`.
+    fn empty_term_before(&self, at: usize) -> Option<String> {
+        let mut j = at;
+        while j > 0 && self.chars[j - 1].is_whitespace() {
+            j -= 1;
+        }
+        if j == at || j == 0 || self.chars[j - 1] != ':' {
+            return None;
+        }
+        let colon = j - 1;
+        let mut k = colon;
+        while k > 0 && !self.chars[k - 1].is_whitespace() && !matches!(self.chars[k - 1], '(' | ')' | '"' | ':' | '-') {
+            k -= 1;
+        }
+        (k < colon).then(|| self.chars[k..colon].iter().collect())
     }
 
     fn list(&mut self, name: &str, field: &Field) -> Result<Query, QueryError> {
@@ -428,7 +457,7 @@ fn op_text(op: Op) -> &'static str {
 
 /// The field a name refers to (names are case-insensitive).
 fn field_named(name: &str) -> Field {
-    let lower = name.to_lowercase();
+    let lower = name.to_ascii_lowercase(); // as the importers lower-case field names
     let lower = lower.strip_prefix("customfields.").map(str::to_string).unwrap_or(lower);
     match lower.as_str() {
         "type" | "indicator_type" | "indicatortype" => Field::Type,

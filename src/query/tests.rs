@@ -378,6 +378,18 @@ fn errors_say_where_and_what() {
             "expected a number or a date after '>', found 'high': use a date such as 2025-01-31 or 2025-01-31T12:00:00Z, or a relative one such as now-7d or \"7 days ago\"",
         ),
         ("confidence:>\"\"", 13, "expected a number or a date after '>', found \"\""),
+        (
+            "type:IP tags: apt28",
+            20,
+            "expected ':' after the field name 'apt28', found the end of the query: 'tags:' followed by a space \
+             tests for an empty field; to match a value write tags:apt28 without the space",
+        ),
+        (
+            "sourceBrands: \"Some Feed\"",
+            15,
+            "expected a field name: 'sourceBrands:' followed by a space tests for an empty field; to match a value \
+             write sourceBrands:\"…\" without the space",
+        ),
         ("type:IP type:URL garbage", 25, "expected ':' after the field name 'garbage', found the end of the query (free-text search is not supported: write value:garbage to match the value)"),
     ];
     for (q, pos, msg) in cases {
@@ -407,4 +419,33 @@ fn keywords_as_field_names_and_values() {
     assert!(Query::parse("and:x").is_ok());
     assert!(m("-tags:or"));
     assert!(m("notes: or type:Domain"));
+}
+
+#[test]
+fn any_input_parses_or_fails_cleanly() {
+    // Deterministic pseudo-random queries over the characters that matter: never a panic, and every error
+    // points inside the query or just past its end.
+    let alphabet: Vec<char> = "ab:()\"\\*?-<>= tOrAnDnot7.é".chars().collect();
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let indicator = ind();
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..20_000 {
+        let len = (next() % 24) as usize;
+        let q: String = (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect();
+        match Query::parse(&q) {
+            Ok(parsed) => {
+                parsed.matches_at(&indicator, ts(NOW));
+            }
+            Err(e) => {
+                let n = q.chars().count();
+                assert!((1..=n + 1).contains(&e.position), "{q:?}: {e}");
+                assert!(!e.message.is_empty());
+            }
+        }
+    }
 }
