@@ -75,6 +75,21 @@ fn other_whole_file_errors() {
 }
 
 #[test]
+fn a_bad_first_json_line_is_one_bad_record() {
+    let text =
+        "{\"value\": \"1.1.1.1\",\n{\"value\":\"2.2.2.2\",\"type\":\"IP\",\"modified\":\"2024-01-01T00:00:00Z\"}\n";
+    let got = import_text("feed.jsonl", text).unwrap();
+    assert_eq!(got.indicators.len(), 1);
+    let msgs = errors(&got.errors);
+    assert_eq!(msgs.len(), 1);
+    assert!(
+        msgs[0].starts_with("feed.jsonl:1: not JSON: EOF while parsing a value at line 1 column 20"),
+        "{}",
+        msgs[0]
+    );
+}
+
+#[test]
 fn json_lines_report_line_numbers() {
     let text =
         "{\"value\":\"1.1.1.1\",\"type\":\"IP\",\"modified\":\"2024-01-01T00:00:00Z\"}\n\n[1]\n{\"value\":\"2.2.2.2\"";

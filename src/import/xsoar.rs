@@ -19,9 +19,14 @@ pub fn import_str(name: &str, text: &str) -> Result<Imported, RecordError> {
     if trimmed.starts_with('[') || trimmed.starts_with('{') {
         let whole_doc = serde_json::from_str::<Value>(text);
         if let Err(e) = &whole_doc {
-            // A list, or an object spread over lines, cannot be JSON lines: say where the JSON breaks.
-            let first_line = trimmed.lines().next().unwrap_or("");
-            if trimmed.starts_with('[') || serde_json::from_str::<Value>(first_line).is_err() {
+            // A list, or an object spread over lines, is not JSON lines: say where the JSON breaks. JSON lines
+            // have whole objects on lines of their own (a bad one among them is reported by its line).
+            let looks_like_lines = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .take(10)
+                .any(|l| matches!(serde_json::from_str::<Value>(l), Ok(Value::Object(_))));
+            if trimmed.starts_with('[') || !looks_like_lines {
                 return Err(whole(name, &format!("not valid JSON: {e}")));
             }
         }
