@@ -95,6 +95,13 @@ fn the_xsoar_vector_with_the_documented_queries() {
     assert_eq!(count("firstSeen:2021-12-08"), 5);
     assert_eq!(count("modified:>=\"2021-12-08T10:05:28.62Z\""), 2);
     assert_eq!(count("value:1.*"), 2);
+    // The forms the XSOAR integration itself builds: create_query with types and added_after, and the
+    // relationship lookup by values.
+    assert_eq!(
+        count(r#"(sourceBrands:"Some Feed") and (type:"IP" or type:"IPv6") and modified:>="2021-12-08T10:05:28.62Z""#),
+        2
+    );
+    assert_eq!(count(r#"value:("8.8.8.8" "1.1.1.1" )"#), 2);
 }
 
 #[test]

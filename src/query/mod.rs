@@ -8,6 +8,7 @@
 //! | `` (empty) | every indicator |
 //! | `type:IP` | field equals value (case-insensitive), see the fields below |
 //! | `sourceBrands:"Some Feed"` | quoted value; `\"` and `\\` escape, other backslashes are kept (`"HKLM\Run"`) |
+//! | `value:a\ b`, `value:HKLM\Run` | a bare value ends at a space or `)`; `\ ` `\(` `\)` `\"` `\\` escape, other backslashes are kept |
 //! | `value:*.example.com`, `value:10.0.0.?` | wildcards: `*` any run of characters, `?` one; `\*` `\?` are literal |
 //! | `tags:apt28` | on a list field, any element matches |
 //! | `value:("a" "b" c)` | any of the listed values (`or` between them is allowed) |
@@ -33,7 +34,8 @@
 //! `h`, `d`, `w`), or `"N seconds|minutes|hours|days|weeks ago"`. A bare date is the whole UTC day:
 //! `modified:2025-01-31` matches that day, `<=2025-01-31` includes it, `>2025-01-31` starts the day after.
 //! XSOAR's zero time (`0001-01-01…`) and empty strings read as "not set". A comparison on a field that is
-//! missing, or does not hold a number or a date, is false (and its negation true).
+//! missing, or does not hold a number or a date, is false (and its negation true). On a field other than the
+//! date fields above, `:` compares text (`published:2025-03*`); compare dates there with `>`, `>=`, `<`, `<=`.
 
 mod eval;
 mod parser;
