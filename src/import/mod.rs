@@ -1,4 +1,4 @@
-//! Importers: TIP exports in, [`Indicator`](crate::indicator::Indicator) records out.
+//! Importers: TIP exports in, [`Indicator`] records out.
 //!
 //! Every importer reports each bad record with its position (file and index or line) and the reason; the
 //! caller decides whether a bad record fails the build or is skipped and listed. Nothing is dropped silently.
