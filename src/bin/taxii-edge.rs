@@ -27,7 +27,7 @@ enum Command {
         /// Collections in Cortex XSOAR's JSON form: {"name": "query"} or {"name": {"query": …, "description": …}}.
         #[arg(long)]
         config: PathBuf,
-        /// Indicator exports (XSOAR indicator JSON: a list, {"iocs": […]}, or JSON lines). Repeat for several.
+        /// Indicator exports: XSOAR indicator JSON (a list, {"iocs": […]}, or JSON lines) or CSV with a header row.
         #[arg(long = "input", required = true, num_args = 1..)]
         inputs: Vec<PathBuf>,
         /// Where to write the snapshot.
