@@ -122,6 +122,7 @@ async function startMiniflare(bindings) {
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
     compatibilityDate: '2026-04-26',
     r2Buckets: ['SNAPSHOTS'],
+    cf: false,
     bindings,
     host: '127.0.0.1',
     port: await freePort(),
