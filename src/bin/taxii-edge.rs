@@ -40,8 +40,14 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         as_indicator: Vec<String>,
         /// A previous snapshot directory: object versions in it keep their date_added.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "previous_url")]
         previous: Option<PathBuf>,
+        /// A worker whose current snapshot is the previous one (read through its admin path, with --token).
+        #[arg(long, requires = "token")]
+        previous_url: Option<String>,
+        /// The worker's ADMIN_TOKEN, for --previous-url.
+        #[arg(long, env = "TAXII_EDGE_ADMIN_TOKEN")]
+        token: Option<String>,
         /// Skip bad records (each is listed) instead of failing the build.
         #[arg(long)]
         skip_bad: bool,
@@ -82,7 +88,23 @@ enum Command {
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Command::Build { config, inputs, out, customer_string, as_indicator, previous, skip_bad, now } => {
+        Command::Build {
+            config,
+            inputs,
+            out,
+            customer_string,
+            as_indicator,
+            previous,
+            previous_url,
+            token,
+            skip_bad,
+            now,
+        } => {
+            let previous = match (previous, previous_url, token) {
+                (Some(dir), _, _) => Previous::Dir(dir),
+                (None, Some(url), Some(token)) => Previous::Worker(url, token),
+                _ => Previous::None,
+            };
             run_build(&config, &inputs, &out, &customer_string, as_indicator, previous, skip_bad, now)
         }
         Command::Publish { dir, url, token } => run_publish(&dir, &url, &token),
@@ -97,6 +119,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// Where the previous snapshot is, whose object versions keep their date_added.
+enum Previous {
+    None,
+    Dir(PathBuf),
+    Worker(String, String),
+}
+
 fn now_utc() -> Timestamp {
     let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("the clock is after 1970");
     Timestamp(d.as_micros() as i64)
@@ -109,7 +138,7 @@ fn run_build(
     out: &Path,
     customer: &str,
     as_indicator: Vec<String>,
-    previous: Option<PathBuf>,
+    previous: Previous,
     skip_bad: bool,
     now: Option<String>,
 ) -> Result<(), String> {
@@ -131,8 +160,18 @@ fn run_build(
         None => now_utc(),
     };
     let previous = match previous {
-        Some(p) => SnapshotDir::open(&p)?.dates()?,
-        None => HashMap::new(),
+        Previous::None => HashMap::new(),
+        Previous::Dir(p) => {
+            let dir = SnapshotDir::open(&p)?;
+            dir::previous_dates(&dir, &dir.file.manifest)?
+        }
+        Previous::Worker(url, token) => {
+            let admin = Admin::new(&url, &token);
+            match admin.current_manifest()? {
+                Some(key) => dir::previous_dates(&admin, &key)?,
+                None => HashMap::new(),
+            }
+        }
     };
     let built = build(&BuildInput {
         collections: &collections,
