@@ -5,6 +5,8 @@
 
 pub mod admin;
 pub mod config;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod generate;
 pub mod import;
 pub mod indicator;
 #[cfg(not(target_arch = "wasm32"))]

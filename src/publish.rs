@@ -84,6 +84,19 @@ impl Admin {
         }
     }
 
+    /// The manifest key of the snapshot the worker serves now, if any.
+    pub fn current_manifest(&self) -> Result<Option<String>, String> {
+        match self.call("GET", "/admin/current", None)? {
+            (200, b) => {
+                let v: serde_json::Value = serde_json::from_slice(&b)
+                    .map_err(|e| format!("the worker's current pointer is not valid: {e}"))?;
+                Ok(v["manifest"].as_str().map(String::from))
+            }
+            (404, _) => Ok(None),
+            (s, b) => Err(format!("reading the current snapshot failed ({s}): {}", String::from_utf8_lossy(&b))),
+        }
+    }
+
     /// Uploads what the worker lacks, then makes the snapshot current. `progress` is told of each upload.
     pub fn publish(&self, dir: &SnapshotDir, progress: &dyn Fn(usize, usize)) -> Result<Published, String> {
         let keys = dir.keys()?;
@@ -116,5 +129,15 @@ impl Admin {
             ));
         }
         Ok(out)
+    }
+}
+
+impl crate::snapshot::dir::BlobSource for Admin {
+    fn blob(&self, key: &str) -> Result<Vec<u8>, String> {
+        let bytes = Admin::blob(self, key)?.ok_or_else(|| format!("the worker has no blob {key}"))?;
+        if !crate::snapshot::format::verify_blob(key, &bytes) {
+            return Err(format!("the worker's blob {key} does not match its hash"));
+        }
+        Ok(bytes)
     }
 }

@@ -27,7 +27,7 @@ enum Command {
         /// Collections in Cortex XSOAR's JSON form: {"name": "query"} or {"name": {"query": …, "description": …}}.
         #[arg(long)]
         config: PathBuf,
-        /// Indicator exports (XSOAR indicator JSON: a list, {"iocs": […]}, or JSON lines). Repeat for several.
+        /// Indicator exports: XSOAR indicator JSON (a list, {"iocs": […]}, or JSON lines) or CSV with a header row.
         #[arg(long = "input", required = true, num_args = 1..)]
         inputs: Vec<PathBuf>,
         /// Where to write the snapshot.
@@ -40,8 +40,14 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         as_indicator: Vec<String>,
         /// A previous snapshot directory: object versions in it keep their date_added.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "previous_url")]
         previous: Option<PathBuf>,
+        /// A worker whose current snapshot is the previous one (read through its admin path, with --token).
+        #[arg(long, requires = "token")]
+        previous_url: Option<String>,
+        /// The worker's ADMIN_TOKEN, for --previous-url.
+        #[arg(long, env = "TAXII_EDGE_ADMIN_TOKEN")]
+        token: Option<String>,
         /// Skip bad records (each is listed) instead of failing the build.
         #[arg(long)]
         skip_bad: bool,
@@ -60,14 +66,49 @@ enum Command {
         #[arg(long, env = "TAXII_EDGE_ADMIN_TOKEN")]
         token: String,
     },
+    /// Write N synthetic indicators of every XSOAR type (XSOAR indicator JSON), for demos and benchmarks.
+    Generate {
+        /// How many indicators.
+        #[arg(long)]
+        count: u64,
+        /// Random seed: the same seed, count, --now and format give the same bytes.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// json ({"iocs": [...]}, pretty) or jsonl (one compact indicator per line).
+        #[arg(long, default_value = "jsonl")]
+        format: taxii_edge::generate::Format,
+        /// The reference time (RFC 3339): timestamps fall in the year before it; default now.
+        #[arg(long)]
+        now: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Command::Build { config, inputs, out, customer_string, as_indicator, previous, skip_bad, now } => {
+        Command::Build {
+            config,
+            inputs,
+            out,
+            customer_string,
+            as_indicator,
+            previous,
+            previous_url,
+            token,
+            skip_bad,
+            now,
+        } => {
+            let previous = match (previous, previous_url, token) {
+                (Some(dir), _, _) => Previous::Dir(dir),
+                (None, Some(url), Some(token)) => Previous::Worker(url, token),
+                _ => Previous::None,
+            };
             run_build(&config, &inputs, &out, &customer_string, as_indicator, previous, skip_bad, now)
         }
         Command::Publish { dir, url, token } => run_publish(&dir, &url, &token),
+        Command::Generate { count, seed, out, format, now } => run_generate(count, seed, out, format, now),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -76,6 +117,13 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Where the previous snapshot is, whose object versions keep their date_added.
+enum Previous {
+    None,
+    Dir(PathBuf),
+    Worker(String, String),
 }
 
 fn now_utc() -> Timestamp {
@@ -90,7 +138,7 @@ fn run_build(
     out: &Path,
     customer: &str,
     as_indicator: Vec<String>,
-    previous: Option<PathBuf>,
+    previous: Previous,
     skip_bad: bool,
     now: Option<String>,
 ) -> Result<(), String> {
@@ -113,8 +161,18 @@ fn run_build(
         None => now_utc(),
     };
     let previous = match previous {
-        Some(p) => SnapshotDir::open(&p)?.dates()?,
-        None => HashMap::new(),
+        Previous::None => HashMap::new(),
+        Previous::Dir(p) => {
+            let dir = SnapshotDir::open(&p)?;
+            dir::previous_dates(&dir, &dir.file.manifest)?
+        }
+        Previous::Worker(url, token) => {
+            let admin = Admin::new(&url, &token);
+            match admin.current_manifest()? {
+                Some(key) => dir::previous_dates(&admin, &key)?,
+                None => HashMap::new(),
+            }
+        }
     };
     let built = build(&BuildInput {
         collections: &collections,
@@ -158,5 +216,32 @@ fn run_publish(dir: &Path, url: &str, token: &str) -> Result<(), String> {
         "published snapshot {} to {url}: {} of {} blobs uploaded ({} bytes), now current",
         done.snapshot, done.uploaded, done.blobs, done.bytes_uploaded
     );
+    Ok(())
+}
+
+fn run_generate(
+    count: u64,
+    seed: u64,
+    out: Option<PathBuf>,
+    format: taxii_edge::generate::Format,
+    now: Option<String>,
+) -> Result<(), String> {
+    use taxii_edge::generate::{generate, Options};
+    let now = match now {
+        Some(t) => Timestamp::parse(&t).map_err(|e| format!("--now: {e}"))?,
+        None => now_utc(),
+    };
+    let opts = Options { count, seed, now, format };
+    let summary = match &out {
+        Some(path) => {
+            let file = std::fs::File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+            generate(&opts, std::io::BufWriter::with_capacity(1 << 20, file))
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?
+        }
+        None => generate(&opts, std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock()))
+            .map_err(|e| format!("cannot write to standard output: {e}"))?,
+    };
+    let types: Vec<String> = summary.per_type.iter().map(|(t, n)| format!("{t} {n}")).collect();
+    eprintln!("generated {} indicators: {}", summary.total(), types.join(", "));
     Ok(())
 }

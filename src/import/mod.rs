@@ -1,8 +1,13 @@
-//! Importers: TIP exports in, [`Indicator`](crate::indicator::Indicator) records out.
+//! Importers: TIP exports in, [`Indicator`] records out.
 //!
 //! Every importer reports each bad record with its position (file and index or line) and the reason; the
-//! caller decides whether a bad record fails the build or is skipped and listed.
+//! caller decides whether a bad record fails the build or is skipped and listed. Nothing is dropped silently.
+//!
+//! [`import_file`] picks the importer: by extension (`.csv`, `.tsv`; `.json`, `.jsonl`, `.ndjson`), else by
+//! content (JSON starts with `[` or `{`; anything else is read as CSV with a header row).
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod csv;
 pub mod xsoar;
 
 use crate::indicator::Indicator;
@@ -11,7 +16,8 @@ use std::fmt;
 /// A record an importer could not read: where it is and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordError {
-    /// `file:index` (JSON) or `file:line` (JSON lines, CSV).
+    /// `file:[index]` (JSON list), `file:line` (JSON lines, CSV: the header is line 1), or `file` for a
+    /// problem with the whole file.
     pub position: String,
     /// What is wrong and, where it helps, what to do.
     pub reason: String,
@@ -30,10 +36,81 @@ pub struct Imported {
     pub errors: Vec<RecordError>,
 }
 
-/// Reads one input file, choosing the importer by content.
+/// The input formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// XSOAR indicator JSON: a list, `{"iocs": […]}`, one object, or JSON lines.
+    Xsoar,
+    /// CSV with a header row.
+    Csv,
+}
+
+impl Format {
+    /// The format a file name's extension names, if it names one.
+    pub fn from_name(name: &str) -> Option<Format> {
+        let ext = std::path::Path::new(name).extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" | "tsv" => Some(Format::Csv),
+            "json" | "jsonl" | "ndjson" => Some(Format::Xsoar),
+            _ => None,
+        }
+    }
+
+    /// The format the text looks like: JSON starts with `[` or `{`, anything else is taken for CSV.
+    pub fn sniff(text: &str) -> Format {
+        match text.trim_start_matches('\u{feff}').trim_start().chars().next() {
+            Some('[' | '{') => Format::Xsoar,
+            _ => Format::Csv,
+        }
+    }
+}
+
+/// A field name in XSOAR's CLI-name form: lower-case letters and digits only (`Threat Actor` → `threatactor`).
+pub fn cli_name(name: &str) -> String {
+    name.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+/// A DBot score by number (0–3) or XSOAR name (Unknown or None, Good, Suspicious, Bad), ignoring case.
+pub fn score_named(text: &str) -> Option<u8> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "0" | "unknown" | "none" => Some(0),
+        "1" | "good" => Some(1),
+        "2" | "suspicious" => Some(2),
+        "3" | "bad" => Some(3),
+        _ => None,
+    }
+}
+
+/// Reads one input file, choosing the importer by extension and otherwise by content.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn import_file(path: &std::path::Path) -> Result<Imported, RecordError> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| RecordError { position: name.clone(), reason: format!("cannot read the file: {e}") })?;
-    xsoar::import_str(&name, &text)
+    let text = decode(&name, bytes)?;
+    import_text(&name, &text)
+}
+
+/// Reads one input's text; `name` (a file name) is used in positions and, by its extension, to pick the
+/// importer.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn import_text(name: &str, text: &str) -> Result<Imported, RecordError> {
+    match Format::from_name(name).unwrap_or_else(|| Format::sniff(text)) {
+        Format::Csv => csv::import_str(name, text),
+        Format::Xsoar => xsoar::import_str(name, text.trim_start_matches('\u{feff}')),
+    }
+}
+
+/// The file's text: UTF-8 (with or without a byte-order mark); anything else is refused with what to do.
+#[cfg(not(target_arch = "wasm32"))]
+fn decode(name: &str, bytes: Vec<u8>) -> Result<String, RecordError> {
+    let whole = |reason: String| RecordError { position: name.to_string(), reason };
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(whole("the file is UTF-16 text: save it as UTF-8 (in Excel: \"CSV UTF-8\")".into()));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        whole(format!("the file is not UTF-8 text (first bad byte at line {line}, byte {}): save it as UTF-8", at + 1))
+    })
 }

@@ -1,8 +1,11 @@
-//! The Cortex XSOAR indicator importer: `searchIndicators` output as a list, as `{"iocs": […]}`, or JSON lines.
+//! The Cortex XSOAR indicator importer: `searchIndicators` output as a list, as `{"iocs": […]}`, as one
+//! object, or JSON lines.
 //!
-//! Required per record: `value` and `indicator_type`. `score` defaults to 0, `timestamp` to `modified`,
-//! `modified` to `timestamp`; a record with neither is an error (its version would be unknowable).
-//! `CustomFields` are merged into the field map (lower-cased names) over the top-level fields.
+//! Required per record: `value` and the type, as `indicator_type` (UI exports, `searchIndicators`) or `type`
+//! (some API paths). `score` (0–3, or the names Unknown/None, Good, Suspicious, Bad) defaults to 0,
+//! `timestamp` to `modified`, `modified` to `timestamp`; a record with neither is an error (its version would
+//! be unknowable). `CustomFields` (or `customFields`) are merged into the field map (lower-cased names) over the
+//! top-level fields.
 
 use super::{Imported, RecordError};
 use crate::indicator::{Indicator, Relationship};
@@ -14,13 +17,33 @@ pub fn import_str(name: &str, text: &str) -> Result<Imported, RecordError> {
     let trimmed = text.trim_start();
     let mut out = Imported::default();
     if trimmed.starts_with('[') || trimmed.starts_with('{') {
-        if let Ok(doc) = serde_json::from_str::<Value>(text) {
+        let whole_doc = serde_json::from_str::<Value>(text);
+        if let Err(e) = &whole_doc {
+            // A list, or an object spread over lines, is not JSON lines: say where the JSON breaks. JSON lines
+            // have whole objects on lines of their own (a bad one among them is reported by its line).
+            let looks_like_lines = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .take(10)
+                .any(|l| matches!(serde_json::from_str::<Value>(l), Ok(Value::Object(_))));
+            if trimmed.starts_with('[') || !looks_like_lines {
+                return Err(whole(name, &format!("not valid JSON: {e}")));
+            }
+        }
+        if let Ok(doc) = whole_doc {
             let records = match doc {
                 Value::Array(items) => items,
                 Value::Object(mut obj) => match obj.remove("iocs") {
                     Some(Value::Array(items)) => items,
                     Some(_) => return Err(whole(name, "\"iocs\" is not a list of indicators")),
                     None if obj.contains_key("value") => vec![Value::Object(obj)],
+                    None if obj.get("type").and_then(Value::as_str) == Some("bundle") => {
+                        return Err(whole(
+                            name,
+                            "this is a STIX bundle, which is not an input format yet: export the indicators from \
+                             XSOAR as JSON (searchIndicators) or CSV",
+                        ))
+                    }
                     None => {
                         return Err(whole(name, "a JSON object needs an \"iocs\" list (the searchIndicators shape)"))
                     }
@@ -70,14 +93,20 @@ pub fn indicator_from(origin: &str, record: Value) -> Result<Indicator, String> 
     if value.trim().is_empty() {
         return Err("\"value\" is empty".into());
     }
-    let xsoar_type =
-        take_string(&mut obj, "indicator_type")?.ok_or("missing \"indicator_type\" (the XSOAR type, e.g. \"IP\")")?;
+    let indicator_type = take_string(&mut obj, "indicator_type")?;
+    let plain_type = take_string(&mut obj, "type")?;
+    let xsoar_type = indicator_type
+        .or(plain_type)
+        .filter(|t| !t.trim().is_empty())
+        .ok_or("missing \"indicator_type\" (or \"type\"): the XSOAR type, e.g. \"IP\"")?;
     let score = match obj.remove("score") {
         None | Some(Value::Null) => 0,
         Some(Value::Number(n)) => match n.as_u64() {
             Some(s @ 0..=3) => s as u8,
             _ => return Err(format!("\"score\" must be 0, 1, 2 or 3, not {n}")),
         },
+        Some(Value::String(s)) => super::score_named(&s)
+            .ok_or_else(|| format!("\"score\" must be 0, 1, 2 or 3 or Unknown, Good, Suspicious, Bad, not \"{s}\""))?,
         Some(other) => return Err(format!("\"score\" must be a number 0–3, not {other}")),
     };
     let created = take_time(&mut obj, "timestamp")?;
@@ -88,11 +117,14 @@ pub fn indicator_from(origin: &str, record: Value) -> Result<Indicator, String> 
         (None, None) => return Err("missing both \"timestamp\" and \"modified\": the version is unknowable".into()),
     };
     let expiration = take_time(&mut obj, "expiration")?;
-    let custom = match obj.remove("CustomFields") {
-        Some(Value::Object(m)) => m,
-        None | Some(Value::Null) => Map::new(),
-        Some(_) => return Err("\"CustomFields\" must be an object".into()),
-    };
+    let mut custom = Map::new();
+    for key in ["customFields", "CustomFields"] {
+        match obj.remove(key) {
+            Some(Value::Object(m)) => custom.extend(m),
+            None | Some(Value::Null) => {}
+            Some(_) => return Err(format!("\"{key}\" must be an object")),
+        }
+    }
     let mut tags = string_list(obj.get("tags")).map_err(|e| format!("\"tags\": {e}"))?;
     for t in string_list(custom.get("tags")).map_err(|e| format!("\"CustomFields.tags\": {e}"))? {
         if !tags.contains(&t) {

@@ -53,7 +53,7 @@ pub fn build(input: &BuildInput<'_>) -> Built {
     for cfg in input.collections {
         let id = ids::collection_id(&input.render.namespace, &cfg.name);
         let members: Vec<usize> = (0..input.indicators.len())
-            .filter(|&i| rendered[i].is_some() && cfg.query.matches(&input.indicators[i]))
+            .filter(|&i| rendered[i].is_some() && cfg.query.matches_at(&input.indicators[i], input.now))
             .collect();
         let inds: Vec<&Indicator> = members.iter().map(|&i| &input.indicators[i]).collect();
         let objs: Vec<&Rendered> = members.iter().filter_map(|&i| rendered[i].as_ref()).collect();

@@ -4,7 +4,7 @@
 //! and a previous snapshot directory can be read back to keep each object version's date_added.
 
 use super::builder::Built;
-use super::format::{verify_blob, CollectionIndex, Manifest};
+use super::format::{verify_blob, CollectionIndex, Dates, Manifest};
 use super::segment::Segment;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -97,23 +97,39 @@ impl SnapshotDir {
     pub fn index(&self, key: &str) -> Result<CollectionIndex, String> {
         serde_json::from_slice(&self.blob(key)?).map_err(|e| format!("index {key} is not valid: {e}"))
     }
+}
 
-    /// date_added of every object version, per collection id: what a rebuild keeps.
-    pub fn dates(&self) -> Result<super::format::Dates, String> {
-        let mut out = HashMap::new();
-        for c in &self.manifest()?.collections {
-            let index = self.index(&c.index)?;
-            let mut dates = HashMap::new();
-            if let Some(all) = index.streams.get(super::format::ALL) {
-                for s in &all.segments {
-                    let seg = Segment::decode(self.blob(&s.key)?)?;
-                    for r in &seg.records {
-                        dates.insert((r.id.clone(), r.v), r.date_added());
-                    }
+/// Where a previous snapshot's blobs can be read: a snapshot directory or a live worker.
+pub trait BlobSource {
+    /// A blob's bytes, checked against its hash.
+    fn blob(&self, key: &str) -> Result<Vec<u8>, String>;
+}
+
+impl BlobSource for SnapshotDir {
+    fn blob(&self, key: &str) -> Result<Vec<u8>, String> {
+        SnapshotDir::blob(self, key)
+    }
+}
+
+/// date_added of every object version of the snapshot rooted at `manifest_key`, per collection id: what a
+/// rebuild keeps so that unchanged objects are not announced again.
+pub fn previous_dates(src: &dyn BlobSource, manifest_key: &str) -> Result<Dates, String> {
+    let manifest: Manifest = serde_json::from_slice(&src.blob(manifest_key)?)
+        .map_err(|e| format!("the previous manifest is not valid: {e}"))?;
+    let mut out = Dates::new();
+    for c in &manifest.collections {
+        let index: CollectionIndex =
+            serde_json::from_slice(&src.blob(&c.index)?).map_err(|e| format!("index {} is not valid: {e}", c.index))?;
+        let mut dates = HashMap::new();
+        if let Some(all) = index.streams.get(super::format::ALL) {
+            for s in &all.segments {
+                let seg = Segment::decode(src.blob(&s.key)?)?;
+                for r in &seg.records {
+                    dates.insert((r.id.clone(), r.v), r.date_added());
                 }
             }
-            out.insert(c.id.clone(), dates);
         }
-        Ok(out)
+        out.insert(c.id.clone(), dates);
     }
+    Ok(out)
 }

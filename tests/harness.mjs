@@ -1,0 +1,186 @@
+// The shared test harness: runs the built worker in workerd (through Miniflare, or through `wrangler dev` as a
+// user would), publishes a snapshot into it with the real CLI, and hands back its URL.
+//
+//   const w = await startWorker({ snapshot: dir });          // Miniflare, in-memory R2
+//   const w = await startWorker({ snapshot: dir, wrangler: true });
+//   await fetch(`${w.url}/taxii2/`); … await w.stop();
+
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = join(ROOT, 'target', 'debug', 'taxii-edge');
+export const ADMIN_TOKEN = 'test-admin-token';
+export const NEXT_SECRET = 'test-next-secret';
+
+/** The [vars] of wrangler.toml, so tests run the configuration users get. */
+export function wranglerVars() {
+  const text = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8');
+  const section = text.split(/^\[vars\]\s*$/m)[1]?.split(/^\[/m)[0] ?? '';
+  const vars = {};
+  for (const m of section.matchAll(/^([A-Z0-9_]+)\s*=\s*"([^"]*)"/gm)) vars[m[1]] = m[2];
+  return vars;
+}
+
+/** Runs the CLI; throws with its output when it fails. */
+export function cli(args, { allowFail = false } = {}) {
+  const r = spawnSync(CLI, args, { encoding: 'utf8', cwd: ROOT });
+  if (r.error) throw r.error;
+  if (r.status !== 0 && !allowFail) {
+    throw new Error(`taxii-edge ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  }
+  return r;
+}
+
+/** A fresh temporary directory. */
+export function tempDir(prefix = 'taxii-edge-') {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Builds a snapshot from an XSOAR collections object and indicator records (or files). */
+export function buildSnapshot({ collections, indicators, inputs = [], args = [], now = '2026-01-01T00:00:00Z' }) {
+  const dir = tempDir('taxii-edge-build-');
+  const config = join(dir, 'collections.json');
+  writeFileSync(config, JSON.stringify(collections));
+  const files = [...inputs];
+  if (indicators) {
+    const file = join(dir, 'indicators.jsonl');
+    writeFileSync(file, indicators.map((i) => JSON.stringify(i)).join('\n'));
+    files.push(file);
+  }
+  const out = join(dir, 'snapshot');
+  cli(['build', '--config', config, '--input', ...files, '--out', out, '--now', now, ...args]);
+  return out;
+}
+
+/** `n` IP indicators with distinct values and modified times: a collection of any size for paging tests. */
+export function ipIndicators(n, { start = 0 } = {}) {
+  const out = [];
+  for (let i = start; i < start + n; i++) {
+    const t = new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString();
+    out.push({
+      value: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+      indicator_type: 'IP',
+      score: i % 4,
+      timestamp: t,
+      modified: t,
+    });
+  }
+  return out;
+}
+
+async function freePort() {
+  return new Promise((res, rej) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+    srv.on('error', rej);
+  });
+}
+
+async function waitFor(url, ms = 30000) {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      await fetch(url, { signal: AbortSignal.timeout(2000) });
+      return;
+    } catch (e) {
+      if (Date.now() > until) throw new Error(`${url} did not come up in ${ms} ms: ${e}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/** Publishes a snapshot directory into a running worker with the real CLI. */
+export function publish(url, snapshot, token = ADMIN_TOKEN) {
+  return cli(['publish', snapshot, '--url', url, '--token', token]);
+}
+
+/**
+ * Starts the built worker. Options: snapshot (a directory to publish), vars (override wrangler.toml vars),
+ * secrets (extra secrets), wrangler (true: run `wrangler dev` instead of Miniflare).
+ */
+export async function startWorker({ snapshot, vars = {}, secrets = {}, wrangler = false } = {}) {
+  const bindings = { ...wranglerVars(), ...vars, ADMIN_TOKEN, NEXT_SECRET, ...secrets };
+  const w = wrangler ? await startWrangler(bindings) : await startMiniflare(bindings);
+  if (snapshot) publish(w.url, snapshot);
+  return w;
+}
+
+async function startMiniflare(bindings) {
+  const { Miniflare, Log, LogLevel } = await import('miniflare');
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: join(ROOT, 'build', 'index.js'),
+    modulesRoot: join(ROOT, 'build'),
+    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+    compatibilityDate: '2026-04-26',
+    r2Buckets: ['SNAPSHOTS'],
+    cf: false,
+    bindings,
+    host: '127.0.0.1',
+    port: await freePort(),
+    log: new Log(LogLevel.WARN),
+  });
+  const url = (await mf.ready).toString().replace(/\/$/, '');
+  return { url, mf, stop: () => mf.dispose() };
+}
+
+async function startWrangler(bindings) {
+  const port = await freePort();
+  const state = tempDir('taxii-edge-wrangler-');
+  const vars = Object.entries(bindings).map(([k, v]) => `${k}:${v}`);
+  const child = spawn(
+    join(ROOT, 'node_modules', '.bin', 'wrangler'),
+    ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--show-interactive-dev-session=false', '--var', ...vars],
+    {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: 'false',
+        WRANGLER_SEND_ERROR_REPORTS: 'false',
+        CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+        XDG_CONFIG_HOME: join(state, 'config'),
+        CI: 'true',
+      },
+    },
+  );
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(`${url}/taxii2/`, 60000);
+  } catch (e) {
+    try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+    throw new Error(`${e.message}\nwrangler said:\n${output}`);
+  }
+  const stop = async () => {
+    try { process.kill(-child.pid, 'SIGTERM'); } catch {}
+    await new Promise((r) => setTimeout(r, 300));
+    try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+  };
+  return { url, stop, output: () => output };
+}
+
+/** GET with TAXII 2.1 Accept unless told otherwise; returns { status, headers, text, json }. */
+export async function get(url, headers = {}) {
+  const res = await fetch(url, { headers: { accept: 'application/taxii+json;version=2.1', ...headers } });
+  const text = await res.text();
+  let json;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+export function ensureDir(d) {
+  mkdirSync(d, { recursive: true });
+  return d;
+}
