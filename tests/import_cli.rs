@@ -73,8 +73,9 @@ fn skip_bad_lists_every_skipped_record_and_builds_the_rest() {
         })
         .collect();
     // Good records: 8.8.8.8 (IP, Bad, apt28) and login.example.com (Domain, Suspicious) from the CSV;
-    // 1.2.3.4 (IP, Bad, apt28) and bad.example (Domain, 2) from the JSON.
-    let want = [("IPs", "2"), ("Bad", "2"), ("APT28", "2"), ("Suspicious+", "2")];
+    // 1.2.3.4 (IP, Bad, apt28) and bad.example (Domain, 2) from the JSON. Each collection also serves the
+    // producer identity its objects' created_by_ref names.
+    let want = [("IPs", "3"), ("Bad", "3"), ("APT28", "3"), ("Suspicious+", "3")];
     assert_eq!(counts, want.map(|(a, b)| (a.to_string(), b.to_string())), "{stdout}");
     assert!(stdout.contains("4 indicators read, 5 skipped"), "{stdout}");
     std::fs::remove_dir_all(&dir).unwrap();

@@ -344,6 +344,24 @@ fn sdos_of_every_type() {
     assert_eq!(rep20["labels"], json!(["threat-report"]));
     let empty = render_indicator(&ind("Report", "R", 0, json!({})), &opts()).unwrap_err();
     assert!(empty.reason.contains("at least one object"), "{empty}");
+    // Without explicit references, the report names its relationships (XSOAR adds them too).
+    let mut by_rel = ind("Report", "Weekly", 0, json!({"reportobjectreferences": []}));
+    by_rel.relationships = vec![rel("related-to", "Emotet", Some("5")), rel("mentions", "CVE-1", None)];
+    let r = render(&by_rel, &opts());
+    let ns = ids::namespace_for("test");
+    assert_eq!(
+        j(&r.json21)["object_refs"],
+        json!([
+            "relationship--91c923a5-ba81-5729-8b8b-ffb9220a95db",
+            ids::sdo_id(&ns, "relationship", "Weekly|mentions|CVE-1")
+        ])
+    );
+    let emotet = ind("Malware", "Emotet", 3, json!({}));
+    let members = [&by_rel, &emotet];
+    let rendered = [render(&by_rel, &opts()), render(&emotet, &opts())];
+    let extras = collection_extras(&members, &[&rendered[0], &rendered[1]], &opts());
+    let served: Vec<&str> = extras.iter().filter(|e| e.type21 == "relationship").map(|e| e.id21.as_str()).collect();
+    assert_eq!(served, ["relationship--91c923a5-ba81-5729-8b8b-ffb9220a95db"]);
 }
 
 #[test]
@@ -432,7 +450,7 @@ fn relationships_only_between_members_with_derived_ids() {
         (r0_20["source_ref"].clone(), r0_20["target_ref"].clone()),
         (json!(rendered[0].id20), json!(rendered[1].id20))
     );
-    let derived = ids::sdo_id(&o.namespace, "relationship", "ip:8.8.8.8|indicates|malware:Emotet");
+    let derived = ids::sdo_id(&o.namespace, "relationship", "8.8.8.8|indicates|Emotet");
     assert_eq!(rels[1].id21, derived);
     // The marking definitions (GREEN, RED) and the producer identity are served, nothing else.
     let types: Vec<&str> = extras.iter().map(|r| r.type21.as_str()).collect();
@@ -647,7 +665,7 @@ fn the_rendered_bytes_are_pinned() {
     }
     let digest: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(
-        digest, "64f43bc256e814d6e992dffcf5590df0459dfdcde6397b4190ebaaab25406fbb",
+        digest, "fa9ddd6066bd7a19b65d1daa67ea3956da4b78711bfdf5e3852ddf0c9c35995f",
         "rendered bytes changed; if intended, pin {digest}"
     );
 }

@@ -11,14 +11,13 @@
 //! Ids: the identity `identity--uuid5(NS, "identity:producer:<name>")`, an extension definition
 //! `extension-definition--uuid5(NS, "extension-definition:<stix type>")`, a relationship
 //! `relationship--uuid5(NS, "relationship:<TIP id>")` (XSOAR's rule) or, without a TIP id,
-//! `relationship--uuid5(NS, "relationship:<type>:<value>|<relationship_type>|<type>:<value>")` with the XSOAR
-//! types in lower case.
+//! `relationship--uuid5(NS, "relationship:<source value>|<relationship_type>|<target value>")`.
 
 use super::ids;
 use super::markings::Tlp;
 use super::render::{stamp, tlp_of, xsoar_fields, CUSTOM_PREFIX};
 use super::{RenderOptions, Rendered};
-use crate::indicator::Indicator;
+use crate::indicator::{Indicator, Relationship};
 use crate::time::Timestamp;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -164,6 +163,20 @@ pub fn relationship_type(name: &str) -> String {
     out.trim_end_matches('-').to_string()
 }
 
+/// A relationship's id and STIX relationship_type, or `None` when its name gives no type or it points at its
+/// own source. Known without the target's record, so that a report can name it.
+pub fn relationship_id(opts: &RenderOptions, src: &Indicator, rel: &Relationship) -> Option<(String, String)> {
+    let rtype = relationship_type(&rel.name);
+    if rtype.is_empty() || rel.target_value == src.value {
+        return None;
+    }
+    let key = match rel.tip_id.as_deref().map(str::trim) {
+        Some(tip) if !tip.is_empty() => tip.to_string(),
+        _ => format!("{}|{rtype}|{}", src.value, rel.target_value),
+    };
+    Some((ids::sdo_id(&opts.namespace, "relationship", &key), rtype))
+}
+
 fn relationships(
     members: &[&Indicator],
     rendered: &[&Rendered],
@@ -179,22 +192,11 @@ fn relationships(
     for (i, src) in members.iter().enumerate() {
         for rel in &src.relationships {
             let Some(&j) = by_value.get(rel.target_value.as_str()) else { continue };
-            let rtype = relationship_type(&rel.name);
-            if j == i || rtype.is_empty() {
+            if j == i {
                 continue;
             }
+            let Some((id, rtype)) = relationship_id(opts, src, rel) else { continue };
             let tgt = members[j];
-            let key = match &rel.tip_id {
-                Some(tip) if !tip.trim().is_empty() => tip.trim().to_string(),
-                _ => format!(
-                    "{}:{}|{rtype}|{}:{}",
-                    src.xsoar_type.to_ascii_lowercase(),
-                    src.value,
-                    tgt.xsoar_type.to_ascii_lowercase(),
-                    tgt.value
-                ),
-            };
-            let id = ids::sdo_id(&opts.namespace, "relationship", &key);
             if !seen.insert(id.clone()) {
                 continue;
             }

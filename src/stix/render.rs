@@ -18,7 +18,7 @@
 //! the first 2.0 label, where score 0 gives no label when there are tags). Confidence (2.1): 3 → 85,
 //! 2 → 50, 1 → 15, 0 → none. Tags → 2.1 `labels` and further 2.0 `labels`.
 
-use super::extras::{extension_definition_id, producer_id};
+use super::extras::{extension_definition_id, producer_id, relationship_id};
 use super::ids;
 use super::kind::{kind_of, unmapped, Kind};
 use super::markings::Tlp;
@@ -244,7 +244,7 @@ fn sdo(c: &Common<'_>, t: &str, id: &str, v21: bool) -> Result<String, String> {
                 None => ind.created,
             };
             m.insert("published".into(), ts(published));
-            let refs: Vec<String> = report_refs(ind)?.iter().map(|r| c.opts.id_for(r, v21)).collect();
+            let refs: Vec<String> = report_refs(ind, c.opts)?.iter().map(|r| c.opts.id_for(r, v21)).collect();
             m.insert("object_refs".into(), json!(refs));
         }
         "identity" => {
@@ -332,8 +332,10 @@ fn truthy(v: Option<&Value>) -> bool {
     }
 }
 
-/// `reportobjectreferences` (`[{"objectstixid": …}]` or ids) → `object_refs`; a report needs at least one.
-fn report_refs(ind: &Indicator) -> Result<Vec<String>, String> {
+/// `reportobjectreferences` (`[{"objectstixid": …}]` or ids), then the report's relationships (as XSOAR adds
+/// them) → `object_refs`; a report needs at least one. A relationship is served only when both its ends are in
+/// the collection, so a report may name objects a collection does not hold, as STIX allows for `object_refs`.
+fn report_refs(ind: &Indicator, opts: &RenderOptions) -> Result<Vec<String>, String> {
     let mut refs = Vec::new();
     if let Some(Value::Array(rows)) = ind.field("reportobjectreferences") {
         for row in rows {
@@ -353,9 +355,16 @@ fn report_refs(ind: &Indicator) -> Result<Vec<String>, String> {
             }
         }
     }
+    for rel in &ind.relationships {
+        if let Some((id, _)) = relationship_id(opts, ind, rel) {
+            if !refs.contains(&id) {
+                refs.push(id);
+            }
+        }
+    }
     if refs.is_empty() {
         return Err("a STIX report needs at least one object: set reportobjectreferences to the STIX ids it \
-                    covers ([{\"objectstixid\": \"indicator--…\"}])"
+                    covers ([{\"objectstixid\": \"indicator--…\"}]) or give it relationships"
             .into());
     }
     Ok(refs)

@@ -79,6 +79,12 @@ pub fn sample_records() -> Vec<Value> {
         },
         rec(24, "Report", "Example report", 0, json!({"published": "2024-03-05T00:00:00Z",
             "reportobjectreferences": [{"objectstixid": "malware--bddcf01f-9fd0-5107-a013-4b174285babc"}]})),
+        {
+            let mut r = rec(34, "Report", "Weekly report", 0, json!({"reportobjectreferences": []}));
+            r["relationships"] = json!([{"name": "related-to", "entityB": "Emotet", "id": "5"},
+                {"name": "mentions", "entityB": "CVE-2021-44228"}]);
+            r
+        },
         rec(25, "Threat Actor", "Example Actor", 3, json!({"aliases": ["EA"]})),
         rec(26, "Tool", "Cobalt Strike", 2, json!({"killchainphases": ["Execution"]})),
         rec(27, "CVE", "CVE-2021-44228", 3, json!({"cvss": 10.0, "description": "Log4Shell"})),
