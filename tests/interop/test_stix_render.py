@@ -207,3 +207,68 @@ def test_two_runs_give_identical_bytes(corpus_bytes):
     if os.environ.get("STIX_CORPUS"):
         pytest.skip("corpus given as a file")
     assert render_corpus() == corpus_bytes
+
+
+def fetch_all(worker, collection_id, version):
+    """Every object of a collection from the worker: 2.1 by `next`, 2.0 by Range pages."""
+    import urllib.request
+
+    base = f"{worker}/threatintel/collections/{collection_id}/objects/"
+    objs = []
+    if version == "2.1":
+        url = base + "?limit=100"
+        while True:
+            req = urllib.request.Request(url, headers={"Accept": "application/taxii+json;version=2.1"})
+            with urllib.request.urlopen(req) as r:
+                env = json.load(r)
+            objs.extend(env.get("objects", []))
+            if not env.get("more"):
+                return objs
+            url = base + "?limit=100&next=" + env["next"]
+    start = 0
+    while True:
+        req = urllib.request.Request(base, headers={
+            "Accept": "application/vnd.oasis.stix+json; version=2.0", "Range": f"items={start}-{start + 99}"})
+        try:
+            with urllib.request.urlopen(req) as r:
+                bundle = json.load(r)
+        except urllib.error.HTTPError as e:
+            assert e.code == 416
+            return objs
+        page = bundle.get("objects", [])
+        objs.extend(page)
+        if len(page) < 100:
+            return objs
+        start += 100
+
+
+@pytest.mark.parametrize("version", ["2.1", "2.0"])
+def test_the_worker_serves_the_demo_feed_strictly_valid(worker, status, version):
+    """Every type of the demo feed (demo/indicators.json), through the built worker: strict validation (minus
+    the input-dependent checks above), every pattern parses, SCO ids as stix2 computes them, and every
+    reference inside the collection."""
+    seen_types = set()
+    for collection in status["collections"]:
+        objs = fetch_all(worker, collection["id"], version)
+        assert len(objs) == collection["count"], collection["title"]
+        known = {o["id"] for o in objs}
+        for obj in objs:
+            seen_types.add(obj["type"])
+            result = validate_instance(obj, ValidationOptions(version=version, strict=True, disabled=STRICT_DISABLED))
+            assert result.errors == [], (collection["title"], obj["id"], [str(e) for e in result.errors])
+            if obj["type"] == "indicator":
+                assert run_validator(obj["pattern"], stix_version=version) == [], obj["pattern"]
+            if version == "2.1" and obj["type"] in SCO_TYPES:
+                props = {k: v for k, v in obj.items() if k not in ("id", "extensions", "object_marking_refs")}
+                assert stix2.parse(props, allow_custom=True, version="2.1").id == obj["id"], props
+            for key, value in obj.items():
+                refs = value if isinstance(value, list) else [value]
+                if (key.endswith("_ref") or key.endswith("_refs")) and key != "object_refs":
+                    for ref in refs:
+                        assert ref in known, (collection["title"], obj["id"], key, ref)
+    if version == "2.0":
+        assert not (seen_types & SCO_TYPES)
+    else:
+        for t in ["attack-pattern", "campaign", "course-of-action", "infrastructure", "intrusion-set", "malware",
+                  "report", "threat-actor", "tool", "vulnerability", "identity", "location", "indicator"]:
+            assert t in seen_types, t
