@@ -10,7 +10,7 @@ use taxii_edge::import::{import_file, RecordError};
 use taxii_edge::publish::Admin;
 use taxii_edge::snapshot::builder::{build, BuildInput};
 use taxii_edge::snapshot::dir::{self, SnapshotDir};
-use taxii_edge::stix::{ids, RenderOptions};
+use taxii_edge::stix::{ids, ExtensionFields, RenderOptions};
 use taxii_edge::time::Timestamp;
 
 #[derive(Parser)]
@@ -21,6 +21,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once
 enum Command {
     /// Build a snapshot directory from indicator exports and a collection configuration.
     Build {
@@ -54,6 +55,8 @@ enum Command {
         /// The build time (RFC 3339), for reproducible builds; default now.
         #[arg(long)]
         now: Option<String>,
+        #[command(flatten)]
+        stix: StixArgs,
     },
     /// Upload a snapshot to a worker and make it current, in one atomic step.
     Publish {
@@ -99,13 +102,14 @@ fn main() -> ExitCode {
             token,
             skip_bad,
             now,
+            stix,
         } => {
             let previous = match (previous, previous_url, token) {
                 (Some(dir), _, _) => Previous::Dir(dir),
                 (None, Some(url), Some(token)) => Previous::Worker(url, token),
                 _ => Previous::None,
             };
-            run_build(&config, &inputs, &out, &customer_string, as_indicator, previous, skip_bad, now)
+            run_build(&config, &inputs, &out, &customer_string, as_indicator, previous, skip_bad, now, stix)
         }
         Command::Publish { dir, url, token } => run_publish(&dir, &url, &token),
         Command::Generate { count, seed, out, format, now } => run_generate(count, seed, out, format, now),
@@ -117,6 +121,25 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// How `build` renders STIX (the XSOAR integration's settings, where it has them).
+#[derive(clap::Args)]
+struct StixArgs {
+    /// XSOAR fields to serve with each object (XSOAR "Extension fields"): empty for none, "all", or a comma list
+    /// such as "sourcebrands,tags". STIX 2.1 carries them in a property-extension, 2.0 as x_xsoar_* properties.
+    #[arg(long, default_value = "")]
+    extension_fields: String,
+    /// Serve expired indicators (expiration before the build time, or expirationStatus "expired") as revoked.
+    #[arg(long)]
+    revoke_expired: bool,
+    /// Keep XSOAR's exact UUIDv5 ids over STIX 2.0 (invalid STIX 2.0, which wants UUIDv4) for consumers that
+    /// already hold them; by default 2.0 ids are UUIDv4-shaped.
+    #[arg(long)]
+    xsoar_v20_ids: bool,
+    /// The producer identity every object names in created_by_ref (served in every collection); "" for none.
+    #[arg(long, default_value = "taxii-edge")]
+    producer: String,
 }
 
 /// Where the previous snapshot is, whose object versions keep their date_added.
@@ -141,6 +164,7 @@ fn run_build(
     previous: Previous,
     skip_bad: bool,
     now: Option<String>,
+    stix: StixArgs,
 ) -> Result<(), String> {
     let text = std::fs::read_to_string(config).map_err(|e| format!("cannot read {}: {e}", config.display()))?;
     let collections = parse_collections(&text).map_err(|e| format!("{}: {e}", config.display()))?;
@@ -151,15 +175,20 @@ fn run_build(
         indicators.extend(got.indicators);
         bad.extend(got.errors);
     }
-    let render = RenderOptions {
-        namespace: ids::namespace_for(customer),
-        as_indicator: as_indicator.into_iter().collect::<BTreeSet<_>>(),
-        ..RenderOptions::default()
-    };
     let now = match now {
         Some(t) => Timestamp::parse(&t).map_err(|e| format!("--now: {e}"))?,
         None => now_utc(),
     };
+    let render = RenderOptions {
+        namespace: ids::namespace_for(customer),
+        as_indicator: as_indicator.into_iter().collect::<BTreeSet<_>>(),
+        extension_fields: ExtensionFields::parse(&stix.extension_fields),
+        revoke_expired: stix.revoke_expired,
+        expired_as_of: Some(now),
+        xsoar_v20_ids: stix.xsoar_v20_ids,
+        producer: Some(stix.producer).filter(|p| !p.trim().is_empty()),
+    };
+    render.check().map_err(|e| format!("--as-indicator: {e}"))?;
     let previous = match previous {
         Previous::None => HashMap::new(),
         Previous::Dir(p) => {
