@@ -665,7 +665,7 @@ fn the_rendered_bytes_are_pinned() {
     }
     let digest: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(
-        digest, "fa9ddd6066bd7a19b65d1daa67ea3956da4b78711bfdf5e3852ddf0c9c35995f",
+        digest, "49e524373e65983c577802300f7a827c71078ad3a2cc602a726f9758e5d75be2",
         "rendered bytes changed; if intended, pin {digest}"
     );
 }
@@ -678,4 +678,19 @@ fn options_are_checked() {
     for t in taxii_edge::stix::SCO_TYPES {
         assert!(as_indicators(&[t]).check().is_ok());
     }
+}
+
+#[test]
+fn extension_property_names_are_valid_stix() {
+    let mut o = opts();
+    o.extension_fields = ExtensionFields::All;
+    let mut i = ind("Mutex", "m", 0, json!({"1st seen": "x", "Nested": {"camelKey": 1, "": null}}));
+    i.fields.insert("id".into(), json!("42"));
+    let r = render(&i, &o);
+    let ext = j(&r.json21)["extensions"].as_object().unwrap().values().next().unwrap().clone();
+    assert_eq!(ext["xsoar_1st_seen"], "x");
+    assert_eq!(ext["xsoar_id"], "42");
+    assert_eq!(ext["nested"], json!({"camelkey": 1}));
+    let v20 = j(&r.json20);
+    assert_eq!((v20["x_xsoar_1st_seen"].clone(), v20["x_xsoar_id"].clone()), (json!("x"), json!("42")));
 }

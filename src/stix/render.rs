@@ -435,13 +435,17 @@ fn add_fields(c: &Common<'_>, t: &str, v21: bool, m: &mut Map<String, Value>) {
     if v21 {
         let mut ext = Map::new();
         ext.insert("extension_type".into(), json!("property-extension"));
-        ext.extend(fields);
+        for (k, v) in fields {
+            ext.entry(property_name(&k)).or_insert(v);
+        }
         let mut exts = Map::new();
         exts.insert(extension_definition_id(c.opts, t), Value::Object(ext));
         m.insert("extensions".into(), Value::Object(exts));
     } else {
         for (k, v) in fields {
-            m.insert(format!("x_xsoar_{k}"), v);
+            let mut name = format!("x_xsoar_{k}");
+            name.truncate(250);
+            m.insert(name, v);
         }
     }
 }
@@ -462,9 +466,7 @@ pub fn xsoar_fields(ind: &Indicator, which: &ExtensionFields) -> Map<String, Val
     let mut out = Map::new();
     let mut put = |name: &str, v: Value| {
         if let Some(v) = clean(v) {
-            let key: String =
-                name.chars().map(|ch| if ch.is_ascii_alphanumeric() { ch.to_ascii_lowercase() } else { '_' }).collect();
-            out.entry(key).or_insert(v);
+            out.entry(dictionary_key(name)).or_insert(v);
         }
     };
     match which {
@@ -490,7 +492,27 @@ pub fn xsoar_fields(ind: &Indicator, which: &ExtensionFields) -> Map<String, Val
     out
 }
 
-/// Drops nulls, empty strings, empty lists and empty objects (STIX allows none of them), recursively.
+/// A STIX property name for an XSOAR field: lower-case ASCII letters, digits and `_` (anything else becomes
+/// `_`), starting with a letter and at least 3 long (else prefixed `xsoar_`), at most 240 long.
+fn property_name(name: &str) -> String {
+    let mut key = dictionary_key(name);
+    if !(key.len() >= 3 && key.starts_with(|c: char| c.is_ascii_lowercase())) {
+        key = format!("xsoar_{key}");
+    }
+    key.truncate(240);
+    key
+}
+
+/// A dictionary key inside a field's value: lower-case ASCII letters, digits and `_`, at most 250 long.
+fn dictionary_key(name: &str) -> String {
+    let mut key: String =
+        name.chars().map(|ch| if ch.is_ascii_alphanumeric() { ch.to_ascii_lowercase() } else { '_' }).collect();
+    key.truncate(250);
+    key
+}
+
+/// Drops nulls, empty strings, empty lists and empty objects (STIX allows none of them), recursively, and
+/// writes dictionary keys as STIX wants them (lower case; the first of two keys that become equal wins).
 fn clean(v: Value) -> Option<Value> {
     match v {
         Value::Null => None,
@@ -500,8 +522,13 @@ fn clean(v: Value) -> Option<Value> {
             (!items.is_empty()).then_some(Value::Array(items))
         }
         Value::Object(o) => {
-            let o: Map<String, Value> = o.into_iter().filter_map(|(k, v)| clean(v).map(|v| (k, v))).collect();
-            (!o.is_empty()).then_some(Value::Object(o))
+            let mut out = Map::new();
+            for (k, v) in o {
+                if let Some(v) = clean(v) {
+                    out.entry(dictionary_key(&k)).or_insert(v);
+                }
+            }
+            (!out.is_empty()).then_some(Value::Object(out))
         }
         other => Some(other),
     }

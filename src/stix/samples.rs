@@ -21,6 +21,10 @@ pub fn sample_records() -> Vec<Value> {
                 "externalreferences": [{"source_name": "vendor-blog", "url": "https://example.com/post"}]}));
             r["tags"] = json!(["c2", "APT 99"]);
             r["expiration"] = json!("2024-06-01T00:00:00Z");
+            r["id"] = json!("100");
+            r["expirationSource"] = json!({"setTime": "2024-03-01T10:00:00Z", "source": "indicatorType",
+                "Odd Key": 1});
+            r["CustomFields"]["1st seen by"] = json!("sensor-7");
             r["relationships"] = json!([
                 {"name": "related to", "entityB": "evil.example.com", "id": "7ed6656f4c2aaa8f0cbc5cb83606be45",
                  "description": "resolves"},
