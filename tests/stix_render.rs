@@ -196,8 +196,17 @@ fn every_observable_type_has_its_sco_and_pattern() {
         let v21 = j(&r.json21);
         assert_eq!(r.type21, sco, "{}", i.value);
         assert_eq!(v21["spec_version"], "2.1");
-        for k in ["created", "modified", "labels", "name_of_indicator", "created_by_ref", "confidence"] {
-            assert!(v21.get(k).is_none() || (k == "name" && sco == "software"), "{sco} has {k}");
+        for k in [
+            "created",
+            "modified",
+            "created_by_ref",
+            "description",
+            "labels",
+            "confidence",
+            "revoked",
+            "external_references",
+        ] {
+            assert!(v21.get(k).is_none(), "an SCO has no {k}: {sco}");
         }
         let mut own = v21.as_object().unwrap().clone();
         for k in ["type", "spec_version", "id"] {
