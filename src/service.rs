@@ -89,8 +89,7 @@ impl Service {
         }
         // Authentication comes before anything else that is not public.
         let viewer = match auth::authenticate(&self.settings.access, req.header("authorization")) {
-            Ok(v) if v.may_see_server() => v,
-            Ok(v) => return self.refuse(req, v.sign_in_required()),
+            Ok(v) => v,
             Err(e) => return self.refuse(req, e.to_error(&self.settings.access)),
         };
         let mut resp = self.answer(store, req, &viewer).await;
@@ -126,12 +125,24 @@ impl Service {
 
     /// Answers a request whose caller is known.
     async fn answer<S: Store>(&self, store: &S, req: &Request, viewer: &Viewer<'_>) -> Response {
-        if req.path.trim_end_matches('/') == "/api/status" {
-            return self.status(store, req, viewer).await;
-        }
         let path = req.path.trim_end_matches('/');
         let segments: Vec<&str> = if path.is_empty() { vec![] } else { path[1..].split('/').collect() };
-        let Some(route) = self.route(&segments) else {
+        let route = self.route(&segments);
+        // An anonymous caller of a server whose discovery is not public may still read public collections;
+        // everything else asks it to sign in (collections decide for themselves: see Viewer::no_such_collection).
+        let in_collection = matches!(
+            route,
+            Some(
+                Route::Collection(_) | Route::Manifest(_) | Route::Objects(_) | Route::Object(..) | Route::Versions(..)
+            )
+        );
+        if !viewer.may_see_server() && !in_collection {
+            return self.refuse(req, viewer.sign_in_required());
+        }
+        if path == "/api/status" {
+            return self.status(store, req, viewer).await;
+        }
+        let Some(route) = route else {
             let version = negotiate(req.header("accept"), &self.settings.versions).unwrap_or(FALLBACK);
             return TaxiiError::not_found(format!(
                 "there is no TAXII resource at {}: discovery is at /taxii2/ (TAXII 2.1) and /taxii/ (TAXII 2.0)",

@@ -12,14 +12,17 @@
 //!   configuration is wrong instead of silently seeing less.
 //! - A collection a caller may not read does not exist for it: absent from lists and counts, and answered exactly
 //!   like a collection that does not exist: 404 for a signed-in caller; 401 with a Basic challenge for an
-//!   anonymous caller when users are configured (the same 401 whether the collection exists or not, so it leaks
-//!   nothing, and lets challenge-driven clients such as browsers and `curl --anyauth` sign in).
+//!   anonymous caller unless every collection is public (the same 401 whether the collection exists or not, so
+//!   it leaks nothing, and lets challenge-driven clients such as browsers and `curl --anyauth` sign in).
+//! - Anonymous callers of a server whose discovery is not public get 401 everywhere but in public collections.
 //! - A wrong username costs the same work as a wrong password (a dummy hash is checked), and names and keys are
 //!   compared in constant time. A successful check is remembered per isolate by a SHA-256 of the configuration
 //!   and the header, so a client pays the hash once per isolate; failures are never remembered.
 //! - With nothing configured the worker is closed: nobody may read anything (see [`Access::from_config`]).
 
 pub mod password;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod users_file;
 
 use crate::snapshot::CollectionEntry;
 use crate::taxii::error::TaxiiError;
@@ -343,9 +346,10 @@ impl<'a> Viewer<'a> {
     }
 
     /// The answer for a collection this caller may not read, the same whether it exists or not: 404 for a
-    /// signed-in caller; for an anonymous one, a 401 challenge when there are users who could sign in.
+    /// signed-in caller; for an anonymous one, a 401 challenge (it may exist for someone who signs in), unless
+    /// every collection is public, where it cannot exist.
     pub fn no_such_collection(&self, id: &str) -> TaxiiError {
-        if self.user.is_none() && !self.access.users.is_empty() {
+        if self.user.is_none() && self.access.public != Grants::All {
             self.access.challenge(
                 "this collection needs credentials: send your username and password (HTTP Basic), or list the \
                  collections you may read at the API root's collections/ endpoint",
