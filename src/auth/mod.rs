@@ -9,7 +9,8 @@
 //!
 //! The rules (each has a test in tests/auth_*.rs):
 //! - Wrong or malformed credentials get 401 on every path, public ones included: a client is told its
-//!   configuration is wrong instead of silently seeing less.
+//!   configuration is wrong instead of silently seeing less. With no users configured, the Authorization
+//!   header is ignored (every caller is anonymous).
 //! - A collection a caller may not read does not exist for it: absent from lists and counts, and answered exactly
 //!   like a collection that does not exist: 404 for a signed-in caller; 401 with a Basic challenge for an
 //!   anonymous caller unless every collection is public (the same 401 whether the collection exists or not, so
@@ -455,7 +456,9 @@ pub fn authenticate<'a>(access: &'a Access, header: Option<&str>) -> Result<View
     if access.broken {
         return Err(AuthError::Misconfigured);
     }
-    let Some(header) = header.filter(|h| !h.trim().is_empty()) else {
+    // With no users, no credentials can be valid: the header is ignored, as XSOAR ignores it when it has none
+    // (a client configured with credentials keeps working against a public feed).
+    let Some(header) = header.filter(|h| !h.trim().is_empty() && !access.users.is_empty()) else {
         return Ok(Viewer::anonymous(access));
     };
     let (name, pass) = parse_header(header)?;
@@ -571,6 +574,15 @@ mod tests {
         let access = Access::from_config(Some(&new), None, None, None).unwrap();
         assert_eq!(authenticate(&access, Some(&basic("alice", "pw"))).unwrap_err(), AuthError::Wrong);
         assert!(authenticate(&access, Some(&basic("alice", "other"))).is_ok());
+    }
+
+    #[test]
+    fn credentials_are_ignored_without_users() {
+        let access = Access::from_config(None, Some("*"), None, None).unwrap();
+        for h in ["Basic !!!", "Bearer x.y", "Digest z", &basic("a", "b")] {
+            let v = authenticate(&access, Some(h)).unwrap();
+            assert!(!v.is_authenticated() && v.may_read(&entry("1", "A", None)), "{h}");
+        }
     }
 
     #[test]

@@ -81,3 +81,41 @@ pub fn list(text: &str) -> Result<Vec<String>, String> {
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{authenticate, Access};
+    use base64::Engine;
+
+    #[test]
+    fn add_list_remove_and_the_worker_accepts_the_result() {
+        let a = add("", "sentinel", "Public, Internal", None, 10).unwrap();
+        assert!(a.generated && !a.replaced && a.password.len() == 32);
+        assert!(!a.document.contains(&a.password), "only the hash is stored");
+        let b = add(&a.document, "xsoar", "*", Some("kept from xsoar".into()), 10).unwrap();
+        assert!(!b.generated);
+        let c = add(&b.document, "sentinel", "Internal", None, 10).unwrap();
+        assert!(c.replaced);
+        assert_eq!(
+            list(&c.document).unwrap(),
+            [
+                "sentinel                 reads Internal (10 iterations)",
+                "xsoar                    reads every collection (10 iterations)"
+            ]
+        );
+        let access = Access::from_config(Some(&c.document), None, None, None).unwrap();
+        let basic = |u: &str, p: &str| {
+            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}")))
+        };
+        assert!(authenticate(&access, Some(&basic("xsoar", "kept from xsoar"))).is_ok());
+        assert!(authenticate(&access, Some(&basic("sentinel", &c.password))).is_ok());
+        assert!(authenticate(&access, Some(&basic("sentinel", &a.password))).is_err(), "the old password is gone");
+        let d = remove(&c.document, "sentinel").unwrap();
+        assert_eq!(list(&d).unwrap().len(), 1);
+        assert!(remove(&d, "sentinel").unwrap_err().contains("no user"));
+        assert!(add("", "a:b", "*", None, 10).is_err());
+        assert!(add("", "a", " , ", None, 10).err().unwrap().contains("names no collection"));
+        assert!(add("not json", "a", "*", None, 10).err().unwrap().contains("not valid JSON"));
+    }
+}
