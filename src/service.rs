@@ -102,7 +102,7 @@ impl Service {
     }
 
     /// The 401 (or 503) of a failed authentication, in the version the request negotiates where it can.
-    fn refuse(&self, req: &Request, e: crate::taxii::error::TaxiiError) -> Response {
+    fn refuse(&self, req: &Request, e: TaxiiError) -> Response {
         let mut offered = self.settings.versions.clone();
         let first = match req.path.trim_end_matches('/') {
             "/taxii" => Some(Version::V20),
