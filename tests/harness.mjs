@@ -107,7 +107,8 @@ export function publish(url, snapshot, token = ADMIN_TOKEN) {
  * secrets (extra secrets), wrangler (true: run `wrangler dev` instead of Miniflare).
  */
 export async function startWorker({ snapshot, vars = {}, secrets = {}, wrangler = false } = {}) {
-  const bindings = { ...wranglerVars(), ...vars, ADMIN_TOKEN, NEXT_SECRET, ...secrets };
+  // Every collection public unless a test says otherwise: the auth tests set PUBLIC_COLLECTIONS and TAXII_USERS.
+  const bindings = { ...wranglerVars(), PUBLIC_COLLECTIONS: '*', ...vars, ADMIN_TOKEN, NEXT_SECRET, ...secrets };
   const w = wrangler ? await startWrangler(bindings) : await startMiniflare(bindings);
   if (snapshot) publish(w.url, snapshot);
   return w;
