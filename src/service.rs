@@ -180,10 +180,13 @@ impl Service {
             _ => Err(method_not_allowed(&route, &req.method)),
         };
         let mut resp = result.unwrap_or_else(|e| e.to_response(version));
+        resp.headers.push(("Vary".into(), "Accept, Authorization".into()));
+        if matches!(resp.status, 200 | 206) {
+            resp = validators(req, &route, resp);
+        }
         if req.method == "HEAD" {
             resp.body.clear();
         }
-        resp.headers.push(("Vary".into(), "Accept, Authorization".into()));
         resp
     }
 
@@ -302,6 +305,35 @@ impl Service {
         )
         .with_header("Allow", "GET, HEAD"))
     }
+}
+
+/// Adds a strong ETag (a response is a pure function of the snapshot, the request and the caller's view, so the
+/// hash of its bytes is one), answers a matching `If-None-Match` with 304, and says how long shared caches may
+/// keep it: pages reached by `next` never change; other content is current until the next publish.
+fn validators(req: &Request, route: &Route<'_>, mut resp: Response) -> Response {
+    let ct = resp.header("content-type").unwrap_or_default().to_string();
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(ct.as_bytes());
+    hasher.update(&[0]);
+    hasher.update(&resp.body);
+    let etag = format!("\"{:032x}\"", hasher.digest128());
+    let paged = req.query.iter().any(|(k, _)| k == "next");
+    let max_age = match route {
+        _ if paged => "public, max-age=86400",
+        Route::Discovery(_) | Route::ApiRoot => "public, max-age=300",
+        _ => "public, max-age=60",
+    };
+    resp.headers.push(("ETag".into(), etag.clone()));
+    resp.headers.push(("Cache-Control".into(), max_age.into()));
+    let matches = req
+        .header("if-none-match")
+        .is_some_and(|h| h.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == etag || t == "*"));
+    if matches {
+        resp.status = 304;
+        resp.body.clear();
+        resp.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-range"));
+    }
+    resp
 }
 
 fn method_not_allowed(route: &Route<'_>, method: &str) -> TaxiiError {
