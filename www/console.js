@@ -180,6 +180,7 @@ function openSignin(reason, required) {
   $('signin').hidden = false;
   $('signin-why').textContent = reason;
   $('signin-cancel').hidden = !!required;
+  $('signin-open').hidden = true;
   $('username').focus();
 }
 
@@ -187,6 +188,7 @@ function closeSignin() {
   $('signin').hidden = true;
   $('signin-error').textContent = '';
   $('password').value = '';
+  renderAccount();
 }
 
 /** The API root URL clients should use: discovery's default, else the status's, else this origin's. */
@@ -212,6 +214,7 @@ async function load() {
   } catch (e) {
     $('server-loading').textContent = '';
     if (e instanceof AuthRequired) {
+      $('server-loading').textContent = 'Sign in to see the server\'s details.';
       if (state.auth) {
         state.auth = null;
         renderAccount();
@@ -256,7 +259,7 @@ async function load() {
 
 function renderAccount() {
   $('who').textContent = state.auth ? `Signed in as ${state.auth.user}` : '';
-  $('signin-open').hidden = !!state.auth;
+  $('signin-open').hidden = !!state.auth || !$('signin').hidden;
   $('signout').hidden = !state.auth;
 }
 
@@ -345,7 +348,7 @@ function collectionCard(c) {
   }
   fact(dl, 'Newest', c.newest ? when(c.newest) : el('span', { class: 'muted', text: 'empty collection' }));
   const headingId = `c-${c.id}`;
-  return el('li', { class: 'card', 'data-collection-id': c.id, 'aria-labelledby': headingId },
+  return el('li', { class: 'card', 'data-collection-id': c.id },
     el('h3', { id: headingId, text: c.title }),
     c.description ? el('p', { class: 'muted', text: c.description }) : null,
     dl,
@@ -655,8 +658,8 @@ function start() {
     try {
       await load();
       closeSignin();
-      renderAccount();
       announce(`Signed in as ${user}`);
+      $('collections').focus();
     } catch (err) {
       state.auth = previous;
       renderAccount();

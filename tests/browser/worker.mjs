@@ -84,7 +84,10 @@ function wranglerVars() {
   return vars;
 }
 
-/** Starts `wrangler dev` with fresh local storage, publishes `snapshot` if given, and returns { url, stop }. */
+/**
+ * Starts `wrangler dev` with fresh local storage, publishes `snapshot` if given, and returns { url, stop }.
+ * `vars` and `secrets` are added to (or, with a null value, removed from) wrangler.toml's [vars].
+ */
 export async function startWorker({ snapshot, vars = {}, secrets = {} } = {}) {
   const token = randomBytes(16).toString('hex');
   const port = await freePort();
@@ -92,7 +95,9 @@ export async function startWorker({ snapshot, vars = {}, secrets = {} } = {}) {
   const bindings = { ...wranglerVars(), ...vars, ADMIN_TOKEN: token, ...secrets };
   const args = ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', join(state, 'state'),
     '--show-interactive-dev-session=false'];
-  for (const [k, v] of Object.entries(bindings)) args.push('--var', `${k}:${v}`);
+  for (const [k, v] of Object.entries(bindings)) {
+    if (v !== null && v !== undefined) args.push('--var', `${k}:${v}`); // null removes a wrangler.toml var
+  }
   const child = spawn(join(ROOT, 'node_modules', '.bin', 'wrangler'), args, {
     cwd: ROOT,
     detached: true, // its own process group: stop() ends wrangler and workerd together
