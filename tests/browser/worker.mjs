@@ -7,7 +7,7 @@
 // Set TAXII_EDGE_NO_BUILD=1 to skip the builds when build/ and the CLI are already fresh.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -16,7 +16,8 @@ import net from 'node:net';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TARGET = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(ROOT, 'target');
-export const CLI = join(TARGET, 'debug', 'taxii-edge');
+/** The CLI the tests run: after buildAll(), a private copy of the one just built from this tree. */
+export let CLI = join(TARGET, 'debug', 'taxii-edge');
 
 function run(cmd, args, env = {}) {
   const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env } });
@@ -41,11 +42,29 @@ export function buildAll() {
       ESBUILD_BIN: process.env.ESBUILD_BIN || join(ROOT, 'node_modules', '@esbuild', 'linux-x64', 'bin', 'esbuild'),
     });
   }
+  // With a target directory shared between checkouts (CARGO_TARGET_DIR), target/debug/taxii-edge is whichever
+  // checkout compiled last: cargo does not copy a fresh binary back. Touching the binary's source makes cargo relink
+  // it from this tree's library (seconds), and the copy keeps it from being replaced while the tests run.
+  const bin = join(ROOT, 'src', 'bin', 'taxii-edge.rs');
+  const now = new Date();
+  utimesSync(bin, now, now);
   run('cargo', ['build', '--quiet', '--bin', 'taxii-edge']);
+  const copy = join(tempDir('taxii-edge-console-cli-'), 'taxii-edge');
+  copyFileSync(join(TARGET, 'debug', 'taxii-edge'), copy);
+  chmodSync(copy, 0o755);
+  CLI = copy;
 }
 
+const temporary = [];
+process.on('exit', () => {
+  for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temporary directory, removed when the process exits. */
 export function tempDir(prefix = 'taxii-edge-console-') {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temporary.push(dir);
+  return dir;
 }
 
 /** Builds a snapshot from an XSOAR collections object plus indicator files and/or records; returns its directory. */
