@@ -264,6 +264,7 @@ function renderAccount() {
 }
 
 function renderEmpty(text) {
+  state.previewSeq += 1; // a preview still in flight must not fill the hidden panel
   $('server-info').textContent = '';
   $('collection-list').textContent = '';
   $('collections-summary').textContent = text;

@@ -48,6 +48,9 @@ let worker;
 let browser;
 
 before(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`no Chromium at ${CHROMIUM}: install Debian's (apt-get install -y chromium) or set CHROMIUM_BIN`);
+  }
   buildAll();
   const snapshot = buildSnapshot({ collections: COLLECTIONS, inputs: [FIXTURE], indicators: generated() });
   // An open feed: every collection public (PUBLIC_COLLECTIONS is how the worker's authentication, issue 6, says so).
@@ -325,6 +328,28 @@ async function signInFlow({ url, user, password, mine, intercept }) {
   await page.unrouteAll({ behavior: 'ignoreErrors' });
   await context.close();
 }
+
+test('the taxii2-client snippet runs as shown and reads every object of the collection', async (t) => {
+  const python = process.env.TAXII_EDGE_PYTHON || join(ROOT, '.venv', 'bin', 'python');
+  if (spawnSync(python, ['-c', 'import taxii2client'], { encoding: 'utf8' }).status !== 0) {
+    t.skip(`no Python with taxii2-client at ${python} (npm run setup makes .venv; or set TAXII_EDGE_PYTHON)`);
+    return;
+  }
+  const { context, page, errors } = await openPage();
+  await loaded(page);
+  const listed = (await taxii('/threatintel/collections/', TAXII21)).body.collections;
+  const c = listed[listed.length - 1];
+  await selectCollection(page, c.id);
+  await page.click('#tab-python');
+  const code = await page.textContent('#panel-python pre');
+  const r = spawnSync(python, ['-c', code], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const printed = r.stdout.trim().split('\n').map((l) => l.split(' ')[1]);
+  const all = (await taxii(`/threatintel/collections/${c.id}/objects/?limit=1000`, TAXII21)).body.objects;
+  assert.deepEqual(printed, all.map((o) => o.id));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
 
 test('a protected feed asks for credentials in a form, keeps them in memory, and lists that user\'s collections', async () => {
   // Stands in for the worker's authentication with page.route() (see fakeAuth); the next test runs the same flow
