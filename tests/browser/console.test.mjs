@@ -435,6 +435,32 @@ test('screenshots on a laptop and a phone (light and dark): nothing wider than t
   }
 });
 
+test('every control has a name, headings do not skip levels, and the keyboard reaches the controls', async () => {
+  const { context, page } = await openPage();
+  await loaded(page);
+  const unnamed = await page.evaluate(() => [...document.querySelectorAll('button, input, select, [role="tab"], pre[tabindex]')]
+    .filter((e) => !e.closest('[hidden]'))
+    .filter((e) => !((e.labels && e.labels.length) || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby')
+      || (e.tagName === 'BUTTON' && e.textContent.trim()) || (e.type === 'radio' && e.parentElement.tagName === 'LABEL')))
+    .map((e) => e.outerHTML.slice(0, 80)));
+  assert.deepEqual(unnamed, []);
+  const levels = await page.$$eval('h1, h2, h3, h4', (hs) => hs.filter((h) => !h.closest('[hidden]')).map((h) => Number(h.tagName[1])));
+  assert.equal(levels[0], 1);
+  for (let i = 1; i < levels.length; i++) assert.ok(levels[i] <= levels[i - 1] + 1, `heading levels ${levels}`);
+  // Tab from the top: the skip link first, then the controls, each with a visible focus.
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.className), 'skip');
+  const reached = new Set();
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press('Tab');
+    reached.add(await page.evaluate(() => document.activeElement.id || document.activeElement.getAttribute('aria-label') || document.activeElement.textContent.trim().slice(0, 30)));
+  }
+  for (const want of ['signin-open', 'refresh', 'preview-json', 'tab-sentinel']) assert.ok(reached.has(want), `Tab reaches ${want}`);
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.notEqual(outline, 'none', 'the focused control shows a focus outline');
+  await context.close();
+});
+
 test('the site is small, self-contained and stores nothing', () => {
   const dir = join(ROOT, 'www');
   let total = 0;
