@@ -73,6 +73,19 @@ export function ipIndicators(n, { start = 0 } = {}) {
   return out;
 }
 
+/**
+ * A copy of wrangler.toml in `dir` with absolute paths. wrangler reads `.dev.vars` from beside its config file, so
+ * a test that runs `wrangler dev --config <copy>` never picks up the developer's own .dev.vars (npm start's).
+ */
+export function isolatedWranglerConfig(dir) {
+  const text = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8')
+    .replace(/^main\s*=\s*"([^"]+)"/m, (_, p) => `main = "${join(ROOT, p)}"`)
+    .replace(/^directory\s*=\s*"([^"]+)"/m, (_, p) => `directory = "${join(ROOT, p)}"`);
+  const file = join(dir, 'wrangler.toml');
+  writeFileSync(file, text);
+  return file;
+}
+
 async function freePort() {
   return new Promise((res, rej) => {
     const srv = net.createServer();
@@ -139,7 +152,8 @@ async function startWrangler(bindings) {
   const vars = Object.entries(bindings).map(([k, v]) => `${k}:${v}`);
   const child = spawn(
     join(ROOT, 'node_modules', '.bin', 'wrangler'),
-    ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--show-interactive-dev-session=false', '--var', ...vars],
+    ['dev', '--config', isolatedWranglerConfig(state), '--ip', '127.0.0.1', '--port', String(port), '--persist-to', join(state, 'state'),
+      '--show-interactive-dev-session=false', '--var', ...vars],
     {
       cwd: ROOT,
       detached: true,

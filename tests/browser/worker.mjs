@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
+import { isolatedWranglerConfig } from '../harness.mjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TARGET = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(ROOT, 'target');
@@ -112,7 +113,8 @@ export async function startWorker({ snapshot, vars = {}, secrets = {} } = {}) {
   const port = await freePort();
   const state = tempDir('taxii-edge-console-wrangler-');
   const bindings = { ...wranglerVars(), ...vars, ADMIN_TOKEN: token, ...secrets };
-  const args = ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', join(state, 'state'),
+  // A config copy outside the checkout: the developer's own .dev.vars (npm start's) must not leak into the test.
+  const args = ['dev', '--config', isolatedWranglerConfig(state), '--ip', '127.0.0.1', '--port', String(port), '--persist-to', join(state, 'state'),
     '--show-interactive-dev-session=false'];
   for (const [k, v] of Object.entries(bindings)) {
     if (v !== null && v !== undefined) args.push('--var', `${k}:${v}`); // null removes a wrangler.toml var
