@@ -20,18 +20,42 @@ function run(cmd, args) {
   }
 }
 
-/** Local secrets for wrangler dev, made once per checkout (.dev.vars is git-ignored). */
+const DEMO_USER = 'demo';
+const DEMO_PASSWORD = 'taxii-edge-demo-password';
+const DEMO_PUBLIC = 'Public phishing feed';
+
+/**
+ * Local settings and secrets for wrangler dev, in .dev.vars (git-ignored), made once per checkout: an admin token
+ * and paging key of its own, the demo's public collection, and the demo user (a salted hash, made by the CLI).
+ */
 function devVars() {
   const file = join(ROOT, '.dev.vars');
-  if (!existsSync(file)) {
-    const token = randomBytes(18).toString('base64url');
-    const secret = randomBytes(32).toString('base64url');
-    writeFileSync(file, `ADMIN_TOKEN=${token}\nNEXT_SECRET=${secret}\n`, { mode: 0o600 });
-  }
   const vars = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = line.match(/^([A-Z0-9_]+)=(.*)$/);
-    if (m) vars[m[1]] = m[2].replace(/^"|"$/g, '');
+  if (existsSync(file)) {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const m = line.match(/^([A-Z0-9_]+)=(.*)$/);
+      if (m) vars[m[1]] = m[2].replace(/^'(.*)'$/, '$1').replace(/^"(.*)"$/, '$1');
+    }
+  }
+  const missing = {};
+  if (!vars.ADMIN_TOKEN) missing.ADMIN_TOKEN = randomBytes(18).toString('base64url');
+  if (!vars.NEXT_SECRET) missing.NEXT_SECRET = randomBytes(32).toString('base64url');
+  if (!vars.PUBLIC_COLLECTIONS) missing.PUBLIC_COLLECTIONS = DEMO_PUBLIC;
+  if (!vars.TAXII_USERS) {
+    const r = spawnSync(join(ROOT, 'target', 'debug', 'taxii-edge'), ['user', 'add', DEMO_USER, '--collections', '*', '--password-stdin'], {
+      cwd: ROOT,
+      input: DEMO_PASSWORD + '\n',
+      encoding: 'utf8',
+    });
+    const line = `${r.stdout}\n${r.stderr}`.split('\n').find((l) => l.trim().startsWith('TAXII_USERS='));
+    if (r.status !== 0 || !line) throw new Error(`taxii-edge user add failed:\n${r.stdout}\n${r.stderr}`);
+    missing.TAXII_USERS = line.trim().slice('TAXII_USERS='.length).replace(/^'(.*)'$/, '$1');
+  }
+  if (Object.keys(missing).length) {
+    const text = Object.entries(missing).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n';
+    const before = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    writeFileSync(file, before + (before && !before.endsWith('\n') ? '\n' : '') + text, { mode: 0o600 });
+    Object.assign(vars, missing);
   }
   return vars;
 }
@@ -88,7 +112,8 @@ try {
 }
 run(join(ROOT, 'target', 'debug', 'taxii-edge'), ['publish', 'demo/snapshot', '--url', URL_BASE, '--token', vars.ADMIN_TOKEN]);
 
-const status = await (await fetch(`${URL_BASE}/api/status`)).json();
+const auth = 'Basic ' + Buffer.from(`${DEMO_USER}:${DEMO_PASSWORD}`).toString('base64');
+const status = await (await fetch(`${URL_BASE}/api/status`, { headers: { authorization: auth } })).json();
 console.log(`
 taxii-edge is serving the demo feed.
 
@@ -98,7 +123,10 @@ taxii-edge is serving the demo feed.
   API root         ${status.api_root}
   admin token      ${vars.ADMIN_TOKEN}   (in .dev.vars; for taxii-edge publish --token)
 
-  try: curl -H 'Accept: application/taxii+json;version=2.1' ${URL_BASE}/taxii2/
+  "${vars.PUBLIC_COLLECTIONS}" is public; every collection is readable by
+  user ${DEMO_USER}, password ${DEMO_PASSWORD} (HTTP Basic; the console asks for them)
+
+  try: curl -u ${DEMO_USER}:${DEMO_PASSWORD} -H 'Accept: application/taxii+json;version=2.1' ${URL_BASE}/taxii2/
 
 collections:
 ${status.collections.map((c) => `  ${c.id}  ${String(c.count).padStart(5)}  ${c.title}`).join('\n')}

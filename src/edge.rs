@@ -82,6 +82,18 @@ fn settings(env: &Env) -> Settings {
     }
     s.admin_token = secret(env, "ADMIN_TOKEN");
     s.public_url = var(env, "PUBLIC_URL");
+    // Users and public collections (see crate::auth); nothing configured is a closed server, a broken
+    // configuration one that answers 503 (fail closed) and says why in the log.
+    s.access = crate::auth::Access::from_config_memo(
+        secret(env, "TAXII_USERS").as_deref(),
+        var(env, "PUBLIC_COLLECTIONS").as_deref(),
+        var(env, "PUBLIC_DISCOVERY").as_deref(),
+        var(env, "TAXII_REALM").as_deref(),
+    )
+    .unwrap_or_else(|e| {
+        worker::console_error!("taxii-edge access configuration: {e}");
+        crate::auth::Access::broken()
+    });
     s
 }
 

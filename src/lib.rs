@@ -4,6 +4,7 @@
 //! and to wasm32 for the worker. See shared/DESIGN.md for the path of the data.
 
 pub mod admin;
+pub mod auth;
 pub mod config;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod generate;

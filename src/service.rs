@@ -1,10 +1,12 @@
 //! The request → response function: authentication, negotiation and routing over a store.
 //!
 //! The same function runs natively in tests over a [`MemoryStore`](crate::store::MemoryStore) and in the
-//! worker over R2. Check order: admin paths first (their own token), then Accept (406), then the route (404),
-//! then the resource. Nothing here panics on any input; every failure is a TAXII error.
+//! worker over R2. Check order: admin paths first (their own token), then authentication (401, see
+//! [`crate::auth`]), then Accept (406), then the route (404), then the resource. Nothing here panics on any
+//! input; every failure is a TAXII error.
 
 use crate::admin;
+use crate::auth::{self, Access, Viewer};
 use crate::snapshot::reader::{Cache, Reader};
 use crate::store::Store;
 use crate::taxii::error::{TaxiiError, FALLBACK};
@@ -32,6 +34,9 @@ pub struct Settings {
     pub admin_token: Option<String>,
     /// An absolute base URL to put in discovery instead of the request's origin.
     pub public_url: Option<String>,
+    /// Users, public collections and public discovery. The default is open (tests, local tools); the worker
+    /// reads it from its settings, where nothing configured means closed.
+    pub access: Access,
 }
 
 impl Default for Settings {
@@ -47,6 +52,7 @@ impl Default for Settings {
             next_secret: b"taxii-edge development secret".to_vec(),
             admin_token: None,
             public_url: None,
+            access: Access::open(),
         }
     }
 }
@@ -81,12 +87,62 @@ impl Service {
         if req.path == "/admin" || req.path.starts_with("/admin/") {
             return admin::handle(&self.settings, store, req, now).await;
         }
-        if req.path.trim_end_matches('/') == "/api/status" {
-            return self.status(store, req).await;
+        // Authentication comes before anything else that is not public.
+        let viewer = match auth::authenticate(&self.settings.access, req.header("authorization")) {
+            Ok(v) => v,
+            Err(e) => return self.refuse(req, e.to_error(&self.settings.access)),
+        };
+        let mut resp = self.answer(store, req, &viewer).await;
+        // Whatever a signed-in caller sees is for it alone: no shared cache may keep it.
+        if viewer.is_authenticated() || resp.status == 401 {
+            resp.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("cache-control"));
+            resp.headers.push(("Cache-Control".into(), "private, no-store".into()));
         }
+        resp
+    }
+
+    /// The 401 (or 503) of a failed authentication, in the version the request negotiates where it can.
+    fn refuse(&self, req: &Request, e: TaxiiError) -> Response {
+        let mut offered = self.settings.versions.clone();
+        let first = match req.path.trim_end_matches('/') {
+            "/taxii" => Some(Version::V20),
+            "/taxii2" => Some(Version::V21),
+            _ => None,
+        };
+        if let Some(f) = first.filter(|f| offered.contains(f)) {
+            offered.retain(|x| *x != f);
+            offered.insert(0, f);
+        }
+        let version = negotiate(req.header("accept"), &offered).or(offered.first().copied()).unwrap_or(FALLBACK);
+        let mut resp = e.to_response(version);
+        if req.method == "HEAD" {
+            resp.body.clear();
+        }
+        resp.headers.push(("Cache-Control".into(), "private, no-store".into()));
+        resp.headers.push(("Vary".into(), "Accept, Authorization".into()));
+        resp
+    }
+
+    /// Answers a request whose caller is known.
+    async fn answer<S: Store>(&self, store: &S, req: &Request, viewer: &Viewer<'_>) -> Response {
         let path = req.path.trim_end_matches('/');
         let segments: Vec<&str> = if path.is_empty() { vec![] } else { path[1..].split('/').collect() };
-        let Some(route) = self.route(&segments) else {
+        let route = self.route(&segments);
+        // An anonymous caller of a server whose discovery is not public may still read public collections;
+        // everything else asks it to sign in (collections decide for themselves: see Viewer::no_such_collection).
+        let in_collection = matches!(
+            route,
+            Some(
+                Route::Collection(_) | Route::Manifest(_) | Route::Objects(_) | Route::Object(..) | Route::Versions(..)
+            )
+        );
+        if !viewer.may_see_server() && !in_collection {
+            return self.refuse(req, viewer.sign_in_required());
+        }
+        if path == "/api/status" {
+            return self.status(store, req, viewer).await;
+        }
+        let Some(route) = route else {
             let version = negotiate(req.header("accept"), &self.settings.versions).unwrap_or(FALLBACK);
             return TaxiiError::not_found(format!(
                 "there is no TAXII resource at {}: discovery is at /taxii2/ (TAXII 2.1) and /taxii/ (TAXII 2.0)",
@@ -117,21 +173,26 @@ impl Service {
             return e.to_response(offered.first().copied().unwrap_or(FALLBACK));
         };
         let result = match (req.method.as_str(), &route) {
-            ("GET" | "HEAD", _) => self.get(store, req, &route, version).await,
-            ("POST", Route::Objects(_)) | ("DELETE", Route::Object(..)) => self.refuse_write(store, &route).await,
+            ("GET" | "HEAD", _) => self.get(store, req, viewer, &route, version).await,
+            ("POST", Route::Objects(_)) | ("DELETE", Route::Object(..)) => {
+                self.refuse_write(store, viewer, &route).await
+            }
             _ => Err(method_not_allowed(&route, &req.method)),
         };
         let mut resp = result.unwrap_or_else(|e| e.to_response(version));
+        resp.headers.push(("Vary".into(), "Accept, Authorization".into()));
+        if matches!(resp.status, 200 | 206) {
+            resp = validators(req, &route, resp);
+        }
         if req.method == "HEAD" {
             resp.body.clear();
         }
-        resp.headers.push(("Vary".into(), "Accept, Authorization".into()));
         resp
     }
 
     /// `GET /api/status`: what the console shows: the server, the current snapshot, and each collection with
-    /// its query and counts. JSON, not a TAXII resource.
-    async fn status<S: Store>(&self, store: &S, req: &Request) -> Response {
+    /// its query and counts (those the caller may read). JSON, not a TAXII resource.
+    async fn status<S: Store>(&self, store: &S, req: &Request, viewer: &Viewer<'_>) -> Response {
         let reader = Reader { store, cache: &self.cache };
         let s = &self.settings;
         let mut body = serde_json::json!({
@@ -151,7 +212,8 @@ impl Service {
                     "created": snap.manifest.created,
                     "published": snap.published,
                 });
-                body["collections"] = serde_json::to_value(&snap.manifest.collections).expect("collections serialise");
+                let visible: Vec<_> = snap.manifest.collections.iter().filter(|c| viewer.may_read(c)).collect();
+                body["collections"] = serde_json::to_value(visible).expect("collections serialise");
                 if let Some(list) = body["collections"].as_array_mut() {
                     for c in list {
                         if let Some(o) = c.as_object_mut() {
@@ -203,6 +265,7 @@ impl Service {
         &self,
         store: &S,
         req: &Request,
+        viewer: &Viewer<'_>,
         route: &Route<'_>,
         v: Version,
     ) -> Result<Response, TaxiiError> {
@@ -214,22 +277,27 @@ impl Service {
             Route::Status => Err(TaxiiError::not_found(
                 "this server is read-only and has no status resources: nothing was ever submitted to it",
             )),
-            Route::Collections => resources::collections(&reader, v).await,
-            Route::Collection(c) => resources::collection(&reader, c, v).await,
-            Route::Manifest(c) => content::manifest(s, &reader, req, c, v).await,
-            Route::Objects(c) => content::objects(s, &reader, req, c, v).await,
-            Route::Object(c, o) => content::object(s, &reader, req, c, o, v).await,
-            Route::Versions(c, o) => content::versions(s, &reader, req, c, o, v).await,
+            Route::Collections => resources::collections(&reader, viewer, v).await,
+            Route::Collection(c) => resources::collection(&reader, viewer, c, v).await,
+            Route::Manifest(c) => content::manifest(s, &reader, req, viewer, c, v).await,
+            Route::Objects(c) => content::objects(s, &reader, req, viewer, c, v).await,
+            Route::Object(c, o) => content::object(s, &reader, req, viewer, c, o, v).await,
+            Route::Versions(c, o) => content::versions(s, &reader, req, viewer, c, o, v).await,
         }
     }
 
     /// POST objects and DELETE object on a read-only collection: 403 where the collection exists.
-    async fn refuse_write<S: Store>(&self, store: &S, route: &Route<'_>) -> Result<Response, TaxiiError> {
+    async fn refuse_write<S: Store>(
+        &self,
+        store: &S,
+        viewer: &Viewer<'_>,
+        route: &Route<'_>,
+    ) -> Result<Response, TaxiiError> {
         let reader = Reader { store, cache: &self.cache };
         let (Route::Objects(c) | Route::Object(c, _)) = *route else {
             return Err(method_not_allowed(route, "POST"));
         };
-        resources::find_collection(&reader, c).await?;
+        resources::find_collection(&reader, viewer, c).await?;
         Err(TaxiiError::new(
             403,
             "Forbidden",
@@ -237,6 +305,35 @@ impl Service {
         )
         .with_header("Allow", "GET, HEAD"))
     }
+}
+
+/// Adds a strong ETag (a response is a pure function of the snapshot, the request and the caller's view, so the
+/// hash of its bytes is one), answers a matching `If-None-Match` with 304, and says how long shared caches may
+/// keep it: pages reached by `next` never change; other content is current until the next publish.
+fn validators(req: &Request, route: &Route<'_>, mut resp: Response) -> Response {
+    let ct = resp.header("content-type").unwrap_or_default().to_string();
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(ct.as_bytes());
+    hasher.update(&[0]);
+    hasher.update(&resp.body);
+    let etag = format!("\"{:032x}\"", hasher.digest128());
+    let paged = req.query.iter().any(|(k, _)| k == "next");
+    let max_age = match route {
+        _ if paged => "public, max-age=86400",
+        Route::Discovery(_) | Route::ApiRoot => "public, max-age=300",
+        _ => "public, max-age=60",
+    };
+    resp.headers.push(("ETag".into(), etag.clone()));
+    resp.headers.push(("Cache-Control".into(), max_age.into()));
+    let matches = req
+        .header("if-none-match")
+        .is_some_and(|h| h.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == etag || t == "*"));
+    if matches {
+        resp.status = 304;
+        resp.body.clear();
+        resp.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-range"));
+    }
+    resp
 }
 
 fn method_not_allowed(route: &Route<'_>, method: &str) -> TaxiiError {

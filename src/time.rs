@@ -250,7 +250,8 @@ impl<'a> Parser<'a> {
                 self.pos += 1;
                 Ok(0)
             }
-            Some(&sign @ (b'+' | b'-')) => {
+            // A space stands for a `+` that URL decoding turned into one.
+            Some(&sign @ (b'+' | b'-' | b' ')) => {
                 self.pos += 1;
                 let h = self.digits(2, "offset hours")?;
                 if self.bytes.get(self.pos) == Some(&b':') {
@@ -292,6 +293,7 @@ mod tests {
         assert_eq!(p("2021-12-08t07:32:24Z"), "2021-12-08T07:32:24.000000Z");
         assert_eq!(p("2021-12-08"), "2021-12-08T00:00:00.000000Z");
         assert_eq!(p("2021-12-08T00:30:00-01:30"), "2021-12-08T02:00:00.000000Z");
+        assert_eq!(p("2021-12-08T09:32:24 02:00"), "2021-12-08T07:32:24.000000Z");
         assert_eq!(p("0001-01-01T00:00:00Z"), "0001-01-01T00:00:00.000000Z");
     }
 

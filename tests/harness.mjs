@@ -75,6 +75,19 @@ export function ipIndicators(n, { start = 0 } = {}) {
   return out;
 }
 
+/**
+ * A copy of wrangler.toml in `dir` with absolute paths. wrangler reads `.dev.vars` from beside its config file, so
+ * a test that runs `wrangler dev --config <copy>` never picks up the developer's own .dev.vars (npm start's).
+ */
+export function isolatedWranglerConfig(dir) {
+  const text = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8')
+    .replace(/^main\s*=\s*"([^"]+)"/m, (_, p) => `main = "${join(ROOT, p)}"`)
+    .replace(/^directory\s*=\s*"([^"]+)"/m, (_, p) => `directory = "${join(ROOT, p)}"`);
+  const file = join(dir, 'wrangler.toml');
+  writeFileSync(file, text);
+  return file;
+}
+
 async function freePort() {
   return new Promise((res, rej) => {
     const srv = net.createServer();
@@ -109,7 +122,8 @@ export function publish(url, snapshot, token = ADMIN_TOKEN) {
  * secrets (extra secrets), wrangler (true: run `wrangler dev` instead of Miniflare).
  */
 export async function startWorker({ snapshot, vars = {}, secrets = {}, wrangler = false } = {}) {
-  const bindings = { ...wranglerVars(), ...vars, ADMIN_TOKEN, NEXT_SECRET, ...secrets };
+  // Every collection public unless a test says otherwise: the auth tests set PUBLIC_COLLECTIONS and TAXII_USERS.
+  const bindings = { ...wranglerVars(), PUBLIC_COLLECTIONS: '*', ...vars, ADMIN_TOKEN, NEXT_SECRET, ...secrets };
   const w = wrangler ? await startWrangler(bindings) : await startMiniflare(bindings);
   if (snapshot) publish(w.url, snapshot);
   return w;
@@ -140,7 +154,8 @@ async function startWrangler(bindings) {
   const vars = Object.entries(bindings).map(([k, v]) => `${k}:${v}`);
   const child = spawn(
     join(ROOT, 'node_modules', '.bin', 'wrangler'),
-    ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--show-interactive-dev-session=false', '--var', ...vars],
+    ['dev', '--config', isolatedWranglerConfig(state), '--ip', '127.0.0.1', '--port', String(port), '--persist-to', join(state, 'state'),
+      '--show-interactive-dev-session=false', '--var', ...vars],
     {
       cwd: ROOT,
       detached: true,

@@ -218,3 +218,23 @@ fn object_by_id_versions_and_manifest() {
     let r = get(&svc, &store, &format!("/threatintel/collections/{C1}/objects/?match[type]=malware"), Some(V21), &[]);
     assert_eq!(r.body, b"{}");
 }
+
+#[test]
+fn strong_etags_and_304() {
+    let (svc, store) = setup(20);
+    let url = format!("/threatintel/collections/{C1}/objects/?limit=5");
+    let r = get(&svc, &store, &url, Some(V21), &[]);
+    let etag = r.header("etag").unwrap().to_string();
+    assert!(etag.starts_with('"') && etag.len() == 34, "{etag}");
+    assert_eq!(r.header("cache-control"), Some("public, max-age=60"));
+    assert_eq!(get(&svc, &store, &url, Some(V21), &[]).header("etag"), Some(etag.as_str()), "stable");
+    let again = get(&svc, &store, &url, Some(V21), &[("if-none-match", &etag)]);
+    assert_eq!((again.status, again.body.len()), (304, 0));
+    let other = get(&svc, &store, &url, Some(V21), &[("if-none-match", "\"nope\"")]);
+    assert_eq!(other.status, 200);
+    let v20 = get(&svc, &store, &url, Some("application/vnd.oasis.taxii+json; version=2.0"), &[]);
+    assert_ne!(v20.header("etag"), Some(etag.as_str()), "each version its own tag");
+    let next = serde_json::from_slice::<Value>(&r.body).unwrap()["next"].as_str().unwrap().to_string();
+    let paged = get(&svc, &store, &format!("{url}&next={next}"), Some(V21), &[]);
+    assert_eq!(paged.header("cache-control"), Some("public, max-age=86400"));
+}

@@ -87,6 +87,43 @@ enum Command {
         #[arg(long)]
         now: Option<String>,
     },
+    /// Manage the readers of the TAXII_USERS secret (HTTP Basic or Bearer API key, per-collection access).
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Add a user (or give one a new password), print its password once and the TAXII_USERS value to set.
+    Add {
+        /// The username (no ':').
+        name: String,
+        /// What the user may read: collection ids, titles or aliases, comma-separated, or "*" for all.
+        #[arg(long)]
+        collections: String,
+        /// The users file to update (created if missing); without it, prints a one-user TAXII_USERS value.
+        #[arg(long)]
+        users: Option<PathBuf>,
+        /// Read the password from standard input (e.g. to keep an XSOAR password) instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+        /// PBKDF2 iterations (each costs CPU on a user's first request per worker isolate).
+        #[arg(long, default_value_t = taxii_edge::auth::password::DEFAULT_ITERATIONS)]
+        iterations: u32,
+    },
+    /// Remove a user from a users file.
+    Remove {
+        name: String,
+        #[arg(long)]
+        users: PathBuf,
+    },
+    /// List the users of a users file and what they may read (and check the file).
+    List {
+        #[arg(long)]
+        users: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -113,6 +150,7 @@ fn main() -> ExitCode {
         }
         Command::Publish { dir, url, token } => run_publish(&dir, &url, &token),
         Command::Generate { count, seed, out, format, now } => run_generate(count, seed, out, format, now),
+        Command::User { action } => run_user(action),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -273,4 +311,89 @@ fn run_generate(
     let types: Vec<String> = summary.per_type.iter().map(|(t, n)| format!("{t} {n}")).collect();
     eprintln!("generated {} indicators: {}", summary.total(), types.join(", "));
     Ok(())
+}
+
+fn read_users(path: &Path) -> Result<String, String> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+fn write_users(path: &Path, document: &str) -> Result<(), String> {
+    std::fs::write(path, format!("{document}\n")).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn run_user(action: UserAction) -> Result<(), String> {
+    use taxii_edge::auth::users_file;
+    match action {
+        UserAction::Add { name, collections, users, password_stdin, iterations } => {
+            let text = match &users {
+                Some(p) => read_users(p)?,
+                None => String::new(),
+            };
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
+                Some(line.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
+            let added = users_file::add(&text, &name, &collections, password, iterations).map_err(|e| {
+                format!("{}{e}", users.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default())
+            })?;
+            let verb = if added.replaced { "updated" } else { "added" };
+            println!("{verb} user {name:?}, who may read: {collections}");
+            if added.generated {
+                println!("  password: {}", added.password);
+                println!("  (shown once: give it to the user now; only its salted hash is kept)");
+            } else if added.password.chars().count() < 16 {
+                eprintln!("warning: a password of fewer than 16 characters can be guessed from its hash if the secret leaks; prefer a generated one");
+            }
+            if added.password.contains('.') {
+                println!("  API key: none (the password contains '.'); use HTTP Basic");
+            } else {
+                println!(
+                    "  API key (Authorization: Bearer …): {name}.{}",
+                    if added.generated { added.password.as_str() } else { "<password>" }
+                );
+            }
+            match &users {
+                Some(p) => {
+                    write_users(p, &added.document)?;
+                    println!("wrote {} ({} bytes). Set it as the worker's secret:", p.display(), added.document.len());
+                    println!("  npx wrangler secret put TAXII_USERS < {}", p.display());
+                }
+                None => {
+                    println!("set the worker's secret (one user, all its access in one line):");
+                    println!("  echo '{}' | npx wrangler secret put TAXII_USERS", added.document);
+                }
+            }
+            println!("for a local run, this line in .dev.vars:");
+            println!("  TAXII_USERS='{}'", added.document);
+            if added.document.len() > 5000 {
+                eprintln!("warning: TAXII_USERS is over 5 KB, the size Cloudflare allows one secret");
+            }
+            Ok(())
+        }
+        UserAction::Remove { name, users } => {
+            let document =
+                users_file::remove(&read_users(&users)?, &name).map_err(|e| format!("{}: {e}", users.display()))?;
+            write_users(&users, &document)?;
+            println!("removed user {name:?} from {}; set the secret again:", users.display());
+            println!("  npx wrangler secret put TAXII_USERS < {}", users.display());
+            Ok(())
+        }
+        UserAction::List { users } => {
+            let lines = users_file::list(&read_users(&users)?).map_err(|e| format!("{}: {e}", users.display()))?;
+            if lines.is_empty() {
+                println!("no users in {}", users.display());
+            }
+            for l in lines {
+                println!("{l}");
+            }
+            Ok(())
+        }
+    }
 }

@@ -6,9 +6,10 @@
 use super::error::TaxiiError;
 use super::filters::{Endpoint, Filters, VersionMatch};
 use super::media::Version;
-use super::resources::{find_collection, lookup, unknown_collection};
+use super::resources::{find_collection, lookup};
 use super::token::{self, Cursor};
 use super::{Request, Response};
+use crate::auth::Viewer;
 use crate::service::Settings;
 use crate::snapshot::format::{type_stream, CollectionIndex, ALL};
 use crate::snapshot::reader::{Hit, Reader, Snapshot};
@@ -80,6 +81,7 @@ pub(super) async fn select<S: Store>(
     s: &Settings,
     reader: &Reader<'_, S>,
     req: &Request,
+    viewer: &Viewer<'_>,
     collection: &str,
     endpoint: Endpoint,
 ) -> Result<Selection, TaxiiError> {
@@ -87,7 +89,7 @@ pub(super) async fn select<S: Store>(
     let limit = filters.limit.unwrap_or(s.default_limit).min(s.max_limit).max(1);
     let (snapshot, entry, after) = match filters.next.clone() {
         None => {
-            let (snap, entry) = find_collection(reader, collection).await?;
+            let (snap, entry) = find_collection(reader, viewer, collection).await?;
             (snap, entry, filters.added_after)
         }
         Some(next) => {
@@ -99,7 +101,8 @@ pub(super) async fn select<S: Store>(
                 // from the same point without gaps.
                 None => reader.current().await?,
             };
-            let entry = lookup(&snap, collection).cloned().ok_or_else(|| unknown_collection(collection))?;
+            let entry =
+                lookup(&snap, viewer, collection).cloned().ok_or_else(|| viewer.no_such_collection(collection))?;
             if cursor.c != entry.id {
                 return Err(TaxiiError::bad_parameter(
                     "next",
@@ -227,13 +230,14 @@ pub async fn objects<S: Store>(
     s: &Settings,
     reader: &Reader<'_, S>,
     req: &Request,
+    viewer: &Viewer<'_>,
     c: &str,
     v: Version,
 ) -> Result<Response, TaxiiError> {
     if v == Version::V20 {
-        return super::v20::objects(s, reader, req, c).await;
+        return super::v20::objects(s, reader, req, viewer, c).await;
     }
-    let sel = select(s, reader, req, c, Endpoint::Objects).await?;
+    let sel = select(s, reader, req, viewer, c, Endpoint::Objects).await?;
     let (hits, resume) = read_page(reader, &sel, v, &sel.filters.ids.clone()).await?;
     let v21 = sel.bodies21(v);
     let items: Vec<Vec<u8>> = hits.iter().map(|h| h.body(v21).to_vec()).collect();
@@ -258,13 +262,14 @@ pub async fn manifest<S: Store>(
     s: &Settings,
     reader: &Reader<'_, S>,
     req: &Request,
+    viewer: &Viewer<'_>,
     c: &str,
     v: Version,
 ) -> Result<Response, TaxiiError> {
     if v == Version::V20 {
-        return super::v20::manifest(s, reader, req, c).await;
+        return super::v20::manifest(s, reader, req, viewer, c).await;
     }
-    let sel = select(s, reader, req, c, Endpoint::Manifest).await?;
+    let sel = select(s, reader, req, viewer, c, Endpoint::Manifest).await?;
     let (hits, resume) = read_page(reader, &sel, v, &sel.filters.ids.clone()).await?;
     let v21 = sel.bodies21(v);
     let items: Vec<Vec<u8>> = hits.iter().map(|h| manifest_record(h, v21)).collect();
@@ -273,16 +278,18 @@ pub async fn manifest<S: Store>(
 }
 
 /// Every version of one object in the selection, or a 404 that names it.
+#[allow(clippy::too_many_arguments)]
 async fn one_object<S: Store>(
     s: &Settings,
     reader: &Reader<'_, S>,
     req: &Request,
+    viewer: &Viewer<'_>,
     c: &str,
     object_id: &str,
     endpoint: Endpoint,
     v: Version,
 ) -> Result<(Selection, Vec<Hit>, Option<Timestamp>), TaxiiError> {
-    let sel = select(s, reader, req, c, endpoint).await?;
+    let sel = select(s, reader, req, viewer, c, endpoint).await?;
     let exists = !reader.find_id(&sel.index, object_id).await?.is_empty();
     if !exists {
         return Err(TaxiiError::not_found(format!(
@@ -299,11 +306,12 @@ pub async fn object<S: Store>(
     s: &Settings,
     reader: &Reader<'_, S>,
     req: &Request,
+    viewer: &Viewer<'_>,
     c: &str,
     o: &str,
     v: Version,
 ) -> Result<Response, TaxiiError> {
-    let (sel, hits, resume) = one_object(s, reader, req, c, o, Endpoint::Object, v).await?;
+    let (sel, hits, resume) = one_object(s, reader, req, viewer, c, o, Endpoint::Object, v).await?;
     if v == Version::V20 {
         return Ok(super::v20::bundle_response(&sel.snapshot.id, &sel.entry.id, req, &hits, 200, vec![]));
     }
@@ -317,11 +325,12 @@ pub async fn versions<S: Store>(
     s: &Settings,
     reader: &Reader<'_, S>,
     req: &Request,
+    viewer: &Viewer<'_>,
     c: &str,
     o: &str,
     v: Version,
 ) -> Result<Response, TaxiiError> {
-    let (sel, hits, resume) = one_object(s, reader, req, c, o, Endpoint::Versions, v).await?;
+    let (sel, hits, resume) = one_object(s, reader, req, viewer, c, o, Endpoint::Versions, v).await?;
     let items: Vec<Vec<u8>> =
         hits.iter().map(|h| serde_json::to_vec(&h.meta().version().to_micros_string()).expect("string")).collect();
     let next = next_token(s, &sel, resume);

@@ -3,6 +3,7 @@
 use super::error::TaxiiError;
 use super::media::Version;
 use super::{Request, Response};
+use crate::auth::Viewer;
 use crate::service::{shown, Settings};
 use crate::snapshot::reader::{Reader, Snapshot};
 use crate::snapshot::CollectionEntry;
@@ -61,31 +62,44 @@ fn collection_json(c: &CollectionEntry, v: Version) -> Value {
     o
 }
 
-pub async fn collections<S: Store>(reader: &Reader<'_, S>, v: Version) -> Result<Response, TaxiiError> {
+/// The collections the viewer may read; the others are not listed.
+pub async fn collections<S: Store>(
+    reader: &Reader<'_, S>,
+    viewer: &Viewer<'_>,
+    v: Version,
+) -> Result<Response, TaxiiError> {
     let snap = reader.current().await?;
-    let list: Vec<Value> = snap.manifest.collections.iter().map(|c| collection_json(c, v)).collect();
+    let list: Vec<Value> =
+        snap.manifest.collections.iter().filter(|c| viewer.may_read(c)).map(|c| collection_json(c, v)).collect();
     let body = if list.is_empty() { json!({}) } else { json!({ "collections": list }) };
     Ok(json_response(200, v, &body))
 }
 
-pub async fn collection<S: Store>(reader: &Reader<'_, S>, id: &str, v: Version) -> Result<Response, TaxiiError> {
-    let (_, c) = find_collection(reader, id).await?;
+pub async fn collection<S: Store>(
+    reader: &Reader<'_, S>,
+    viewer: &Viewer<'_>,
+    id: &str,
+    v: Version,
+) -> Result<Response, TaxiiError> {
+    let (_, c) = find_collection(reader, viewer, id).await?;
     Ok(json_response(200, v, &collection_json(&c, v)))
 }
 
-/// The current snapshot and the collection named by id or alias, or a 404 that says how to find one.
+/// The current snapshot and the collection named by id or alias that the viewer may read, or the viewer's
+/// answer for a collection that does not exist (see [`Viewer::no_such_collection`]).
 pub async fn find_collection<S: Store>(
     reader: &Reader<'_, S>,
+    viewer: &Viewer<'_>,
     id: &str,
 ) -> Result<(Snapshot, CollectionEntry), TaxiiError> {
     let snap = reader.current().await?;
-    let found = lookup(&snap, id).cloned();
-    found.map(|c| (snap, c)).ok_or_else(|| unknown_collection(id))
+    let found = lookup(&snap, viewer, id).cloned();
+    found.map(|c| (snap, c)).ok_or_else(|| viewer.no_such_collection(id))
 }
 
-/// A collection of a snapshot by id or alias.
-pub fn lookup<'s>(snap: &'s Snapshot, id: &str) -> Option<&'s CollectionEntry> {
-    snap.manifest.collections.iter().find(|c| c.id == id || c.alias.as_deref() == Some(id))
+/// A collection of a snapshot by id or alias, if the viewer may read it: the others do not exist for it.
+pub fn lookup<'s>(snap: &'s Snapshot, viewer: &Viewer<'_>, id: &str) -> Option<&'s CollectionEntry> {
+    snap.manifest.collections.iter().find(|c| (c.id == id || c.alias.as_deref() == Some(id)) && viewer.may_read(c))
 }
 
 pub fn unknown_collection(id: &str) -> TaxiiError {

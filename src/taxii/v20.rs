@@ -9,6 +9,7 @@ use super::error::TaxiiError;
 use super::filters::Endpoint;
 use super::media::Version;
 use super::{Request, Response};
+use crate::auth::Viewer;
 use crate::service::Settings;
 use crate::snapshot::reader::{Hit, Reader};
 use crate::store::Store;
@@ -150,10 +151,11 @@ async fn ranged<S: Store>(
     s: &Settings,
     reader: &Reader<'_, S>,
     req: &Request,
+    viewer: &Viewer<'_>,
     c: &str,
 ) -> Result<(Selection, Vec<Hit>, u16, Vec<(String, String)>), TaxiiError> {
     let range = parse_range(req.header("range"))?;
-    let mut sel = select(s, reader, req, c, Endpoint::Objects).await?;
+    let mut sel = select(s, reader, req, viewer, c, Endpoint::Objects).await?;
     let offset = range.map_or(0, |r| r.first);
     if let Some(r) = range {
         sel.limit = ((r.last - r.first + 1).min(s.max_limit as u64)) as usize;
@@ -186,9 +188,10 @@ pub async fn objects<S: Store>(
     s: &Settings,
     reader: &Reader<'_, S>,
     req: &Request,
+    viewer: &Viewer<'_>,
     c: &str,
 ) -> Result<Response, TaxiiError> {
-    let (sel, hits, status, headers) = ranged(s, reader, req, c).await?;
+    let (sel, hits, status, headers) = ranged(s, reader, req, viewer, c).await?;
     Ok(bundle_response(&sel.snapshot.id, &sel.entry.id, req, &hits, status, headers))
 }
 
@@ -196,9 +199,10 @@ pub async fn manifest<S: Store>(
     s: &Settings,
     reader: &Reader<'_, S>,
     req: &Request,
+    viewer: &Viewer<'_>,
     c: &str,
 ) -> Result<Response, TaxiiError> {
-    let (_, hits, status, mut headers) = ranged(s, reader, req, c).await?;
+    let (_, hits, status, mut headers) = ranged(s, reader, req, viewer, c).await?;
     let mut body = Vec::new();
     if hits.is_empty() {
         body.extend_from_slice(b"{}");
