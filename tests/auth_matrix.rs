@@ -43,7 +43,9 @@ fn feed() -> Feed {
         .collect();
     let cols = parse_collections(COLLECTIONS).unwrap();
     let inds = import_str("gen.jsonl", &rows.join("\n")).unwrap().indicators;
-    let render = RenderOptions { namespace: ids::namespace_for("auth-test"), ..RenderOptions::default() };
+    // No producer identity: it is in every collection, so it is no collection's secret.
+    let render =
+        RenderOptions { namespace: ids::namespace_for("auth-test"), producer: None, ..RenderOptions::default() };
     let built = build(&BuildInput {
         collections: &cols,
         indicators: &inds,
