@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
   --config demo/collections.json \
   --input demo/indicators.json \
   --out demo/snapshot \
-  --now 2026-11-01T00:00:00Z --skip-bad "$@"
+  --now 2026-11-01T00:00:00Z "$@"
