@@ -148,3 +148,23 @@ test('every protocol rule', async (t) => {
     });
   }
 });
+
+test('a setting switches a TAXII version off', async () => {
+  const snapshot = buildSnapshot({ collections: { Only: '' }, indicators: ipIndicators(3) });
+  const only21 = await startWorker({ snapshot, vars: { TAXII_VERSIONS: '2.1' } });
+  try {
+    assert.equal((await get(`${only21.url}/taxii/`, { accept: T20 })).status, 404);
+    assert.equal((await get(`${only21.url}/threatintel/`, { accept: T20 })).status, 406);
+    assert.equal((await get(`${only21.url}/threatintel/`, { accept: T21 })).status, 200);
+  } finally {
+    await only21.stop();
+  }
+  const only20 = await startWorker({ snapshot, vars: { TAXII_VERSIONS: '2.0' } });
+  try {
+    assert.equal((await get(`${only20.url}/taxii2/`)).status, 404);
+    const root = await get(`${only20.url}/threatintel/`, { accept: '*/*' });
+    assert.equal(root.headers.get('content-type'), T20);
+  } finally {
+    await only20.stop();
+  }
+});
