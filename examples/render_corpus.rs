@@ -12,9 +12,7 @@ use taxii_edge::config::parse_collections;
 use taxii_edge::indicator::Indicator;
 use taxii_edge::service::{Service, Settings};
 use taxii_edge::snapshot::builder::{build, BuildInput};
-use taxii_edge::snapshot::format::{Pointer, POINTER_KEY};
 use taxii_edge::stix::{collection_extras, ids, render_indicator, samples, ExtensionFields, RenderOptions};
-use taxii_edge::store::{MemoryStore, Store};
 use taxii_edge::taxii::{Request, Response};
 use taxii_edge::time::Timestamp;
 
@@ -29,13 +27,7 @@ fn served(indicators: &[Indicator], opts: &RenderOptions) -> (Vec<Value>, Value)
         now: Timestamp::parse("2025-01-01T00:00:00Z").expect("valid time"),
         previous: &HashMap::new(),
     });
-    let store = MemoryStore::default();
-    for (k, v) in &built.blobs {
-        pollster::block_on(store.put(k, v.clone())).expect("memory store");
-    }
-    let p =
-        Pointer { snapshot: built.snapshot_id().into(), manifest: built.manifest_key.clone(), published: Timestamp(0) };
-    pollster::block_on(store.put(POINTER_KEY, serde_json::to_vec(&p).expect("pointer"))).expect("memory store");
+    let store = built.to_memory_store(Timestamp(0));
     let svc = Service::new(Settings::default());
     let col = ids::collection_id(&opts.namespace, "All");
     let get = |query: Vec<(String, String)>, accept: &str| -> Response {

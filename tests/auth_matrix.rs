@@ -11,9 +11,8 @@ use taxii_edge::config::parse_collections;
 use taxii_edge::import::xsoar::import_str;
 use taxii_edge::service::{Service, Settings};
 use taxii_edge::snapshot::builder::{build, BuildInput};
-use taxii_edge::snapshot::format::{Pointer, POINTER_KEY};
 use taxii_edge::stix::{ids, RenderOptions};
-use taxii_edge::store::{MemoryStore, Store};
+use taxii_edge::store::MemoryStore;
 use taxii_edge::taxii::{Request, Response};
 use taxii_edge::time::Timestamp;
 
@@ -53,13 +52,7 @@ fn feed() -> Feed {
         now: Timestamp::parse("2025-01-01T00:00:00Z").unwrap(),
         previous: &HashMap::new(),
     });
-    let store = MemoryStore::default();
-    for (k, v) in &built.blobs {
-        pollster::block_on(store.put(k, v.clone())).unwrap();
-    }
-    let p =
-        Pointer { snapshot: built.snapshot_id().into(), manifest: built.manifest_key.clone(), published: Timestamp(0) };
-    pollster::block_on(store.put(POINTER_KEY, serde_json::to_vec(&p).unwrap())).unwrap();
+    let store = built.to_memory_store(Timestamp(0));
     let mut feed = Feed { store, cols: HashMap::new() };
     let ids: Vec<(String, String)> =
         built.manifest.collections.iter().map(|c| (c.title.clone(), c.id.clone())).collect();

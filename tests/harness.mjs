@@ -123,7 +123,12 @@ export function publish(url, snapshot, token = ADMIN_TOKEN) {
  */
 export async function startWorker({ snapshot, vars = {}, secrets = {}, wrangler = false } = {}) {
   // Every collection public unless a test says otherwise: the auth tests set PUBLIC_COLLECTIONS and TAXII_USERS.
-  const bindings = { ...wranglerVars(), PUBLIC_COLLECTIONS: '*', ...vars, ADMIN_TOKEN, NEXT_SECRET, ...secrets };
+  // A null or undefined value removes a setting (e.g. PUBLIC_COLLECTIONS: null for a closed feed).
+  const bindings = Object.fromEntries(
+    Object.entries({ ...wranglerVars(), PUBLIC_COLLECTIONS: '*', ...vars, ADMIN_TOKEN, NEXT_SECRET, ...secrets }).filter(
+      ([, v]) => v !== null && v !== undefined,
+    ),
+  );
   const w = wrangler ? await startWrangler(bindings) : await startMiniflare(bindings);
   if (snapshot) publish(w.url, snapshot);
   return w;

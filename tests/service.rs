@@ -6,9 +6,8 @@ use taxii_edge::config::parse_collections;
 use taxii_edge::import::xsoar::import_str;
 use taxii_edge::service::{Service, Settings};
 use taxii_edge::snapshot::builder::{build, BuildInput};
-use taxii_edge::snapshot::format::{Pointer, POINTER_KEY};
 use taxii_edge::stix::{ids, RenderOptions};
-use taxii_edge::store::{MemoryStore, Store};
+use taxii_edge::store::MemoryStore;
 use taxii_edge::taxii::{Request, Response};
 use taxii_edge::time::Timestamp;
 
@@ -44,13 +43,7 @@ fn setup(n: usize) -> (Service, MemoryStore) {
         now: Timestamp::parse("2025-01-01T00:00:00Z").unwrap(),
         previous: &HashMap::new(),
     });
-    let store = MemoryStore::default();
-    for (k, v) in &built.blobs {
-        pollster::block_on(store.put(k, v.clone())).unwrap();
-    }
-    let p =
-        Pointer { snapshot: built.snapshot_id().into(), manifest: built.manifest_key.clone(), published: Timestamp(0) };
-    pollster::block_on(store.put(POINTER_KEY, serde_json::to_vec(&p).unwrap())).unwrap();
+    let store = built.to_memory_store(Timestamp(0));
     (Service::new(Settings { default_limit: 100, max_limit: 500, ..Settings::default() }), store)
 }
 

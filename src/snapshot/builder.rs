@@ -34,6 +34,19 @@ pub struct Built {
 }
 
 impl Built {
+    /// An in-memory store holding this snapshot as the current one: for tests and native serving.
+    pub fn to_memory_store(&self, published: Timestamp) -> crate::store::MemoryStore {
+        let store = crate::store::MemoryStore::default();
+        let mut blobs = store.blobs.borrow_mut();
+        for (k, v) in &self.blobs {
+            blobs.insert(k.clone(), v.clone());
+        }
+        let pointer = Pointer { snapshot: self.snapshot_id().into(), manifest: self.manifest_key.clone(), published };
+        blobs.insert(POINTER_KEY.into(), serde_json::to_vec(&pointer).expect("pointer serialises"));
+        drop(blobs);
+        store
+    }
+
     /// The snapshot id: the manifest's hash.
     pub fn snapshot_id(&self) -> &str {
         self.manifest_key.rsplit('/').next().unwrap_or_default()
