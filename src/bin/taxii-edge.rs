@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use taxii_edge::config::parse_collections;
 use taxii_edge::import::{import_file, RecordError};
 use taxii_edge::publish::Admin;
-use taxii_edge::snapshot::builder::{build, BuildInput};
+use taxii_edge::snapshot::builder::{build_to_dir, BuildInput};
 use taxii_edge::snapshot::dir::{self, SnapshotDir};
 use taxii_edge::stix::{ids, ExtensionFields, RenderOptions};
 use taxii_edge::time::Timestamp;
@@ -241,31 +241,31 @@ fn run_build(
             }
         }
     };
-    let built = build(&BuildInput {
-        collections: &collections,
-        indicators: &indicators,
-        render: &render,
-        now,
-        previous: &previous,
-    });
-    bad.extend(
-        built.render_errors.iter().map(|e| RecordError { position: e.origin.clone(), reason: e.reason.clone() }),
-    );
-    if !bad.is_empty() {
-        for e in &bad {
-            eprintln!("{}: {e}", if skip_bad { "skipped" } else { "bad record" });
-        }
-        if !skip_bad {
-            return Err(format!("{} bad records: fix them, or pass --skip-bad to build without them", bad.len()));
-        }
-    }
-    dir::write(&built, out)?;
+    // Blobs are written as they are made; bad records are reported (and fail the build) before any is written.
+    let mut skipped = bad.len();
+    let built = build_to_dir(
+        &BuildInput { collections: &collections, indicators: &indicators, render: &render, now, previous: &previous },
+        out,
+        &mut |render_errors| {
+            bad.extend(
+                render_errors.iter().map(|e| RecordError { position: e.origin.clone(), reason: e.reason.clone() }),
+            );
+            skipped = bad.len();
+            for e in &bad {
+                eprintln!("{}: {e}", if skip_bad { "skipped" } else { "bad record" });
+            }
+            if !bad.is_empty() && !skip_bad {
+                return Err(format!("{} bad records: fix them, or pass --skip-bad to build without them", bad.len()));
+            }
+            Ok(())
+        },
+    )?;
     println!("snapshot {} in {}", built.snapshot_id(), out.display());
     println!("{:<36}  {:<24} {:>9}  query", "id", "collection", "objects");
     for c in &built.manifest.collections {
         println!("{:<36}  {:<24} {:>9}  {}", c.id, c.title, c.count, c.query);
     }
-    println!("{} indicators read, {} skipped", indicators.len(), bad.len());
+    println!("{} indicators read, {} skipped", indicators.len(), skipped);
     Ok(())
 }
 

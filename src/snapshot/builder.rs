@@ -4,6 +4,10 @@
 //! orders them by version, gives each a unique, increasing date_added, and is cut into segments per stream.
 //! An object version already present in the previous snapshot keeps its date_added; a new or changed one gets
 //! a date_added after every earlier one in its collection.
+//!
+//! Blobs go to a [`BlobSink`]: kept in memory ([`build`]) or written to a snapshot directory as they are made
+//! ([`build_to_dir`], what the CLI uses, so a million-indicator build does not hold every segment in memory).
+//! Segments are encoded and hashed on every core; rendering is parallel too.
 
 use super::format::*;
 use super::segment::{encode, RecordIn};
@@ -12,6 +16,7 @@ use crate::indicator::Indicator;
 use crate::stix::{self, ids, RenderError, RenderOptions, Rendered};
 use crate::time::Timestamp;
 use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
 /// Everything a build needs.
 pub struct BuildInput<'a> {
@@ -53,35 +58,126 @@ impl Built {
     }
 }
 
+/// Where built blobs go, by store key.
+pub trait BlobSink: Send {
+    fn put(&mut self, key: String, bytes: Vec<u8>);
+}
+
+impl BlobSink for BTreeMap<String, Vec<u8>> {
+    fn put(&mut self, key: String, bytes: Vec<u8>) {
+        self.insert(key, bytes);
+    }
+}
+
+/// Writes blobs under `<root>/blobs/<key>` as they come, skipping those already there; keeps the first error.
+struct DirSink {
+    root: PathBuf,
+    error: Option<String>,
+}
+
+impl BlobSink for DirSink {
+    fn put(&mut self, key: String, bytes: Vec<u8>) {
+        if self.error.is_some() {
+            return;
+        }
+        let path = self.root.join("blobs").join(&key);
+        if path.exists() {
+            return;
+        }
+        let parent = path.parent().expect("blob paths have a parent");
+        if let Err(e) = std::fs::create_dir_all(parent) {
+            self.error = Some(format!("cannot create {}: {e}", parent.display()));
+        } else if let Err(e) = std::fs::write(&path, &bytes) {
+            self.error = Some(format!("cannot write {}: {e}", path.display()));
+        }
+    }
+}
+
 /// Builds the snapshot in memory.
 pub fn build(input: &BuildInput<'_>) -> Built {
-    let mut render_errors = Vec::new();
-    let rendered: Vec<Option<Rendered>> = input
-        .indicators
-        .iter()
-        .map(|ind| stix::render_indicator(ind, input.render).map_err(|e| render_errors.push(e)).ok())
-        .collect();
     let mut blobs = BTreeMap::new();
+    let (manifest_key, manifest, render_errors) = build_into(input, &mut blobs, &mut |_| Ok(())).expect("no check");
+    Built { blobs, manifest_key, manifest, render_errors }
+}
+
+/// Builds the snapshot into the directory `dir` (blobs as they are made, then the manifest and `snapshot.json`).
+/// `check` sees the indicators that could not be rendered before anything is written; an error from it stops
+/// the build. The returned `Built` holds only the manifest blob.
+pub fn build_to_dir(
+    input: &BuildInput<'_>,
+    dir: &Path,
+    check: &mut dyn FnMut(&[RenderError]) -> Result<(), String>,
+) -> Result<Built, String> {
+    let mut sink = DirSink { root: dir.to_path_buf(), error: None };
+    let (manifest_key, manifest, render_errors) = build_into(input, &mut sink, check)?;
+    if let Some(e) = sink.error {
+        return Err(e);
+    }
+    let mut blobs = BTreeMap::new();
+    let bytes = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
+    blobs.insert(manifest_key.clone(), bytes);
+    let built = Built { blobs, manifest_key, manifest, render_errors };
+    super::dir::write(&built, dir)?;
+    Ok(built)
+}
+
+/// Threads for rendering and segment encoding: the cores there are (at most 8).
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8)
+}
+
+/// Maps `f` over `items` on every core, keeping the order.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let n = workers();
+    if n == 1 || items.len() < 64 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(n);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            items.chunks(chunk).map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().expect("a build thread panicked")).collect()
+    })
+}
+
+type BuiltParts = (String, Manifest, Vec<RenderError>);
+
+fn build_into(
+    input: &BuildInput<'_>,
+    blobs: &mut dyn BlobSink,
+    check: &mut dyn FnMut(&[RenderError]) -> Result<(), String>,
+) -> Result<BuiltParts, String> {
+    let phase = Phases::start();
+    phase.mark("start (indicators imported)");
+    let results = par_map(input.indicators, |ind| stix::render_indicator(ind, input.render));
+    let mut render_errors = Vec::new();
+    let rendered: Vec<Option<Rendered>> =
+        results.into_iter().map(|r| r.map_err(|e| render_errors.push(e)).ok()).collect();
+    phase.mark("render");
+    check(&render_errors)?;
     let mut entries = Vec::with_capacity(input.collections.len());
     for cfg in input.collections {
         let id = ids::collection_id(&input.render.namespace, &cfg.name);
-        let members: Vec<usize> = (0..input.indicators.len())
-            .filter(|&i| rendered[i].is_some() && cfg.query.matches_at(&input.indicators[i], input.now))
-            .collect();
+        let selected = par_map(input.indicators, |ind| cfg.query.matches_at(ind, input.now));
+        let members: Vec<usize> =
+            (0..input.indicators.len()).filter(|&i| rendered[i].is_some() && selected[i]).collect();
+        drop(selected);
         let inds: Vec<&Indicator> = members.iter().map(|&i| &input.indicators[i]).collect();
         let objs: Vec<&Rendered> = members.iter().filter_map(|&i| rendered[i].as_ref()).collect();
         let extras = stix::collection_extras(&inds, &objs, input.render);
         let all: Vec<&Rendered> = extras.iter().chain(objs.iter().copied()).collect();
         let previous = input.previous.get(&id);
         let dated = assign_dates(all, previous, input.now);
-        entries.push(write_collection(cfg, id, &dated, &mut blobs));
+        phase.mark(&format!("select+date {}", cfg.name));
+        entries.push(write_collection(cfg, id, &dated, blobs));
+        phase.mark(&format!("segments {}", cfg.name));
     }
     let config_digest = content_hash(format!("{:?}{:?}", input.collections, input.render).as_bytes());
     let manifest = Manifest { format: FORMAT, created: input.now, config_digest, collections: entries };
     let bytes = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
     let manifest_key = blob_key("manifest", &bytes);
-    blobs.insert(manifest_key.clone(), bytes);
-    Built { blobs, manifest_key, manifest, render_errors }
+    blobs.put(manifest_key.clone(), bytes);
+    Ok((manifest_key, manifest, render_errors))
 }
 
 /// Orders a collection's objects and gives each its date_added: kept from the previous snapshot for an
@@ -117,7 +213,7 @@ fn write_collection(
     cfg: &CollectionConfig,
     id: String,
     dated: &[(Timestamp, &Rendered)],
-    blobs: &mut BTreeMap<String, Vec<u8>>,
+    blobs: &mut dyn BlobSink,
 ) -> CollectionEntry {
     let mut streams = BTreeMap::new();
     streams.insert(ALL.to_string(), write_stream(dated.iter().copied(), blobs));
@@ -139,7 +235,7 @@ fn write_collection(
     let index = CollectionIndex { streams, types20, id_shards };
     let bytes = serde_json::to_vec(&index).expect("index serialises");
     let index_key = blob_key("index", &bytes);
-    blobs.insert(index_key.clone(), bytes);
+    blobs.put(index_key.clone(), bytes);
     CollectionEntry {
         id,
         title: cfg.name.clone(),
@@ -153,41 +249,44 @@ fn write_collection(
     }
 }
 
-fn write_stream<'r>(
-    items: impl Iterator<Item = (Timestamp, &'r Rendered)>,
-    blobs: &mut BTreeMap<String, Vec<u8>>,
-) -> Stream {
+fn write_stream<'r>(items: impl Iterator<Item = (Timestamp, &'r Rendered)>, blobs: &mut dyn BlobSink) -> Stream {
     let items: Vec<(Timestamp, &Rendered)> = items.collect();
     let mut stream = Stream { count: items.len() as u64, segments: Vec::new() };
-    for chunk in items.chunks(SEGMENT_RECORDS) {
-        let records: Vec<RecordIn<'_>> = chunk
-            .iter()
-            .map(|(d, r)| RecordIn {
-                date_added: *d,
-                version: r.version,
-                id21: &r.id21,
-                type21: &r.type21,
-                id20: &r.id20,
-                type20: &r.type20,
-                json21: &r.json21,
-                json20: &r.json20,
-            })
-            .collect();
-        let bytes = encode(&records);
-        let key = blob_key("segment", &bytes);
-        stream.segments.push(SegmentRef {
-            key: key.clone(),
-            count: chunk.len() as u32,
-            first: chunk[0].0,
-            last: chunk[chunk.len() - 1].0,
+    let chunks: Vec<&[(Timestamp, &Rendered)]> = items.chunks(SEGMENT_RECORDS).collect();
+    // Encoded a batch at a time on every core, so at most a batch of segments is held before the sink.
+    for batch in chunks.chunks(16 * workers()) {
+        let encoded = par_map(batch, |chunk| {
+            let records: Vec<RecordIn<'_>> = chunk
+                .iter()
+                .map(|(d, r)| RecordIn {
+                    date_added: *d,
+                    version: r.version,
+                    id21: &r.id21,
+                    type21: &r.type21,
+                    id20: &r.id20,
+                    type20: &r.type20,
+                    json21: &r.json21,
+                    json20: &r.json20,
+                })
+                .collect();
+            let bytes = encode(&records);
+            (blob_key("segment", &bytes), bytes)
         });
-        blobs.insert(key, bytes);
+        for (chunk, (key, bytes)) in batch.iter().zip(encoded) {
+            stream.segments.push(SegmentRef {
+                key: key.clone(),
+                count: chunk.len() as u32,
+                first: chunk[0].0,
+                last: chunk[chunk.len() - 1].0,
+            });
+            blobs.put(key, bytes);
+        }
     }
     stream
 }
 
 /// Id shards: per shard, a sorted JSON list of `[id, date_added micros]` (2.1 and 2.0 ids both).
-fn write_id_shards(dated: &[(Timestamp, &Rendered)], blobs: &mut BTreeMap<String, Vec<u8>>) -> Vec<String> {
+fn write_id_shards(dated: &[(Timestamp, &Rendered)], blobs: &mut dyn BlobSink) -> Vec<String> {
     let shards = dated.len().div_ceil(SHARD_ENTRIES).max(1);
     let mut lists: Vec<Vec<(&str, i64)>> = vec![Vec::new(); shards];
     for (d, r) in dated {
@@ -202,8 +301,39 @@ fn write_id_shards(dated: &[(Timestamp, &Rendered)], blobs: &mut BTreeMap<String
             list.sort_unstable();
             let bytes = serde_json::to_vec(&list).expect("shard serialises");
             let key = blob_key("ids", &bytes);
-            blobs.insert(key.clone(), bytes);
+            blobs.put(key.clone(), bytes);
             key
         })
         .collect()
+}
+
+/// Phase timings and resident memory on stderr when `TAXII_EDGE_TIMINGS` is set (for the benchmark's profile).
+struct Phases {
+    on: bool,
+    start: std::time::Instant,
+    last: std::cell::Cell<std::time::Instant>,
+}
+
+impl Phases {
+    fn start() -> Phases {
+        let now = std::time::Instant::now();
+        Phases { on: std::env::var_os("TAXII_EDGE_TIMINGS").is_some(), start: now, last: now.into() }
+    }
+
+    fn mark(&self, what: &str) {
+        if !self.on {
+            return;
+        }
+        let now = std::time::Instant::now();
+        let rss = std::fs::read_to_string("/proc/self/statm")
+            .ok()
+            .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+            .map_or(String::from("?"), |pages| format!("{} MB", pages * 4096 / 1_000_000));
+        eprintln!(
+            "[timing] {what}: {:.2} s (at {:.2} s, rss {rss})",
+            (now - self.last.get()).as_secs_f64(),
+            (now - self.start).as_secs_f64()
+        );
+        self.last.set(now);
+    }
 }

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The benchmark suite in one command (npm run bench): builds the release CLI, the bench example and the worker,
+# then runs scripts/bench.mjs (every stage, or those named: build render worker load export wrangler).
+# Takes 10-20 minutes on 2 cores and ~15 GB of disk under bench/out/ (gitignored). Not part of npm test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false CLOUDFLARE_CF_FETCH_ENABLED=false
+command -v wrk >/dev/null || echo "[bench] wrk is not installed (apt-get install -y wrk): the load stage uses a node loop"
+cargo build --quiet --release --bin taxii-edge --example bench_render
+bash scripts/build-worker.sh
+node scripts/bench.mjs "$@"
