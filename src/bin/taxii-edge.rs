@@ -13,6 +13,17 @@ use taxii_edge::snapshot::dir::{self, SnapshotDir};
 use taxii_edge::stix::{ids, ExtensionFields, RenderOptions};
 use taxii_edge::time::Timestamp;
 
+/// Prints a line to standard output; when the reader has gone (`taxii-edge … | head`), the program ends quietly, as
+/// Unix tools do, instead of panicking on the closed pipe.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 #[derive(Parser)]
 #[command(name = "taxii-edge", version, about = "Build and publish TAXII feeds served by the taxii-edge worker")]
 struct Cli {
@@ -260,12 +271,12 @@ fn run_build(
             Ok(())
         },
     )?;
-    println!("snapshot {} in {}", built.snapshot_id(), out.display());
-    println!("{:<36}  {:<24} {:>9}  query", "id", "collection", "objects");
+    say!("snapshot {} in {}", built.snapshot_id(), out.display());
+    say!("{:<36}  {:<24} {:>9}  query", "id", "collection", "objects");
     for c in &built.manifest.collections {
-        println!("{:<36}  {:<24} {:>9}  {}", c.id, c.title, c.count, c.query);
+        say!("{:<36}  {:<24} {:>9}  {}", c.id, c.title, c.count, c.query);
     }
-    println!("{} indicators read, {} skipped", indicators.len(), skipped);
+    say!("{} indicators read, {} skipped", indicators.len(), skipped);
     Ok(())
 }
 
@@ -279,9 +290,12 @@ fn run_publish(dir: &Path, url: &str, token: &str) -> Result<(), String> {
         bar.set_position(i as u64);
     })?;
     bar.finish_and_clear();
-    println!(
+    say!(
         "published snapshot {} to {url}: {} of {} blobs uploaded ({} bytes), now current",
-        done.snapshot, done.uploaded, done.blobs, done.bytes_uploaded
+        done.snapshot,
+        done.uploaded,
+        done.blobs,
+        done.bytes_uploaded
     );
     Ok(())
 }
@@ -344,17 +358,17 @@ fn run_user(action: UserAction) -> Result<(), String> {
                 format!("{}{e}", users.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default())
             })?;
             let verb = if added.replaced { "updated" } else { "added" };
-            println!("{verb} user {name:?}, who may read: {collections}");
+            say!("{verb} user {name:?}, who may read: {collections}");
             if added.generated {
-                println!("  password: {}", added.password);
-                println!("  (shown once: give it to the user now; only its salted hash is kept)");
+                say!("  password: {}", added.password);
+                say!("  (shown once: give it to the user now; only its salted hash is kept)");
             } else if added.password.chars().count() < 16 {
                 eprintln!("warning: a password of fewer than 16 characters can be guessed from its hash if the secret leaks; prefer a generated one");
             }
             if added.password.contains('.') {
-                println!("  API key: none (the password contains '.'); use HTTP Basic");
+                say!("  API key: none (the password contains '.'); use HTTP Basic");
             } else {
-                println!(
+                say!(
                     "  API key (Authorization: Bearer …): {name}.{}",
                     if added.generated { added.password.as_str() } else { "<password>" }
                 );
@@ -362,16 +376,16 @@ fn run_user(action: UserAction) -> Result<(), String> {
             match &users {
                 Some(p) => {
                     write_users(p, &added.document)?;
-                    println!("wrote {} ({} bytes). Set it as the worker's secret:", p.display(), added.document.len());
-                    println!("  npx wrangler secret put TAXII_USERS < {}", p.display());
+                    say!("wrote {} ({} bytes). Set it as the worker's secret:", p.display(), added.document.len());
+                    say!("  npx wrangler secret put TAXII_USERS < {}", p.display());
                 }
                 None => {
-                    println!("set the worker's secret (one user, all its access in one line):");
-                    println!("  echo '{}' | npx wrangler secret put TAXII_USERS", added.document);
+                    say!("set the worker's secret (one user, all its access in one line):");
+                    say!("  echo '{}' | npx wrangler secret put TAXII_USERS", added.document);
                 }
             }
-            println!("for a local run, this line in .dev.vars:");
-            println!("  TAXII_USERS='{}'", added.document);
+            say!("for a local run, this line in .dev.vars:");
+            say!("  TAXII_USERS='{}'", added.document);
             if added.document.len() > 5000 {
                 eprintln!("warning: TAXII_USERS is over 5 KB, the size Cloudflare allows one secret");
             }
@@ -381,17 +395,17 @@ fn run_user(action: UserAction) -> Result<(), String> {
             let document =
                 users_file::remove(&read_users(&users)?, &name).map_err(|e| format!("{}: {e}", users.display()))?;
             write_users(&users, &document)?;
-            println!("removed user {name:?} from {}; set the secret again:", users.display());
-            println!("  npx wrangler secret put TAXII_USERS < {}", users.display());
+            say!("removed user {name:?} from {}; set the secret again:", users.display());
+            say!("  npx wrangler secret put TAXII_USERS < {}", users.display());
             Ok(())
         }
         UserAction::List { users } => {
             let lines = users_file::list(&read_users(&users)?).map_err(|e| format!("{}: {e}", users.display()))?;
             if lines.is_empty() {
-                println!("no users in {}", users.display());
+                say!("no users in {}", users.display());
             }
             for l in lines {
-                println!("{l}");
+                say!("{l}");
             }
             Ok(())
         }
