@@ -172,6 +172,10 @@ fn taxii20_bundles_and_ranges() {
     assert_eq!(r.header("content-range"), Some("items 25-29/30"));
     let r = get(&svc, &store, &base, Some(stix20), &[("range", "items=30-39")]);
     assert_eq!((r.status, r.header("content-range")), (416, Some("items */30")));
+    for huge in ["items=0-18446744073709551615", "items=18446744073709551615-18446744073709551615"] {
+        let r = get(&svc, &store, &base, Some(stix20), &[("range", huge)]);
+        assert!(matches!(r.status, 206 | 416), "{huge}: {}", r.status);
+    }
     let again = get(&svc, &store, &base, Some(stix20), &[("range", "items=0-9")]);
     assert_eq!(
         again.body,

@@ -73,7 +73,7 @@ async fn page_at<S: Store>(
         return Ok((hits, Some(total)));
     }
     let Some(stream) = sel.index.streams.get(&streams[0]) else { return Ok((vec![], Some(0))) };
-    let start = reader.rank(stream, sel.after).await? + offset;
+    let start = reader.rank(stream, sel.after).await?.saturating_add(offset);
     let hits = reader.from_position(stream, start, sel.limit).await?;
     Ok((hits, Some(total)))
 }
@@ -87,7 +87,7 @@ async fn skip_to<S: Store>(
     let mut after = sel.after;
     let mut skipped = 0u64;
     for _ in 0..MAX_SKIP_PAGES {
-        let want = (offset - skipped) as usize;
+        let want = usize::try_from(offset - skipped).unwrap_or(usize::MAX);
         let chunk = Selection { after, limit: if want == 0 { sel.limit } else { want.min(sel.limit) }, ..sel.clone() };
         let (hits, resume) = read_page(reader, &chunk, V, &sel.filters.ids).await?;
         if want == 0 {
@@ -158,7 +158,7 @@ async fn ranged<S: Store>(
     let mut sel = select(s, reader, req, viewer, c, Endpoint::Objects).await?;
     let offset = range.map_or(0, |r| r.first);
     if let Some(r) = range {
-        sel.limit = ((r.last - r.first + 1).min(s.max_limit as u64)) as usize;
+        sel.limit = ((r.last - r.first).saturating_add(1).min(s.max_limit as u64)) as usize;
     }
     let (hits, total) = page_at(reader, &sel, offset).await?;
     let total_s = total.map_or("*".to_string(), |t| t.to_string());
