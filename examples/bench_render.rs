@@ -165,28 +165,10 @@ struct Envelope<'a> {
     objects: &'a [serde_json::Value],
 }
 
-/// The worker's 2.1 envelope (src/taxii/content.rs `envelope`), over a decoded segment's bodies.
+/// The worker's 2.1 envelope, by the worker's own code, over a decoded segment's bodies.
 fn envelope(seg: &Segment, next: Option<&str>) -> Vec<u8> {
     let items: Vec<Vec<u8>> = (0..seg.records.len()).map(|i| seg.body(i, true).to_vec()).collect();
-    let size: usize = items.iter().map(|i| i.len() + 1).sum();
-    let mut out = Vec::with_capacity(size + 256);
-    match next {
-        Some(n) => {
-            out.extend_from_slice(b"{\"more\":true,\"next\":");
-            out.extend_from_slice(&serde_json::to_vec(n).expect("string serialises"));
-            out.push(b',');
-        }
-        None => out.extend_from_slice(b"{\"more\":false,"),
-    }
-    out.extend_from_slice(b"\"objects\":[");
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(item);
-    }
-    out.extend_from_slice(b"]}");
-    out
+    taxii_edge::taxii::content::envelope("objects", &items, next)
 }
 
 /// The median wall time of `f` over `iters` runs, in seconds (after a few warm-up runs).

@@ -187,8 +187,8 @@ pub(super) fn date_headers(hits: &[Hit], headers: &mut Vec<(String, String)>) {
     }
 }
 
-/// `{"more":…,"next":…,"<key>":[items]}`, or `{}` when there are no items.
-fn envelope(key: &str, items: &[Vec<u8>], next: Option<&str>) -> Vec<u8> {
+/// `{"more":…,"next":…,"<key>":[items]}`, or `{}` when there are no items. Public for the render benchmark.
+pub fn envelope(key: &str, items: &[Vec<u8>], next: Option<&str>) -> Vec<u8> {
     if items.is_empty() {
         return b"{}".to_vec();
     }
