@@ -13,7 +13,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { ROOT, ADMIN_TOKEN, NEXT_SECRET, wranglerVars, startWorker } from '../tests/harness.mjs';
+import { ROOT, ADMIN_TOKEN, startWorker } from '../tests/harness.mjs';
 
 const OUT = join(ROOT, 'bench', 'out');
 const TARGET = process.env.CARGO_TARGET_DIR || join(ROOT, 'target');
@@ -94,25 +94,10 @@ function buildIps(name, input, previous) {
   return { dir, collection, build: { wall_s: t.wall_s, peak_rss_mb: t.peak_rss_mb } };
 }
 
-/** Miniflare running the built worker, its R2 persisted in `state` so a restart finds the published snapshot. */
-async function miniflare(state, port) {
-  const { Miniflare, Log, LogLevel } = await import('miniflare');
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: join(ROOT, 'build', 'index.js'),
-    modulesRoot: join(ROOT, 'build'),
-    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
-    compatibilityDate: '2026-04-26',
-    r2Buckets: ['SNAPSHOTS'],
-    r2Persist: state,
-    cf: false,
-    bindings: { ...wranglerVars(), ADMIN_TOKEN, NEXT_SECRET },
-    host: '127.0.0.1',
-    port,
-    log: new Log(LogLevel.WARN),
-  });
-  const url = (await mf.ready).toString().replace(/\/$/, '');
-  return { url, stop: () => mf.dispose() };
+/** Miniflare running the built worker (the tests' harness), its R2 persisted in `state` so a restart finds the
+ * published snapshot. */
+function miniflare(state, port) {
+  return startWorker({ persist: state, port });
 }
 
 function publish(url, dir) {

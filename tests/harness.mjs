@@ -119,9 +119,9 @@ export function publish(url, snapshot, token = ADMIN_TOKEN) {
 
 /**
  * Starts the built worker. Options: snapshot (a directory to publish), vars (override wrangler.toml vars),
- * secrets (extra secrets), wrangler (true: run `wrangler dev` instead of Miniflare).
+ * secrets (extra secrets), wrangler (true: run `wrangler dev` instead of Miniflare), persist and port (Miniflare).
  */
-export async function startWorker({ snapshot, vars = {}, secrets = {}, wrangler = false } = {}) {
+export async function startWorker({ snapshot, vars = {}, secrets = {}, wrangler = false, persist, port } = {}) {
   // Every collection public unless a test says otherwise: the auth tests set PUBLIC_COLLECTIONS and TAXII_USERS.
   // A null or undefined value removes a setting (e.g. PUBLIC_COLLECTIONS: null for a closed feed).
   const bindings = Object.fromEntries(
@@ -129,12 +129,13 @@ export async function startWorker({ snapshot, vars = {}, secrets = {}, wrangler 
       ([, v]) => v !== null && v !== undefined,
     ),
   );
-  const w = wrangler ? await startWrangler(bindings) : await startMiniflare(bindings);
+  const w = wrangler ? await startWrangler(bindings) : await startMiniflare(bindings, { persist, port });
   if (snapshot) publish(w.url, snapshot);
   return w;
 }
 
-async function startMiniflare(bindings) {
+/** Miniflare; `persist` keeps R2 in a directory (a restart finds what was published), `port` fixes the port. */
+async function startMiniflare(bindings, { persist, port } = {}) {
   const { Miniflare, Log, LogLevel } = await import('miniflare');
   const mf = new Miniflare({
     modules: true,
@@ -143,10 +144,11 @@ async function startMiniflare(bindings) {
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
     compatibilityDate: '2026-04-26',
     r2Buckets: ['SNAPSHOTS'],
+    ...(persist ? { r2Persist: persist } : {}),
     cf: false,
     bindings,
     host: '127.0.0.1',
-    port: await freePort(),
+    port: port ?? (await freePort()),
     log: new Log(LogLevel.WARN),
   });
   const url = (await mf.ready).toString().replace(/\/$/, '');
