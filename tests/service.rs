@@ -235,3 +235,65 @@ fn strong_etags_and_304() {
     let paged = get(&svc, &store, &format!("{url}&next={next}"), Some(V21), &[]);
     assert_eq!(paged.header("cache-control"), Some("public, max-age=86400"));
 }
+
+/// The real in-memory store, counting reads: a request's storage work is part of its contract.
+struct Counting<'a>(&'a MemoryStore, std::cell::Cell<usize>);
+
+impl taxii_edge::store::Store for Counting<'_> {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, taxii_edge::store::StoreError> {
+        self.1.set(self.1.get() + 1);
+        self.0.get(key).await
+    }
+    async fn exists(&self, key: &str) -> Result<bool, taxii_edge::store::StoreError> {
+        self.0.exists(key).await
+    }
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), taxii_edge::store::StoreError> {
+        self.0.put(key, bytes).await
+    }
+}
+
+#[test]
+fn a_page_costs_a_few_storage_reads() {
+    let (svc, store) = setup(5000);
+    let counting = Counting(&store, std::cell::Cell::new(0));
+    let reads = |path: &str| {
+        counting.1.set(0);
+        let req = Request {
+            method: "GET".into(),
+            path: path.split('?').next().unwrap().into(),
+            query: path
+                .split_once('?')
+                .map(|(_, q)| {
+                    q.split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (k.into(), v.into())).collect()
+                })
+                .unwrap_or_default(),
+            headers: vec![("accept".into(), V21.into())],
+            origin: "https://feeds.example".into(),
+            body: None,
+        };
+        let r = pollster::block_on(svc.handle(&counting, &req, Timestamp(0)));
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        (counting.1.get(), r)
+    };
+    let base = format!("/threatintel/collections/{C1}/objects/?limit=400");
+    // Cold: pointer, manifest, index, one segment.
+    let (cold, first) = reads(&base);
+    assert_eq!(cold, 4);
+    // Warm: only the pointer; everything else is cached by content hash.
+    assert_eq!(reads(&base).0, 1);
+    // A next page from a cold isolate: the token names the snapshot, so manifest, index and one segment.
+    let next = serde_json::from_slice::<Value>(&first.body).unwrap()["next"].as_str().unwrap().to_string();
+    let svc_cold = Service::new(Settings { default_limit: 100, max_limit: 500, ..Settings::default() });
+    counting.1.set(0);
+    let req = Request {
+        method: "GET".into(),
+        path: format!("/threatintel/collections/{C1}/objects/"),
+        query: vec![("limit".into(), "400".into()), ("next".into(), next)],
+        headers: vec![("accept".into(), V21.into())],
+        origin: "https://feeds.example".into(),
+        body: None,
+    };
+    let r = pollster::block_on(svc_cold.handle(&counting, &req, Timestamp(0)));
+    assert_eq!(r.status, 200);
+    assert_eq!(counting.1.get(), 3, "manifest, index, segment: each read once");
+}

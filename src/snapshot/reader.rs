@@ -9,7 +9,6 @@ use super::segment::Segment;
 use crate::store::Store;
 use crate::time::Timestamp;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 /// Why a snapshot could not be read: all are the server's problem (503), never the client's.
@@ -35,19 +34,52 @@ impl std::fmt::Display for SnapshotError {
     }
 }
 
-/// Segments kept per isolate (about 1 MB each at most).
-const SEGMENT_CACHE: usize = 24;
-
 /// One id shard: `(id, date_added micros)`, sorted by id.
 type IdShard = Vec<(String, i64)>;
 
-/// Per-isolate cache of immutable blobs.
-#[derive(Default)]
+/// A bounded map from blob key to its parsed form, oldest out first. Blobs are content-addressed, so an entry
+/// can never be stale.
+struct BlobCache<T> {
+    entries: RefCell<Vec<(String, Rc<T>)>>,
+    capacity: usize,
+}
+
+impl<T> BlobCache<T> {
+    fn new(capacity: usize) -> Self {
+        BlobCache { entries: RefCell::new(Vec::new()), capacity }
+    }
+
+    fn get(&self, key: &str) -> Option<Rc<T>> {
+        self.entries.borrow().iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    }
+
+    fn insert(&self, key: &str, value: Rc<T>) {
+        let mut entries = self.entries.borrow_mut();
+        if entries.len() >= self.capacity {
+            entries.remove(0);
+        }
+        entries.push((key.to_string(), value));
+    }
+}
+
+/// Per-isolate cache of immutable blobs, parsed.
 pub struct Cache {
-    manifests: RefCell<HashMap<String, Rc<Manifest>>>,
-    indexes: RefCell<HashMap<String, Rc<CollectionIndex>>>,
-    segments: RefCell<Vec<(String, Rc<Segment>)>>,
-    shards: RefCell<Vec<(String, Rc<IdShard>)>>,
+    manifests: BlobCache<Manifest>,
+    indexes: BlobCache<CollectionIndex>,
+    /// About 1 MB each at most.
+    segments: BlobCache<Segment>,
+    shards: BlobCache<IdShard>,
+}
+
+impl Default for Cache {
+    fn default() -> Self {
+        Cache {
+            manifests: BlobCache::new(8),
+            indexes: BlobCache::new(64),
+            segments: BlobCache::new(24),
+            shards: BlobCache::new(24),
+        }
+    }
 }
 
 /// A snapshot being read: its id and manifest.
@@ -89,17 +121,41 @@ pub struct Reader<'a, S: Store> {
 }
 
 impl<'a, S: Store> Reader<'a, S> {
-    async fn blob(&self, key: &str) -> Result<Vec<u8>, SnapshotError> {
-        let bytes = self
-            .store
-            .get(key)
-            .await
-            .map_err(|e| SnapshotError::Store(e.0))?
-            .ok_or_else(|| SnapshotError::Corrupt(format!("blob {key} is missing")))?;
+    /// A blob's bytes, checked against its hash; `None` when the store does not have it.
+    async fn blob(&self, key: &str) -> Result<Option<Vec<u8>>, SnapshotError> {
+        let Some(bytes) = self.store.get(key).await.map_err(|e| SnapshotError::Store(e.0))? else {
+            return Ok(None);
+        };
         if !verify_blob(key, &bytes) {
             return Err(SnapshotError::Corrupt(format!("blob {key} does not match its hash")));
         }
-        Ok(bytes)
+        Ok(Some(bytes))
+    }
+
+    /// A blob parsed by `parse`, through `cache`; `None` when the store does not have it.
+    async fn cached<T>(
+        &self,
+        cache: &BlobCache<T>,
+        key: &str,
+        parse: impl FnOnce(Vec<u8>) -> Result<T, String>,
+    ) -> Result<Option<Rc<T>>, SnapshotError> {
+        if let Some(v) = cache.get(key) {
+            return Ok(Some(v));
+        }
+        let Some(bytes) = self.blob(key).await? else { return Ok(None) };
+        let value = Rc::new(parse(bytes).map_err(|e| SnapshotError::Corrupt(format!("{key}: {e}")))?);
+        cache.insert(key, value.clone());
+        Ok(Some(value))
+    }
+
+    /// A blob the snapshot refers to, which must therefore exist.
+    async fn required<T>(
+        &self,
+        cache: &BlobCache<T>,
+        key: &str,
+        parse: impl FnOnce(Vec<u8>) -> Result<T, String>,
+    ) -> Result<Rc<T>, SnapshotError> {
+        self.cached(cache, key, parse).await?.ok_or_else(|| SnapshotError::Corrupt(format!("blob {key} is missing")))
     }
 
     /// The snapshot the pointer names.
@@ -108,7 +164,7 @@ impl<'a, S: Store> Reader<'a, S> {
         let bytes = bytes.ok_or(SnapshotError::NothingPublished)?;
         let pointer: Pointer = serde_json::from_slice(&bytes)
             .map_err(|e| SnapshotError::Corrupt(format!("the current pointer is not valid: {e}")))?;
-        let manifest = self.manifest(&pointer.manifest).await?;
+        let manifest = self.required(&self.cache.manifests, &pointer.manifest, parse_manifest).await?;
         Ok(Snapshot { id: pointer.snapshot, manifest, published: Some(pointer.published) })
     }
 
@@ -117,67 +173,18 @@ impl<'a, S: Store> Reader<'a, S> {
         if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
         }
-        let key = format!("manifest/{id}");
-        if let Some(m) = self.cache.manifests.borrow().get(&key) {
-            return Ok(Some(Snapshot { id: id.to_string(), manifest: m.clone(), published: None }));
-        }
-        match self.store.get(&key).await.map_err(|e| SnapshotError::Store(e.0))? {
-            None => Ok(None),
-            Some(_) => Ok(Some(Snapshot { id: id.to_string(), manifest: self.manifest(&key).await?, published: None })),
-        }
-    }
-
-    async fn manifest(&self, key: &str) -> Result<Rc<Manifest>, SnapshotError> {
-        if let Some(m) = self.cache.manifests.borrow().get(key) {
-            return Ok(m.clone());
-        }
-        let bytes = self.blob(key).await?;
-        let m: Manifest = serde_json::from_slice(&bytes)
-            .map_err(|e| SnapshotError::Corrupt(format!("manifest {key} is not valid: {e}")))?;
-        if m.format != FORMAT {
-            return Err(SnapshotError::Corrupt(format!(
-                "manifest {key} has format {}, this worker reads {FORMAT}",
-                m.format
-            )));
-        }
-        let m = Rc::new(m);
-        let mut cache = self.cache.manifests.borrow_mut();
-        if cache.len() > 8 {
-            cache.clear();
-        }
-        cache.insert(key.to_string(), m.clone());
-        Ok(m)
+        let manifest = self.cached(&self.cache.manifests, &format!("manifest/{id}"), parse_manifest).await?;
+        Ok(manifest.map(|manifest| Snapshot { id: id.to_string(), manifest, published: None }))
     }
 
     /// A collection's index.
     pub async fn index(&self, entry: &CollectionEntry) -> Result<Rc<CollectionIndex>, SnapshotError> {
-        if let Some(i) = self.cache.indexes.borrow().get(&entry.index) {
-            return Ok(i.clone());
-        }
-        let bytes = self.blob(&entry.index).await?;
-        let idx: CollectionIndex = serde_json::from_slice(&bytes)
-            .map_err(|e| SnapshotError::Corrupt(format!("index {} is not valid: {e}", entry.index)))?;
-        let idx = Rc::new(idx);
-        let mut cache = self.cache.indexes.borrow_mut();
-        if cache.len() > 64 {
-            cache.clear();
-        }
-        cache.insert(entry.index.clone(), idx.clone());
-        Ok(idx)
+        self.required(&self.cache.indexes, &entry.index, |b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+            .await
     }
 
     async fn segment(&self, key: &str) -> Result<Rc<Segment>, SnapshotError> {
-        if let Some((_, s)) = self.cache.segments.borrow().iter().find(|(k, _)| k == key) {
-            return Ok(s.clone());
-        }
-        let bytes = self.blob(key).await?;
-        let seg = Rc::new(Segment::decode(bytes).map_err(|e| SnapshotError::Corrupt(format!("segment {key}: {e}")))?);
-        let mut cache = self.cache.segments.borrow_mut();
-        if cache.len() >= SEGMENT_CACHE {
-            cache.remove(0);
-        }
-        cache.push((key.to_string(), seg.clone()));
-        Ok(seg)
+        self.required(&self.cache.segments, key, Segment::decode).await
     }
 
     /// Up to `limit` records added after `after`, merged in date_added order from the named streams, keeping
@@ -290,19 +297,7 @@ impl<'a, S: Store> Reader<'a, S> {
     }
 
     async fn shard(&self, key: &str) -> Result<Rc<IdShard>, SnapshotError> {
-        if let Some((_, s)) = self.cache.shards.borrow().iter().find(|(k, _)| k == key) {
-            return Ok(s.clone());
-        }
-        let bytes = self.blob(key).await?;
-        let list: IdShard = serde_json::from_slice(&bytes)
-            .map_err(|e| SnapshotError::Corrupt(format!("id shard {key} is not valid: {e}")))?;
-        let list = Rc::new(list);
-        let mut cache = self.cache.shards.borrow_mut();
-        if cache.len() >= SEGMENT_CACHE {
-            cache.remove(0);
-        }
-        cache.push((key.to_string(), list.clone()));
-        Ok(list)
+        self.required(&self.cache.shards, key, |b| serde_json::from_slice(&b).map_err(|e| e.to_string())).await
     }
 
     /// The record of the "all" stream added exactly at `d`, if any.
@@ -317,4 +312,12 @@ impl<'a, S: Store> Reader<'a, S> {
         let j = seg.records.partition_point(|r| r.d < d.0);
         Ok((j < seg.records.len() && seg.records[j].d == d.0).then_some(Hit { segment: seg, index: j }))
     }
+}
+
+fn parse_manifest(bytes: Vec<u8>) -> Result<Manifest, String> {
+    let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| format!("not a valid manifest: {e}"))?;
+    if m.format != FORMAT {
+        return Err(format!("the manifest has format {}, this worker reads {FORMAT}", m.format));
+    }
+    Ok(m)
 }
