@@ -188,11 +188,11 @@ pub(super) fn date_headers(hits: &[Hit], headers: &mut Vec<(String, String)>) {
 }
 
 /// `{"more":…,"next":…,"<key>":[items]}`, or `{}` when there are no items. Public for the render benchmark.
-pub fn envelope(key: &str, items: &[Vec<u8>], next: Option<&str>) -> Vec<u8> {
+pub fn envelope<T: AsRef<[u8]>>(key: &str, items: &[T], next: Option<&str>) -> Vec<u8> {
     if items.is_empty() {
         return b"{}".to_vec();
     }
-    let size: usize = items.iter().map(|i| i.len() + 1).sum();
+    let size: usize = items.iter().map(|i| i.as_ref().len() + 1).sum();
     let mut out = Vec::with_capacity(size + 256);
     match next {
         Some(n) => {
@@ -205,7 +205,7 @@ pub fn envelope(key: &str, items: &[Vec<u8>], next: Option<&str>) -> Vec<u8> {
     out.push(b'"');
     out.extend_from_slice(key.as_bytes());
     out.extend_from_slice(b"\":[");
-    join_into(&mut out, items.iter().map(Vec::as_slice));
+    join_into(&mut out, items.iter().map(AsRef::as_ref));
     out.extend_from_slice(b"]}");
     out
 }
@@ -238,11 +238,16 @@ pub async fn objects<S: Store>(
         return super::v20::objects(s, reader, req, viewer, c).await;
     }
     let sel = select(s, reader, req, viewer, c, Endpoint::Objects).await?;
-    let (hits, resume) = read_page(reader, &sel, v, &sel.filters.ids.clone()).await?;
+    let (hits, resume) = read_page(reader, &sel, v, &sel.filters.ids).await?;
+    Ok(objects_response(s, &sel, v, &hits, resume))
+}
+
+/// A 2.1 envelope of the hits' bodies, straight from their segments.
+fn objects_response(s: &Settings, sel: &Selection, v: Version, hits: &[Hit], resume: Option<Timestamp>) -> Response {
     let v21 = sel.bodies21(v);
-    let items: Vec<Vec<u8>> = hits.iter().map(|h| h.body(v21).to_vec()).collect();
-    let next = next_token(s, &sel, resume);
-    Ok(content_response(v, envelope("objects", &items, next.as_deref()), true, &hits))
+    let items: Vec<&[u8]> = hits.iter().map(|h| h.body(v21)).collect();
+    let next = next_token(s, sel, resume);
+    content_response(v, envelope("objects", &items, next.as_deref()), true, hits)
 }
 
 fn manifest_record(h: &Hit, v21: bool) -> Vec<u8> {
@@ -270,7 +275,7 @@ pub async fn manifest<S: Store>(
         return super::v20::manifest(s, reader, req, viewer, c).await;
     }
     let sel = select(s, reader, req, viewer, c, Endpoint::Manifest).await?;
-    let (hits, resume) = read_page(reader, &sel, v, &sel.filters.ids.clone()).await?;
+    let (hits, resume) = read_page(reader, &sel, v, &sel.filters.ids).await?;
     let v21 = sel.bodies21(v);
     let items: Vec<Vec<u8>> = hits.iter().map(|h| manifest_record(h, v21)).collect();
     let next = next_token(s, &sel, resume);
@@ -315,10 +320,7 @@ pub async fn object<S: Store>(
     if v == Version::V20 {
         return Ok(super::v20::bundle_response(&sel.snapshot.id, &sel.entry.id, req, &hits, 200, vec![]));
     }
-    let v21 = sel.bodies21(v);
-    let items: Vec<Vec<u8>> = hits.iter().map(|h| h.body(v21).to_vec()).collect();
-    let next = next_token(s, &sel, resume);
-    Ok(content_response(v, envelope("objects", &items, next.as_deref()), true, &hits))
+    Ok(objects_response(s, &sel, v, &hits, resume))
 }
 
 pub async fn versions<S: Store>(

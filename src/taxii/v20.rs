@@ -61,21 +61,21 @@ async fn page_at<S: Store>(
     if !sel.filters.ids.is_empty() || !sel.filters.versions.is_empty() || !sel.filters.spec_versions.is_empty() {
         return skip_to(reader, sel, offset).await;
     }
-    let streams = sel.streams(V);
-    let mut total = 0u64;
-    for name in &streams {
-        if let Some(stream) = sel.index.streams.get(name) {
-            total += stream.count - reader.rank(stream, sel.after).await?;
+    // Each stream with the number of its records at or before added_after.
+    let mut ranked = Vec::new();
+    for name in sel.streams(V) {
+        if let Some(stream) = sel.index.streams.get(&name) {
+            ranked.push((stream, reader.rank(stream, sel.after).await?));
         }
     }
-    if streams.len() != 1 {
-        let (hits, _) = skip_to(reader, sel, offset).await?;
-        return Ok((hits, Some(total)));
+    let total = ranked.iter().map(|(stream, rank)| stream.count - rank).sum();
+    match ranked.as_slice() {
+        [] => Ok((vec![], Some(0))),
+        [(stream, rank)] => {
+            Ok((reader.from_position(stream, rank.saturating_add(offset), sel.limit).await?, Some(total)))
+        }
+        _ => Ok((skip_to(reader, sel, offset).await?.0, Some(total))),
     }
-    let Some(stream) = sel.index.streams.get(&streams[0]) else { return Ok((vec![], Some(0))) };
-    let start = reader.rank(stream, sel.after).await?.saturating_add(offset);
-    let hits = reader.from_position(stream, start, sel.limit).await?;
-    Ok((hits, Some(total)))
 }
 
 /// Reaches a Range offset by reading pages from the start: for selections the index cannot count.
