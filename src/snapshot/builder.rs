@@ -77,18 +77,8 @@ struct DirSink {
 
 impl BlobSink for DirSink {
     fn put(&mut self, key: String, bytes: Vec<u8>) {
-        if self.error.is_some() {
-            return;
-        }
-        let path = self.root.join("blobs").join(&key);
-        if path.exists() {
-            return;
-        }
-        let parent = path.parent().expect("blob paths have a parent");
-        if let Err(e) = std::fs::create_dir_all(parent) {
-            self.error = Some(format!("cannot create {}: {e}", parent.display()));
-        } else if let Err(e) = std::fs::write(&path, &bytes) {
-            self.error = Some(format!("cannot write {}: {e}", path.display()));
+        if self.error.is_none() {
+            self.error = super::dir::write_blob(&self.root, &key, &bytes).err();
         }
     }
 }
@@ -102,7 +92,7 @@ pub fn build(input: &BuildInput<'_>) -> Built {
 
 /// Builds the snapshot into the directory `dir` (blobs as they are made, then the manifest and `snapshot.json`).
 /// `check` sees the indicators that could not be rendered before anything is written; an error from it stops
-/// the build. The returned `Built` holds only the manifest blob.
+/// the build. The returned `Built` holds no blobs: they are in the directory.
 pub fn build_to_dir(
     input: &BuildInput<'_>,
     dir: &Path,
@@ -113,11 +103,13 @@ pub fn build_to_dir(
     if let Some(e) = sink.error {
         return Err(e);
     }
-    let mut blobs = BTreeMap::new();
-    let bytes = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
-    blobs.insert(manifest_key.clone(), bytes);
-    let built = Built { blobs, manifest_key, manifest, render_errors };
-    super::dir::write(&built, dir)?;
+    let built = Built { blobs: BTreeMap::new(), manifest_key, manifest, render_errors };
+    let file = super::dir::SnapshotFile {
+        snapshot: built.snapshot_id().to_string(),
+        manifest: built.manifest_key.clone(),
+        created: built.manifest.created,
+    };
+    super::dir::write_snapshot_file(dir, &file)?;
     Ok(built)
 }
 

@@ -3,7 +3,6 @@
 //! The directory mirrors the store, so publishing is "upload what the store lacks, then switch the pointer",
 //! and a previous snapshot directory can be read back to keep each object version's date_added.
 
-use super::builder::Built;
 use super::format::{verify_blob, CollectionIndex, Dates, Manifest};
 use super::segment::Segment;
 use crate::time::Timestamp;
@@ -19,24 +18,21 @@ pub struct SnapshotFile {
     pub created: Timestamp,
 }
 
-/// Writes a built snapshot into `dir`, creating it; blobs already present are left as they are.
-pub fn write(built: &Built, dir: &Path) -> Result<(), String> {
-    for (key, bytes) in &built.blobs {
-        let path = dir.join("blobs").join(key);
-        if path.exists() {
-            continue;
-        }
-        let parent = path.parent().expect("blob paths have a parent");
-        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-        std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+/// Writes one blob under `<dir>/blobs/<key>`; a blob already there is left as it is (same key, same bytes).
+pub fn write_blob(dir: &Path, key: &str, bytes: &[u8]) -> Result<(), String> {
+    let path = dir.join("blobs").join(key);
+    if path.exists() {
+        return Ok(());
     }
-    let file = SnapshotFile {
-        snapshot: built.snapshot_id().to_string(),
-        manifest: built.manifest_key.clone(),
-        created: built.manifest.created,
-    };
+    let parent = path.parent().expect("blob paths have a parent");
+    std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Writes `snapshot.json`, naming the snapshot's manifest: written last, once every blob is in place.
+pub fn write_snapshot_file(dir: &Path, file: &SnapshotFile) -> Result<(), String> {
     let path = dir.join("snapshot.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&file).expect("serialises"))
+    std::fs::write(&path, serde_json::to_vec_pretty(file).expect("serialises"))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
