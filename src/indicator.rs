@@ -47,6 +47,21 @@ pub struct Relationship {
     pub description: Option<String>,
 }
 
+/// An indicator's created and modified times from what an export gives: each stands in for the other when one is
+/// missing, and modified is never before created. `None` when neither is known (the version is unknowable).
+pub fn created_and_modified(created: Option<Timestamp>, modified: Option<Timestamp>) -> Option<(Timestamp, Timestamp)> {
+    match (created, modified) {
+        (Some(c), Some(m)) => Some((c, m.max(c))),
+        (Some(t), None) | (None, Some(t)) => Some((t, t)),
+        (None, None) => None,
+    }
+}
+
+/// Puts the tags in the field map too, so that field queries and extension fields see them like any other field.
+pub fn mirror_tags(fields: &mut BTreeMap<String, Value>, tags: &[String]) {
+    fields.insert("tags".into(), Value::Array(tags.iter().cloned().map(Value::String).collect()));
+}
+
 impl Indicator {
     /// A field by lower-cased name, from the typed properties first and then `fields`.
     pub fn field(&self, name: &str) -> Option<&Value> {

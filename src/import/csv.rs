@@ -21,7 +21,7 @@
 //! empty is not a record and is passed over.
 
 use super::{cli_name, Imported, RecordError};
-use crate::indicator::Indicator;
+use crate::indicator::{created_and_modified, mirror_tags, Indicator};
 use crate::time::Timestamp;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -224,19 +224,15 @@ fn row(
             name_of(cols, header, &Col::Type)
         ));
     }
-    let (created, modified) = match (created, modified) {
-        (Some(c), Some(m)) => (c, m.max(c)),
-        (Some(t), None) | (None, Some(t)) => (t, t),
-        (None, None) => {
-            let empty = match names {
-                (Some(c), Some(m)) => format!("both \"{c}\" and \"{m}\" are empty"),
-                (Some(one), None) | (None, Some(one)) => format!("\"{one}\" is empty"),
-                (None, None) => "no time is given".to_string(),
-            };
-            return Err(format!("{empty}: without a time the indicator's version is unknowable"));
-        }
+    let Some((created, modified)) = created_and_modified(created, modified) else {
+        let empty = match names {
+            (Some(c), Some(m)) => format!("both \"{c}\" and \"{m}\" are empty"),
+            (Some(one), None) | (None, Some(one)) => format!("\"{one}\" is empty"),
+            (None, None) => "no time is given".to_string(),
+        };
+        return Err(format!("{empty}: without a time the indicator's version is unknowable"));
     };
-    fields.insert("tags".into(), Value::Array(tags.iter().cloned().map(Value::String).collect()));
+    mirror_tags(&mut fields, &tags);
     Ok(Indicator {
         value,
         xsoar_type,

@@ -8,7 +8,7 @@
 //! top-level fields.
 
 use super::{Imported, RecordError};
-use crate::indicator::{Indicator, Relationship};
+use crate::indicator::{created_and_modified, mirror_tags, Indicator, Relationship};
 use crate::time::Timestamp;
 use serde_json::{Map, Value};
 
@@ -111,11 +111,8 @@ pub fn indicator_from(origin: &str, record: Value) -> Result<Indicator, String> 
     };
     let created = take_time(&mut obj, "timestamp")?;
     let modified = take_time(&mut obj, "modified")?;
-    let (created, modified) = match (created, modified) {
-        (Some(c), Some(m)) => (c, m.max(c)),
-        (Some(t), None) | (None, Some(t)) => (t, t),
-        (None, None) => return Err("missing both \"timestamp\" and \"modified\": the version is unknowable".into()),
-    };
+    let (created, modified) = created_and_modified(created, modified)
+        .ok_or("missing both \"timestamp\" and \"modified\": the version is unknowable")?;
     let expiration = take_time(&mut obj, "expiration")?;
     let mut custom = Map::new();
     for key in ["customFields", "CustomFields"] {
@@ -138,7 +135,7 @@ pub fn indicator_from(origin: &str, record: Value) -> Result<Indicator, String> 
             fields.insert(k.to_ascii_lowercase(), v);
         }
     }
-    fields.insert("tags".into(), Value::Array(tags.iter().cloned().map(Value::String).collect()));
+    mirror_tags(&mut fields, &tags);
     Ok(Indicator {
         value,
         xsoar_type,
