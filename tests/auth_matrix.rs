@@ -2,22 +2,21 @@
 //! and 2.0, malformed credentials, caching headers, closed and public servers, and the admin path refusing
 //! readers. Natively, over an in-memory store holding a real built snapshot.
 
+mod common;
+
 use base64::Engine;
+use common::json;
 use serde_json::Value;
 use std::collections::HashMap;
 use taxii_edge::auth::password::PasswordHash;
 use taxii_edge::auth::{upsert_user, Access, Grants};
 use taxii_edge::config::parse_collections;
-use taxii_edge::import::xsoar::import_str;
 use taxii_edge::service::{Service, Settings};
-use taxii_edge::snapshot::builder::{build, BuildInput};
-use taxii_edge::stix::{ids, RenderOptions};
+use taxii_edge::stix::ids;
 use taxii_edge::store::MemoryStore;
-use taxii_edge::taxii::{Request, Response};
-use taxii_edge::time::Timestamp;
+use taxii_edge::taxii::Response;
 
-const V21: &str = "application/taxii+json;version=2.1";
-const V20: &str = "application/vnd.oasis.taxii+json; version=2.0";
+use common::{V20, V21};
 const MISSING: &str = "00000000-0000-5000-8000-000000000000";
 const ADMIN_TOKEN: &str = "admin-token-for-tests-0123456789";
 
@@ -40,23 +39,12 @@ fn feed() -> Feed {
             ]
         })
         .collect();
-    let cols = parse_collections(COLLECTIONS).unwrap();
-    let inds = import_str("gen.jsonl", &rows.join("\n")).unwrap().indicators;
-    // No producer identity: it is in every collection, so it is no collection's secret.
-    let render =
-        RenderOptions { namespace: ids::namespace_for("auth-test"), producer: None, ..RenderOptions::default() };
-    let built = build(&BuildInput {
-        collections: &cols,
-        indicators: &inds,
-        render: &render,
-        now: Timestamp::parse("2025-01-01T00:00:00Z").unwrap(),
-        previous: &HashMap::new(),
-    });
-    let store = built.to_memory_store(Timestamp(0));
+    // No producer identity (feed_store): it is in every collection, so it is no collection's secret.
+    let store = common::feed_store(COLLECTIONS, &rows.join("\n"), "auth-test");
     let mut feed = Feed { store, cols: HashMap::new() };
-    let ids: Vec<(String, String)> =
-        built.manifest.collections.iter().map(|c| (c.title.clone(), c.id.clone())).collect();
-    for (title, id) in ids {
+    let namespace = ids::namespace_for("auth-test");
+    for c in parse_collections(COLLECTIONS).unwrap() {
+        let (title, id) = (c.name.clone(), ids::collection_id(&namespace, &c.name));
         // An object id of the collection, from its manifest, read with open access.
         let svc = Service::new(Settings::default());
         let r = call(&svc, &feed.store, "GET", &format!("/threatintel/collections/{id}/manifest/"), Some(V21), None);
@@ -118,24 +106,12 @@ fn call_q(
 ) -> Response {
     let mut headers = vec![];
     if let Some(a) = accept {
-        headers.push(("accept".to_string(), a.to_string()));
+        headers.push(("accept", a));
     }
     if let Some(a) = auth {
-        headers.push(("authorization".to_string(), a.to_string()));
+        headers.push(("authorization", a));
     }
-    let req = Request {
-        method: method.into(),
-        path: path.into(),
-        query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        headers,
-        origin: "https://feeds.example".into(),
-        body: None,
-    };
-    pollster::block_on(svc.handle(store, &req, Timestamp(0)))
-}
-
-fn json(r: &Response) -> Value {
-    serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&r.body)))
+    common::call(svc, store, &common::request(method, path, query, &headers))
 }
 
 fn text(r: &Response) -> String {

@@ -1,18 +1,13 @@
 //! The request → response function natively, over an in-memory store holding a real built snapshot.
 
-use serde_json::Value;
-use std::collections::HashMap;
-use taxii_edge::config::parse_collections;
-use taxii_edge::import::xsoar::import_str;
-use taxii_edge::service::{Service, Settings};
-use taxii_edge::snapshot::builder::{build, BuildInput};
-use taxii_edge::stix::{ids, RenderOptions};
-use taxii_edge::store::MemoryStore;
-use taxii_edge::taxii::{Request, Response};
-use taxii_edge::time::Timestamp;
+mod common;
 
-const V21: &str = "application/taxii+json;version=2.1";
-const V20: &str = "application/vnd.oasis.taxii+json; version=2.0";
+use common::{call, feed_store, json, request, V20, V21};
+use serde_json::Value;
+use taxii_edge::service::{Service, Settings};
+use taxii_edge::store::MemoryStore;
+use taxii_edge::taxii::Response;
+
 const C1: &str = "4c649e16-2bb7-50f5-8826-2a2d0a0b9631";
 
 fn indicators(n: usize) -> String {
@@ -32,48 +27,26 @@ fn indicators(n: usize) -> String {
 }
 
 fn setup(n: usize) -> (Service, MemoryStore) {
-    let cols = parse_collections(r#"{"Collection1": "type:IP", "Empty": "type:URL"}"#).unwrap();
-    let inds = import_str("gen.jsonl", &indicators(n)).unwrap().indicators;
-    // No producer identity: these tests count the indicators' own objects.
-    let render = RenderOptions { namespace: ids::namespace_for("test"), producer: None, ..RenderOptions::default() };
-    let built = build(&BuildInput {
-        collections: &cols,
-        indicators: &inds,
-        render: &render,
-        now: Timestamp::parse("2025-01-01T00:00:00Z").unwrap(),
-        previous: &HashMap::new(),
-    });
-    let store = built.to_memory_store(Timestamp(0));
+    let store = feed_store(r#"{"Collection1": "type:IP", "Empty": "type:URL"}"#, &indicators(n), "test");
     (Service::new(Settings { default_limit: 100, max_limit: 500, ..Settings::default() }), store)
 }
 
 fn get(svc: &Service, store: &MemoryStore, path_query: &str, accept: Option<&str>, extra: &[(&str, &str)]) -> Response {
     let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
-    let query = query
+    let query: Vec<(&str, String)> = query
         .split('&')
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (k.to_string(), v.replace('+', " "))
+            (k, v.replace('+', " "))
         })
         .collect();
-    let mut headers: Vec<(String, String)> = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut headers = extra.to_vec();
     if let Some(a) = accept {
-        headers.push(("accept".into(), a.into()));
+        headers.push(("accept", a));
     }
-    let req = Request {
-        method: "GET".into(),
-        path: path.into(),
-        query,
-        headers,
-        origin: "https://feeds.example".into(),
-        body: None,
-    };
-    pollster::block_on(svc.handle(store, &req, Timestamp(0)))
-}
-
-fn json(r: &Response) -> Value {
-    serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&r.body)))
+    call(svc, store, &request("GET", path, &query, &headers))
 }
 
 #[test]
@@ -256,44 +229,21 @@ impl taxii_edge::store::Store for Counting<'_> {
 fn a_page_costs_a_few_storage_reads() {
     let (svc, store) = setup(5000);
     let counting = Counting(&store, std::cell::Cell::new(0));
-    let reads = |path: &str| {
+    let objects = format!("/threatintel/collections/{C1}/objects/");
+    let reads = |svc: &Service, query: &[(&str, &str)]| {
         counting.1.set(0);
-        let req = Request {
-            method: "GET".into(),
-            path: path.split('?').next().unwrap().into(),
-            query: path
-                .split_once('?')
-                .map(|(_, q)| {
-                    q.split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (k.into(), v.into())).collect()
-                })
-                .unwrap_or_default(),
-            headers: vec![("accept".into(), V21.into())],
-            origin: "https://feeds.example".into(),
-            body: None,
-        };
-        let r = pollster::block_on(svc.handle(&counting, &req, Timestamp(0)));
+        let r = call(svc, &counting, &request("GET", &objects, query, &[("accept", V21)]));
         assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
         (counting.1.get(), r)
     };
-    let base = format!("/threatintel/collections/{C1}/objects/?limit=400");
     // Cold: pointer, manifest, index, one segment.
-    let (cold, first) = reads(&base);
+    let (cold, first) = reads(&svc, &[("limit", "400")]);
     assert_eq!(cold, 4);
     // Warm: only the pointer; everything else is cached by content hash.
-    assert_eq!(reads(&base).0, 1);
+    assert_eq!(reads(&svc, &[("limit", "400")]).0, 1);
     // A next page from a cold isolate: the token names the snapshot, so manifest, index and one segment.
     let next = serde_json::from_slice::<Value>(&first.body).unwrap()["next"].as_str().unwrap().to_string();
     let svc_cold = Service::new(Settings { default_limit: 100, max_limit: 500, ..Settings::default() });
-    counting.1.set(0);
-    let req = Request {
-        method: "GET".into(),
-        path: format!("/threatintel/collections/{C1}/objects/"),
-        query: vec![("limit".into(), "400".into()), ("next".into(), next)],
-        headers: vec![("accept".into(), V21.into())],
-        origin: "https://feeds.example".into(),
-        body: None,
-    };
-    let r = pollster::block_on(svc_cold.handle(&counting, &req, Timestamp(0)));
-    assert_eq!(r.status, 200);
-    assert_eq!(counting.1.get(), 3, "manifest, index, segment: each read once");
+    let (next_reads, _) = reads(&svc_cold, &[("limit", "400"), ("next", &next)]);
+    assert_eq!(next_reads, 3, "manifest, index, segment: each read once");
 }
