@@ -74,20 +74,7 @@ impl SnapshotDir {
 
     /// Every blob key the snapshot references, manifest last.
     pub fn keys(&self) -> Result<Vec<String>, String> {
-        let manifest = self.manifest()?;
-        let mut keys = Vec::new();
-        for c in &manifest.collections {
-            let index = self.index(&c.index)?;
-            for stream in index.streams.values() {
-                keys.extend(stream.segments.iter().map(|s| s.key.clone()));
-            }
-            keys.extend(index.id_shards.iter().cloned());
-            keys.push(c.index.clone());
-        }
-        keys.sort();
-        keys.dedup();
-        keys.push(self.file.manifest.clone());
-        Ok(keys)
+        reachable_keys(self, &self.file.manifest)
     }
 
     pub fn index(&self, key: &str) -> Result<CollectionIndex, String> {
@@ -105,6 +92,27 @@ impl BlobSource for SnapshotDir {
     fn blob(&self, key: &str) -> Result<Vec<u8>, String> {
         SnapshotDir::blob(self, key)
     }
+}
+
+/// Every blob key the snapshot rooted at `manifest_key` references, sorted, with the manifest last: what a
+/// publish uploads and what pruning keeps.
+pub fn reachable_keys(src: &dyn BlobSource, manifest_key: &str) -> Result<Vec<String>, String> {
+    let manifest: Manifest =
+        serde_json::from_slice(&src.blob(manifest_key)?).map_err(|e| format!("the manifest is not valid: {e}"))?;
+    let mut keys = Vec::new();
+    for c in &manifest.collections {
+        let index: CollectionIndex =
+            serde_json::from_slice(&src.blob(&c.index)?).map_err(|e| format!("index {} is not valid: {e}", c.index))?;
+        for stream in index.streams.values() {
+            keys.extend(stream.segments.iter().map(|s| s.key.clone()));
+        }
+        keys.extend(index.id_shards.iter().cloned());
+        keys.push(c.index.clone());
+    }
+    keys.sort();
+    keys.dedup();
+    keys.push(manifest_key.to_string());
+    Ok(keys)
 }
 
 /// date_added of every object version of the snapshot rooted at `manifest_key`, per collection id: what a
