@@ -444,7 +444,8 @@ fn lay_out(
         at += n;
         let gone = held.iter().filter(|&&i| recs[i].flags & GONE != 0).count();
         let kept_have_bytes = held.iter().all(|&i| recs[i].flags & GONE != 0 || recs[i].body.is_some());
-        let last_partial = k + 1 == prev.len() && n < SEGMENT_RECORDS;
+        // The last segment is topped up only when there are new records to add to it.
+        let last_partial = k + 1 == prev.len() && n < SEGMENT_RECORDS && members.len() > at;
         let compact = gone * COMPACT_GONE_DEN > n * COMPACT_GONE_NUM;
         if gone == n || ((compact || last_partial) && kept_have_bytes) {
             for &i in held {
