@@ -149,14 +149,15 @@ fn item_of(o: &Value) -> usize {
 }
 
 fn id_of(p: &Published, i: usize) -> String {
-    let (_, v, _) = get(p, &format!("{}/objects/", base(p)), &[("limit", "1000")], V21);
-    let mut found = objects(&v).into_iter().find(|o| value_of(o) == format!("10.1.{}.{}", i / 256, i % 256));
-    if found.is_none() {
-        // Not on the first page: look further.
-        let (_, v, _) = get(p, &format!("{}/objects/", base(p)), &[("match[type]", "indicator")], V21);
-        found = objects(&v).into_iter().find(|o| item_of(o) == i);
+    let (mut q, b) = (vec![], base(p));
+    loop {
+        let qr: Vec<(&str, &str)> = q.iter().map(|(a, b): &(String, String)| (a.as_str(), b.as_str())).collect();
+        let (_, v, _) = get(p, &format!("{b}/objects/"), &qr, V21);
+        if let Some(o) = objects(&v).into_iter().find(|o| item_of(o) == i) {
+            return o["id"].as_str().unwrap().to_string();
+        }
+        q = vec![("next".to_string(), v["next"].as_str().expect("the object is served").to_string())];
     }
-    found.map(|o| o["id"].as_str().unwrap().to_string()).unwrap()
 }
 
 /// The feed indexes of the served objects in date_added order.
@@ -403,4 +404,30 @@ fn a_format_1_snapshot_is_refused_with_what_to_do() {
     assert_eq!(r.status, 503);
     let text = String::from_utf8_lossy(&r.body);
     assert!(text.contains("format 1") && text.contains("rebuild and publish"), "{text}");
+}
+
+#[test]
+fn records_compacted_out_of_the_tail_are_tombstoned_in_the_id_delta() {
+    let items: Vec<(usize, &str)> = (0..9500).map(|i| (i, M0)).collect();
+    let p1 = publish(None, &feed(&items), "2025-01-01T00:00:00Z", 30);
+    let order = in_order(&p1);
+    let removed: Vec<usize> = order[9100..9103].to_vec();
+    let removed_id = id_of(&p1, removed[0]);
+    let mut next: Vec<(usize, &str)> = items.iter().copied().filter(|(i, _)| !removed.contains(i)).collect();
+    next.extend((20_000..20_600).map(|i| (i, M0)));
+    let p2 = publish(Some(&p1), &feed(&next), "2025-01-02T00:00:00Z", 30);
+    let (i1, i2) = (p1.index(), p2.index());
+    assert_eq!(i2.id_shards, i1.id_shards, "the base id shards are kept");
+    assert!(!i2.id_delta.is_empty());
+    assert_ne!(i2.streams[ALL].segments[9].key, i1.streams[ALL].segments[9].key, "the partial tail was topped up");
+    assert_eq!(i2.streams[ALL].segments[9].count, 1000, "without the removed records");
+    assert_eq!(get(&p2, &format!("{}/objects/{removed_id}/", base(&p2)), &[], V21).0, 404);
+    let scratch = publish(None, &feed(&next), "2025-01-02T00:00:00Z", 30);
+    assert_eq!(live(&p2), live(&scratch));
+    // A further build reads the tombstones back and goes on from there.
+    let p3 = publish(Some(&p2), &feed(&next), "2025-01-03T00:00:00Z", 30);
+    assert_eq!(live(&p3), live(&scratch));
+    assert_eq!(get(&p3, &format!("{}/objects/{removed_id}/", base(&p3)), &[], V21).0, 404);
+    let kept_id = id_of(&p3, order[9200]);
+    assert_eq!(objects(&get(&p3, &format!("{}/objects/{kept_id}/", base(&p3)), &[], V21).1).len(), 1);
 }

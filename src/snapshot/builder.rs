@@ -7,9 +7,11 @@
 //! superseded longer ago than the history kept, as gone; records of objects that left are gone at once.
 //!
 //! Only the previous snapshot's metadata is read (its indexes and id shards); its segments are reused byte for
-//! byte. A segment is rewritten only when it is the last one of a stream and not full, or when more than half
-//! of its records are gone (compaction), and then only when every record it keeps is a live version rendered
-//! now (else it stays as it is); a segment whose records are all gone is dropped. The id shards are kept too,
+//! byte. A segment is rewritten only when it is in a stream's partial tail being topped up with new records
+//! (trailing segments that are not full, each no bigger than what comes after it: a publish rewrites at most
+//! about as many old records as it adds), or when more than half of its records are gone (compaction), and then
+//! only when every record it keeps is a live version rendered now (else it stays as it is); a segment whose
+//! records are all gone is dropped. The id shards are kept too,
 //! with the records added since in a small delta, until a record is dropped or the delta outgrows 1/8.
 //!
 //! Blobs go to a [`BlobSink`]: kept in memory ([`build`]) or written to a snapshot directory as they are made
@@ -218,6 +220,8 @@ struct Rec<'r> {
     flags: u8,
     new: bool,
     in_delta: bool,
+    /// The streams bits the previous snapshot's id shards gave it.
+    was: u8,
 }
 
 /// A content hash of what a record serves: an unchanged version whose bytes changed is a new record.
@@ -271,7 +275,8 @@ fn write_collection(
                     live.insert(e.h21, i);
                 }
             }
-            recs.push(Rec { e: *e, body, flags, new: false, in_delta: i >= p.records.len() - p.in_delta });
+            let in_delta = p.in_delta.get(i).copied().unwrap_or(false);
+            recs.push(Rec { e: *e, body, flags, new: false, in_delta, was: e.streams });
         }
     }
     let floor = recs.iter().map(|r| r.e.d).max().map_or(now, |m| Timestamp(m).next().max(now));
@@ -295,17 +300,16 @@ fn write_collection(
             streams: IN_ALL | IN_TYPE,
         };
         live.insert(h21, recs.len());
-        recs.push(Rec { e, body: Some(r), flags: 0, new: true, in_delta: false });
+        recs.push(Rec { e, body: Some(r), flags: 0, new: true, in_delta: false, was: 0 });
     }
     set_flags(&mut recs, &live, now, keep);
 
     // Streams: "all", then one per type, each reusing the previous snapshot's segments where it can.
     let prev_index = previous.map(|p| &p.index);
-    let mut dropped = false;
     let mut streams = BTreeMap::new();
     let all_members: Vec<usize> = (0..recs.len()).filter(|&i| recs[i].e.streams & IN_ALL != 0).collect();
     let prev_all = prev_index.and_then(|x| x.streams.get(ALL)).map_or(&[][..], |s| &s.segments[..]);
-    let all = lay_out(prev_all, &all_members, &mut recs, IN_ALL, blobs, &mut dropped)?;
+    let all = lay_out(prev_all, &all_members, &mut recs, IN_ALL, blobs)?;
     let shown_all = all.count;
     streams.insert(ALL.to_string(), all);
     let mut type_counts = BTreeMap::new();
@@ -317,7 +321,7 @@ fn write_collection(
         if members.is_empty() && prev.is_empty() {
             continue;
         }
-        let stream = lay_out(prev, &members, &mut recs, IN_TYPE, blobs, &mut dropped)?;
+        let stream = lay_out(prev, &members, &mut recs, IN_TYPE, blobs)?;
         if stream.count > 0 {
             type_counts.insert(t.clone(), stream.count);
         }
@@ -332,8 +336,7 @@ fn write_collection(
             list.push(r.type21.clone());
         }
     }
-    recs.retain(|r| r.e.streams != 0);
-    let (id_shards, id_delta) = write_id_shards(&recs, prev_index, dropped, blobs);
+    let (id_shards, id_delta) = write_id_shards(&recs, prev_index, blobs);
     let newest = recs.iter().filter(|r| r.flags & HIDDEN_BY_DEFAULT == 0).map(|r| Timestamp(r.e.d)).max();
     let index = CollectionIndex { streams, types20, id_shards, id_delta, types };
     let bytes = serde_json::to_vec(&index).expect("index serialises");
@@ -356,26 +359,36 @@ fn write_collection(
 /// versions, those not older than its current one, and those superseded longer ago than `keep`, are gone; of
 /// the rest, all but the newest are superseded and all but the oldest are not first.
 fn set_flags(recs: &mut [Rec<'_>], live: &HashMap<u64, usize>, now: Timestamp, keep: History) {
-    let mut by_object: HashMap<u64, Vec<usize>> = HashMap::new();
+    // The records still in play, grouped by object (sorting is far cheaper than a map of lists at a million).
+    let mut order: Vec<(u64, u32)> = Vec::with_capacity(recs.len());
     for (i, r) in recs.iter_mut().enumerate() {
         if r.flags & GONE != 0 {
             continue;
         }
         r.flags = 0;
-        match live.get(&r.e.h21) {
-            None => r.flags = GONE,
-            Some(_) => by_object.entry(r.e.h21).or_default().push(i),
+        if live.contains_key(&r.e.h21) {
+            order.push((r.e.h21, i as u32));
+        } else {
+            r.flags = GONE;
         }
     }
-    for (h, mut list) in by_object {
-        let cur = live[&h];
+    order.sort_unstable();
+    let mut list: Vec<usize> = Vec::new();
+    for group in order.chunk_by(|a, b| a.0 == b.0) {
+        if group.len() == 1 {
+            continue; // the live version alone: no flags
+        }
+        let cur = live[&group[0].0];
         let cur_v = recs[cur].e.v;
-        for &i in &list {
+        list.clear();
+        for &(_, i) in group {
+            let i = i as usize;
             if i != cur && recs[i].e.v >= cur_v {
                 recs[i].flags = GONE;
+            } else {
+                list.push(i);
             }
         }
-        list.retain(|&i| recs[i].flags & GONE == 0);
         list.sort_by_key(|&i| (recs[i].e.v, recs[i].e.d));
         // Superseded when the next version was added, dropped once that is older than `keep`.
         for w in (0..list.len().saturating_sub(1)).rev() {
@@ -411,16 +424,15 @@ enum Plan {
 }
 
 /// Lays out one stream: the previous segments in order, each kept as it is, dropped (every record gone), or
-/// rewritten (more than half gone, or the last and not full) when every record it keeps is a live version
-/// rendered now; then the new records, cut into full segments. `members` are the stream's records in date
-/// order (previous ones first). Records dropped from the stream lose `bit` and set `dropped`.
+/// rewritten (more than half gone, or in the partial tail topped up with the new records) when every record it
+/// keeps is a live version rendered now; then the new records, cut into full segments. `members` are the stream's records in date
+/// order (previous ones first). Records dropped from the stream lose `bit`.
 fn lay_out(
     prev: &[SegmentRef],
     members: &[usize],
     recs: &mut [Rec<'_>],
     bit: u8,
     blobs: &mut dyn BlobSink,
-    dropped: &mut bool,
 ) -> Result<Stream, String> {
     let mut plans: Vec<Plan> = Vec::new();
     let mut pending: Vec<usize> = Vec::new();
@@ -431,6 +443,24 @@ fn lay_out(
         }
         pending.clear();
     };
+    // The tail to top up: trailing segments that are not full, each no bigger than the new records plus the
+    // tail after it (so a publish rewrites at most about as many old records as it adds, and a stream's partial
+    // segments stay few, each at least twice the next), and whose kept records are all rendered now.
+    let old_count: usize = prev.iter().map(|s| s.count as usize).sum();
+    let mut tail_from = prev.len();
+    let mut acc = members.len().saturating_sub(old_count);
+    let mut end = old_count;
+    for (k, seg) in prev.iter().enumerate().rev() {
+        let n = seg.count as usize;
+        let Some(held) = members.get(end.saturating_sub(n)..end) else { break };
+        let kept_have_bytes = held.iter().all(|&i| recs[i].flags & GONE != 0 || recs[i].body.is_some());
+        if acc == 0 || n >= SEGMENT_RECORDS || n > acc || !kept_have_bytes {
+            break;
+        }
+        tail_from = k;
+        acc += n;
+        end -= n;
+    }
     for (k, seg) in prev.iter().enumerate() {
         let n = seg.count as usize;
         let Some(held) = members.get(at..at + n) else {
@@ -444,14 +474,11 @@ fn lay_out(
         at += n;
         let gone = held.iter().filter(|&&i| recs[i].flags & GONE != 0).count();
         let kept_have_bytes = held.iter().all(|&i| recs[i].flags & GONE != 0 || recs[i].body.is_some());
-        // The last segment is topped up only when there are new records to add to it.
-        let last_partial = k + 1 == prev.len() && n < SEGMENT_RECORDS && members.len() > at;
         let compact = gone * COMPACT_GONE_DEN > n * COMPACT_GONE_NUM;
-        if gone == n || ((compact || last_partial) && kept_have_bytes) {
+        if gone == n || ((compact || k >= tail_from) && kept_have_bytes) {
             for &i in held {
                 if recs[i].flags & GONE != 0 {
                     recs[i].e.streams &= !bit;
-                    *dropped = true;
                 } else {
                     pending.push(i);
                 }
@@ -528,12 +555,12 @@ fn lay_out(
     Ok(stream)
 }
 
-/// The id shards: the previous ones kept, with the records added since in a delta, while nothing was dropped
-/// from a stream and the delta stays small; else all rewritten.
+/// The id shards: the previous ones kept while the delta stays under 1/8 of them, the delta listing the records
+/// added since and those whose streams changed (compacted out of some: a record in none is a tombstone that hides
+/// its base entry); else all rewritten, without the records that are in no stream.
 fn write_id_shards(
     recs: &[Rec<'_>],
     prev: Option<&CollectionIndex>,
-    dropped: bool,
     blobs: &mut dyn BlobSink,
 ) -> (Vec<String>, Vec<String>) {
     let mut write = |entries: Vec<ShardEntry>| -> Vec<String> {
@@ -547,8 +574,6 @@ fn write_id_shards(
                 }
             }
         }
-        // An entry listed only for its 2.0 id sits in a shard other than its 2.1 id's: encode it as an alias
-        // alone. encode_shard writes main entries for every item, so split the lists first.
         lists
             .into_iter()
             .enumerate()
@@ -560,15 +585,16 @@ fn write_id_shards(
             })
             .collect()
     };
-    let delta: Vec<ShardEntry> = recs.iter().filter(|r| r.new || r.in_delta).map(|r| r.e).collect();
+    let delta: Vec<ShardEntry> =
+        recs.iter().filter(|r| r.new || r.in_delta || r.e.streams != r.was).map(|r| r.e).collect();
     let base_len = recs.len() - delta.len();
     if let Some(p) = prev {
-        if !dropped && !p.id_shards.is_empty() && delta.len() * DELTA_DEN <= base_len {
+        if !p.id_shards.is_empty() && delta.len() * DELTA_DEN <= base_len {
             let delta_keys = if delta.is_empty() { Vec::new() } else { write(delta) };
             return (p.id_shards.clone(), delta_keys);
         }
     }
-    (write(recs.iter().map(|r| r.e).collect()), Vec::new())
+    (write(recs.iter().filter(|r| r.e.streams != 0).map(|r| r.e).collect()), Vec::new())
 }
 
 /// Encodes shard `k` of `shards`: 2.1 entries whose 2.1 id hashes here, 2.0 aliases whose 2.0 id does.

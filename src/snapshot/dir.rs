@@ -4,7 +4,8 @@
 //! and a previous snapshot directory can be read back to keep each object version's date_added.
 
 use super::format::{
-    decode_marks, verify_blob, CollectionIndex, Dates, IdShard, Manifest, PreviousCollection, ALL, FORMAT, GONE, IN_ALL,
+    decode_marks, verify_blob, CollectionIndex, Dates, IdShard, Manifest, PreviousCollection, ShardEntry, ALL, FORMAT,
+    GONE, IN_ALL,
 };
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -144,26 +145,32 @@ pub fn previous_state(src: &dyn BlobSource, manifest_key: &str) -> Result<Dates,
     for c in &manifest.collections {
         let index: CollectionIndex =
             serde_json::from_slice(&src.blob(&c.index)?).map_err(|e| format!("index {} is not valid: {e}", c.index))?;
-        let mut records = Vec::new();
+        // Base entries, then the delta's: a delta entry for a record the base lists replaces it (its streams
+        // changed: it was compacted out of one or all of them).
+        let mut by_date: std::collections::BTreeMap<i64, (ShardEntry, bool)> = std::collections::BTreeMap::new();
         let mut aliases = HashMap::new();
-        let mut in_delta = 0;
         for (keys, delta) in [(&index.id_shards, false), (&index.id_delta, true)] {
+            let mut seen = std::collections::HashSet::new();
             for key in keys {
                 let shard = IdShard::decode(src.blob(key)?).map_err(|e| format!("id shard {key}: {e}"))?;
-                let before = records.len();
-                records.extend(shard.entries());
-                if delta {
-                    in_delta += records.len() - before;
+                for e in shard.entries() {
+                    if !seen.insert(e.d) {
+                        return Err(format!(
+                            "index {}: two records share a date_added: build once without --previous",
+                            c.index
+                        ));
+                    }
+                    by_date.insert(e.d, (e, delta));
                 }
                 aliases.extend(shard.aliases().map(|(h, d)| (d, h)));
             }
         }
-        records.sort_by_key(|e| e.d);
-        if records.windows(2).any(|w| w[0].d == w[1].d) {
-            return Err(format!("index {}: two records share a date_added: build once without --previous", c.index));
-        }
-        for e in &mut records {
-            e.h20 = aliases.get(&e.d).copied();
+        let mut records = Vec::with_capacity(by_date.len());
+        let mut in_delta = Vec::with_capacity(by_date.len());
+        for (d, (mut e, delta)) in by_date {
+            e.h20 = aliases.get(&d).copied();
+            records.push(e);
+            in_delta.push(delta);
         }
         let mut flags = vec![GONE; records.len()];
         let mut in_all = (0..records.len()).filter(|&i| records[i].streams & IN_ALL != 0);

@@ -147,10 +147,11 @@ pub type Dates = std::collections::HashMap<String, PreviousCollection>;
 #[derive(Clone, Debug, Default)]
 pub struct PreviousCollection {
     pub index: CollectionIndex,
-    /// Every record still in a stream (gone ones included), in date_added order.
+    /// Every record the id shards list (gone ones included; those in no stream any more are tombstones that
+    /// override the base shards' entry from the delta), in date_added order.
     pub records: Vec<ShardEntry>,
-    /// How many of them are listed in `index.id_delta` rather than `index.id_shards`.
-    pub in_delta: usize,
+    /// Whether each record's entry is in `index.id_delta` (else in `index.id_shards`).
+    pub in_delta: Vec<bool>,
     /// The visibility flags of each record (as `records`).
     pub flags: Vec<u8>,
 }
