@@ -130,6 +130,9 @@ pub fn decode_marks(marks: &str, count: usize) -> Result<Vec<u8>, String> {
     if b.len() % 5 != 0 {
         return Err("segment marks are not whole".into());
     }
+    if !b.iter().all(u8::is_ascii_hexdigit) {
+        return Err("segment marks are not hex".into());
+    }
     for chunk in b.chunks(5) {
         let text = std::str::from_utf8(chunk).map_err(|_| "segment marks are not hex")?;
         let i = usize::from_str_radix(&text[..4], 16).map_err(|_| "segment marks are not hex")?;
@@ -361,6 +364,7 @@ mod tests {
         assert!(decode_marks(&m, 10).is_err());
         assert!(decode_marks("zz", 10).is_err());
         assert!(decode_marks("zzzzz", 10).is_err());
+        assert!(decode_marks("abc\u{e9}", 10).is_err(), "no panic on a multi-byte character");
     }
 
     #[test]

@@ -68,7 +68,7 @@ async fn page_at<S: Store>(
             ranked.push((stream, reader.rank(stream, sel.after).await?));
         }
     }
-    let total = ranked.iter().map(|(stream, rank)| stream.count - rank).sum();
+    let total = ranked.iter().map(|(stream, rank)| stream.count.saturating_sub(*rank)).sum();
     match ranked.as_slice() {
         [] => Ok((vec![], Some(0))),
         [(stream, rank)] => {
