@@ -339,7 +339,7 @@ impl<'a, S: Store> Reader<'a, S> {
             return Ok(None);
         }
         let seg = self.segment(&seg_ref.key).await?;
-        let j = seg.first_after(Timestamp(d.0 - 1));
+        let j = seg.first_after(Timestamp(d.0.saturating_sub(1)));
         if j >= seg.len() || seg.date(j) != d.0 {
             return Ok(None);
         }
