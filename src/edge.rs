@@ -35,6 +35,32 @@ impl Store for R2 {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> std::result::Result<(), StoreError> {
         self.0.put(key, bytes).execute().await.map(|_| ()).map_err(|e| StoreError(format!("R2 put {key}: {e}")))
     }
+
+    async fn list(&self, cursor: Option<&str>, limit: usize) -> std::result::Result<crate::store::Listing, StoreError> {
+        let mut q = self.0.list().limit(limit.clamp(1, crate::store::MAX_BATCH) as u32);
+        if let Some(c) = cursor {
+            q = q.cursor(c);
+        }
+        let page = q.execute().await.map_err(|e| StoreError(format!("R2 list: {e}")))?;
+        let keys = page
+            .objects()
+            .iter()
+            .map(|o| crate::store::Listed {
+                key: o.key(),
+                uploaded: Timestamp(o.uploaded().as_millis() as i64 * 1000),
+                size: o.size(),
+            })
+            .collect();
+        Ok(crate::store::Listing { keys, cursor: if page.truncated() { page.cursor() } else { None } })
+    }
+
+    async fn delete(&self, keys: &[String]) -> std::result::Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.0.delete_multiple(keys).await.map_err(|e| StoreError(format!("R2 delete: {e}")))
+    }
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {

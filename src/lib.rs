@@ -10,6 +10,7 @@ pub mod config;
 pub mod generate;
 pub mod import;
 pub mod indicator;
+pub mod prune;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod publish;
 pub mod query;
