@@ -204,6 +204,18 @@ impl Admin {
                 String::from_utf8_lossy(&answer)
             ));
         }
+        // A prune running elsewhere between the last check and the switch could have deleted an old blob this
+        // snapshot reuses; from the switch on the worker refuses to delete what the current snapshot reaches, so one
+        // more check after it (re-uploading anything gone) closes that window.
+        for key in self.missing(&keys)? {
+            let bytes = dir.blob(&key)?;
+            let (status, body) = self.call("PUT", &format!("/admin/blobs/{key}"), Some(&bytes))?;
+            if status != 201 {
+                return Err(format!("re-uploading {key} failed ({status}): {}", String::from_utf8_lossy(&body)));
+            }
+            out.uploaded += 1;
+            out.bytes_uploaded += bytes.len() as u64;
+        }
         Ok(out)
     }
 }
