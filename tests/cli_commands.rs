@@ -72,7 +72,7 @@ fn validate_reports_counts_and_writes_nothing() {
     assert!(row("IPs").split_whitespace().any(|w| w == "10"), "{out}");
     assert!(row("Bad").split_whitespace().any(|w| w == "2"), "{out}");
     assert!(row("Nothing").split_whitespace().any(|w| w == "0"), "{out}");
-    assert!(out.contains("valid: 3 collections, 1 inputs, 10 indicators, 0 bad records; nothing written"), "{out}");
+    assert!(out.contains("valid: 3 collections, 1 inputs, 10 records, 0 bad; nothing written"), "{out}");
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2, "validate writes nothing");
 
     // Bad records: each listed with its position and reason, exit 2.

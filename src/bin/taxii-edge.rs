@@ -738,7 +738,7 @@ fn run_validate(
         say!("{:<36}  {:<24} {:>10}  {}", ids::collection_id(&render.namespace, &c.name), c.name, n, c.query_text);
     }
     say!(
-        "{}: {} collections, {} inputs, {} indicators, {} bad records; nothing written",
+        "{}: {} collections, {} inputs, {} records, {} bad; nothing written",
         if problems.is_empty() { "valid" } else { "INVALID" },
         collections.len(),
         inputs.len(),
