@@ -205,3 +205,47 @@ fn prune_a_snapshot_directory() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("--keep: \"a while\" is not a duration"));
 }
+
+#[test]
+fn stix_bundles_combine_with_other_inputs() {
+    let dir = scratch("stix");
+    let config = write(&dir, "c.json", r#"{"All": "", "APT28": "tags:apt28", "IPs": "type:IP"}"#);
+    let ips_file = write(&dir, "in.jsonl", &ips(0..5));
+    let out = dir.join("snap").display().to_string();
+    let bundle = fixture("stix-bundle.json");
+    let bad = fixture("stix-bad.json");
+    // Bad objects fail the build (exit 2), each listed with its position.
+    let o = run(&["build", "--config", &config, "--input", &bundle, &bad, &ips_file, "--out", &out, "--producer", ""]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err.contains(&format!("bad record: {bad}:[5]: unknown STIX type \"gadget\"")), "{err}");
+    assert!(err.contains("error: 16 bad records: fix them, or pass --skip-bad"), "{err}");
+    assert!(!Path::new(&out).join("snapshot.json").exists());
+    // --skip-bad: built without them, each listed as skipped.
+    let o = run(&[
+        "build",
+        "--config",
+        &config,
+        "--input",
+        &bundle,
+        &bad,
+        &ips_file,
+        "--out",
+        &out,
+        "--producer",
+        "",
+        "--skip-bad",
+    ]);
+    let (stdout, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(err.lines().filter(|l| l.starts_with("skipped: ")).count(), 16, "{err}");
+    assert!(stdout.contains("15 indicators read, 16 skipped"), "{stdout}");
+    let v: serde_json::Value = serde_json::from_slice(&run(&["collections", &out, "--json"]).stdout).unwrap();
+    let count = |title: &str| {
+        v["collections"].as_array().unwrap().iter().find(|c| c["title"] == title).unwrap()["count"].clone()
+    };
+    // IPs: 5 XSOAR IPs, the STIX IP indicator, the STIX address (the bad file's one good object is the same address,
+    // same id and version: served once), and TLP:GREEN.
+    assert_eq!(count("IPs"), 8);
+    assert_eq!(count("APT28"), 8);
+}

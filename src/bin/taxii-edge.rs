@@ -49,7 +49,8 @@ enum Command {
         /// Collections in Cortex XSOAR's JSON form: {"name": "query"} or {"name": {"query": …, "description": …}}.
         #[arg(long)]
         config: PathBuf,
-        /// Indicator exports: XSOAR indicator JSON (a list, {"iocs": […]}, or JSON lines) or CSV with a header row.
+        /// Inputs, combined: XSOAR indicator JSON (a list, {"iocs": […]}, or JSON lines), CSV with a header row, or
+        /// STIX 2.1 (a bundle, a list of objects, or JSON lines; served as they are, with their ids).
         #[arg(long = "input", required = true, num_args = 1..)]
         inputs: Vec<PathBuf>,
         /// Where to write the snapshot.
