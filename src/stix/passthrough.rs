@@ -51,9 +51,15 @@ pub fn render(ind: &Indicator, object: &Value, opts: &RenderOptions) -> Result<R
     let json21 = canonical(&v21(obj)).to_string();
     if is_served_sco(&t) {
         // 2.0: the indicator the renderer makes of the same observable.
+        // The model without the object's own properties (they are not XSOAR fields an extension could carry).
         let mut model = ind.clone();
         model.fields.remove(OBJECT);
         model.fields.remove(RELATIONSHIPS);
+        for k in obj.keys() {
+            if !matches!(k.as_str(), "name" | "cpe" | "vendor" | "version" | "issuer" | "subject") {
+                model.fields.remove(&k.to_ascii_lowercase());
+            }
+        }
         let derived =
             super::render::render_indicator(&model, opts).map_err(|e| format!("{} (for STIX 2.0)", e.reason))?;
         return Ok(Rendered {
