@@ -134,9 +134,13 @@ export async function startWorker({ snapshot, vars = {}, secrets = {}, wrangler 
   return w;
 }
 
-/** Miniflare; `persist` keeps R2 in a directory (a restart finds what was published), `port` fixes the port. */
+/**
+ * Miniflare; `persist` keeps R2 in a directory (a restart finds what was published), `port` fixes the port. The
+ * result's logs() is everything the worker wrote to its console so far.
+ */
 async function startMiniflare(bindings, { persist, port } = {}) {
   const { Miniflare, Log, LogLevel } = await import('miniflare');
+  const runtimeLog = [];
   const mf = new Miniflare({
     modules: true,
     scriptPath: join(ROOT, 'build', 'index.js'),
@@ -150,9 +154,13 @@ async function startMiniflare(bindings, { persist, port } = {}) {
     host: '127.0.0.1',
     port: port ?? (await freePort()),
     log: new Log(LogLevel.WARN),
+    // The worker's console output (console.error of storage faults…), kept for logs().
+    handleRuntimeStdio: (stdout, stderr) => {
+      for (const s of [stdout, stderr]) s.on('data', (d) => runtimeLog.push(String(d)));
+    },
   });
   const url = (await mf.ready).toString().replace(/\/$/, '');
-  return { url, mf, stop: () => mf.dispose() };
+  return { url, mf, stop: () => mf.dispose(), logs: () => runtimeLog.join('') };
 }
 
 async function startWrangler(bindings) {
