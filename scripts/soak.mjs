@@ -102,6 +102,7 @@ function readSnapshot(dir) {
 const canonical = (bytes) => JSON.stringify(JSON.parse(bytes));
 
 let generation = 0;
+let publishing = 0; // builds or publishes under way
 let previousDir;
 const publishes = [];
 
@@ -115,12 +116,19 @@ async function buildAndPublish(url) {
   writeFileSync(config, JSON.stringify({ 'Soak all': '', 'Soak domains': 'type:Domain' }));
   const out = join(dir, 'snapshot');
   const t0 = Date.now();
-  await run(CLI, ['build', '--config', config, '--input', input, '--out', out, '--producer', '',
-    ...(previousDir ? ['--previous', previousDir] : [])]);
-  const snap = readSnapshot(out);
-  expected.set(snap.id, snap); // known before it can be served
-  const t1 = Date.now();
-  await run(CLI, ['publish', out, '--url', url, '--token', ADMIN_TOKEN]);
+  publishing += 1;
+  let snap;
+  let t1;
+  try {
+    await run(CLI, ['build', '--config', config, '--input', input, '--out', out, '--producer', '',
+      ...(previousDir ? ['--previous', previousDir] : [])]);
+    snap = readSnapshot(out);
+    expected.set(snap.id, snap); // known before it can be served
+    t1 = Date.now();
+    await run(CLI, ['publish', out, '--url', url, '--token', ADMIN_TOKEN]);
+  } finally {
+    publishing -= 1;
+  }
   const t2 = Date.now();
   latest = snap.id;
   if (previousDir) rmSync(join(previousDir, '..', 'indicators.jsonl'), { force: true });
@@ -133,6 +141,8 @@ async function buildAndPublish(url) {
 // Readers.
 
 const latency = new Map(); // endpoint → [ms]
+const quiet = []; // every request's ms, while no build or publish ran
+const duringPublish = []; // … while one did (at its start or end)
 const counts = { requests: 0, objects_checked: 0, walks: 0, walks_complete: 0, walks_across_snapshots: 0, status: {} };
 const failures = []; // wrong objects and 5xx
 const fail = (what) => {
@@ -142,6 +152,7 @@ const fail = (what) => {
 
 async function request(endpoint, url, headers) {
   const t = performance.now();
+  const busy = publishing > 0;
   let res;
   let text;
   try {
@@ -154,6 +165,7 @@ async function request(endpoint, url, headers) {
   const ms = performance.now() - t;
   if (!latency.has(endpoint)) latency.set(endpoint, []);
   latency.get(endpoint).push(ms);
+  (busy || publishing > 0 ? duringPublish : quiet).push(ms);
   counts.requests += 1;
   counts.status[res.status] = (counts.status[res.status] ?? 0) + 1;
   if (res.status >= 500) fail(`${endpoint} ${url}: ${res.status} ${text.slice(0, 300)}`);
@@ -384,16 +396,16 @@ async function main() {
   try {
     await buildAndPublish(w.url);
     const until = Date.now() + MINUTES * 60000;
-    let publishing = Promise.resolve();
+    let publishChain = Promise.resolve();
     const timer = setInterval(() => {
       if (Date.now() + 5000 > until) return;
-      publishing = publishing.then(() => buildAndPublish(w.url)).catch((e) => fail(`publish failed: ${e.message}`));
+      publishChain = publishChain.then(() => buildAndPublish(w.url)).catch((e) => fail(`publish failed: ${e.message}`));
     }, PUBLISH_S * 1000);
     const progress = setInterval(() => log(`${counts.requests} requests, ${counts.objects_checked} objects checked, ${failures.length} failures`), 30000);
     await Promise.all(Array.from({ length: READERS }, () => reader(w.url, until)));
     clearInterval(timer);
     clearInterval(progress);
-    await publishing;
+    await publishChain;
   } finally {
     await w.stop();
   }
@@ -403,6 +415,10 @@ async function main() {
     xs.sort((a, b) => a - b);
     endpoints[name] = { n: xs.length, p50_ms: +pct(xs, 50).toFixed(1), p90_ms: +pct(xs, 90).toFixed(1), p99_ms: +pct(xs, 99).toFixed(1), max_ms: +xs[xs.length - 1].toFixed(1) };
   }
+  const summary = (xs) => {
+    xs.sort((a, b) => a - b);
+    return xs.length ? { n: xs.length, p50_ms: +pct(xs, 50).toFixed(1), p99_ms: +pct(xs, 99).toFixed(1), max_ms: +xs[xs.length - 1].toFixed(1) } : { n: 0 };
+  };
   const result = {
     date: started.toISOString(),
     minutes: MINUTES,
@@ -420,6 +436,8 @@ async function main() {
     failures: failures.length,
     first_failures: failures.slice(0, 20),
     endpoints,
+    all_requests_while_no_publish_ran: summary(quiet),
+    all_requests_while_a_build_or_publish_ran: summary(duringPublish),
     machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, loadavg: loadavg().map((x) => +x.toFixed(2)) },
     commit: spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim(),
   };
