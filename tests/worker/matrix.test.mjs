@@ -295,7 +295,10 @@ async function run(rows) {
       if (!allowed.includes(r.status)) problems.push(`status ${r.status}, expected ${allowed.join(' or ')}`);
       const ct = r.headers['content-type'];
       if (r.status >= 400) {
+        // In the version asked for, when the Accept header names one.
+        const want = [T20, S20].includes(headers.accept) ? T20 : headers.accept === T21 ? T21 : undefined;
         if (!TAXII_TYPES.includes(ct)) problems.push(`error content type ${ct}`);
+        else if (want && ct !== want) problems.push(`error in ${ct}, asked for ${want}`);
         if (method === 'HEAD') {
           if (r.body !== '') problems.push('a HEAD with a body');
         } else {
