@@ -154,9 +154,14 @@ async function startMiniflare(bindings, { persist, port } = {}) {
     host: '127.0.0.1',
     port: port ?? (await freePort()),
     log: new Log(LogLevel.WARN),
-    // The worker's console output (console.error of storage faults…), kept for logs().
+    // The worker's console output (console.error of storage faults…), kept for logs(); WORKER_LOGS=1 shows it.
     handleRuntimeStdio: (stdout, stderr) => {
-      for (const s of [stdout, stderr]) s.on('data', (d) => runtimeLog.push(String(d)));
+      for (const s of [stdout, stderr]) {
+        s.on('data', (d) => {
+          runtimeLog.push(String(d));
+          if (process.env.WORKER_LOGS) process.stderr.write(d);
+        });
+      }
     },
   });
   const url = (await mf.ready).toString().replace(/\/$/, '');
