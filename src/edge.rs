@@ -108,6 +108,7 @@ fn settings(env: &Env) -> Settings {
     }
     s.admin_token = secret(env, "ADMIN_TOKEN");
     s.public_url = var(env, "PUBLIC_URL");
+    s.limits = crate::taxii::limits::Limits::from_vars(|name| var(env, name));
     // Users and public collections (see crate::auth); nothing configured is a closed server, a broken
     // configuration one that answers 503 (fail closed) and says why in the log.
     s.access = crate::auth::Access::from_config_memo(
@@ -142,7 +143,7 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response
     };
     let service = Service { settings: settings(&env), cache: CACHE.with(Rc::clone) };
     let now = Timestamp((js_sys::Date::now() * 1000.0) as i64);
-    let out = service.handle(&R2(env.bucket("SNAPSHOTS")?), &core, now).await;
+    let out = service.handle(&crate::edge_timeout::timed(R2(env.bucket("SNAPSHOTS")?), &env), &core, now).await;
     let headers = Headers::new();
     for (k, v) in &out.headers {
         headers.append(k, v)?;

@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod auth;
 pub mod config;
+pub mod faults;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod generate;
 pub mod import;
@@ -23,3 +24,5 @@ pub mod time;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;
+#[cfg(target_arch = "wasm32")]
+mod edge_timeout;
