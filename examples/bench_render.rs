@@ -99,7 +99,12 @@ fn main() {
     for (k, v) in &built.blobs {
         pollster::block_on(store.put(k, v.clone())).unwrap();
     }
-    let p = Pointer { snapshot: built.snapshot_id().into(), manifest: built.manifest_key.clone(), published: now };
+    let p = Pointer {
+        snapshot: built.snapshot_id().into(),
+        manifest: built.manifest_key.clone(),
+        published: now,
+        history: vec![],
+    };
     pollster::block_on(store.put(POINTER_KEY, serde_json::to_vec(&p).unwrap())).unwrap();
     let settings = || Settings { default_limit: PAGE, max_limit: PAGE, ..Settings::default() };
     // added_after just before the chosen segment: the page is exactly that segment.

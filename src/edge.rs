@@ -35,6 +35,32 @@ impl Store for R2 {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> std::result::Result<(), StoreError> {
         self.0.put(key, bytes).execute().await.map(|_| ()).map_err(|e| StoreError(format!("R2 put {key}: {e}")))
     }
+
+    async fn list(&self, cursor: Option<&str>, limit: usize) -> std::result::Result<crate::store::Listing, StoreError> {
+        let mut q = self.0.list().limit(limit.clamp(1, crate::store::MAX_BATCH) as u32);
+        if let Some(c) = cursor {
+            q = q.cursor(c);
+        }
+        let page = q.execute().await.map_err(|e| StoreError(format!("R2 list: {e}")))?;
+        let keys = page
+            .objects()
+            .iter()
+            .map(|o| crate::store::Listed {
+                key: o.key(),
+                uploaded: Timestamp(o.uploaded().as_millis() as i64 * 1000),
+                size: o.size(),
+            })
+            .collect();
+        Ok(crate::store::Listing { keys, cursor: if page.truncated() { page.cursor() } else { None } })
+    }
+
+    async fn delete(&self, keys: &[String]) -> std::result::Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.0.delete_multiple(keys).await.map_err(|e| StoreError(format!("R2 delete: {e}")))
+    }
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -82,6 +108,7 @@ fn settings(env: &Env) -> Settings {
     }
     s.admin_token = secret(env, "ADMIN_TOKEN");
     s.public_url = var(env, "PUBLIC_URL");
+    s.limits = crate::taxii::limits::Limits::from_vars(|name| var(env, name));
     // Users and public collections (see crate::auth); nothing configured is a closed server, a broken
     // configuration one that answers 503 (fail closed) and says why in the log.
     s.access = crate::auth::Access::from_config_memo(
@@ -116,7 +143,7 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response
     };
     let service = Service { settings: settings(&env), cache: CACHE.with(Rc::clone) };
     let now = Timestamp((js_sys::Date::now() * 1000.0) as i64);
-    let out = service.handle(&R2(env.bucket("SNAPSHOTS")?), &core, now).await;
+    let out = service.handle(&crate::edge_timeout::timed(R2(env.bucket("SNAPSHOTS")?), &env), &core, now).await;
     let headers = Headers::new();
     for (k, v) in &out.headers {
         headers.append(k, v)?;

@@ -6,10 +6,12 @@
 pub mod admin;
 pub mod auth;
 pub mod config;
+pub mod faults;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod generate;
 pub mod import;
 pub mod indicator;
+pub mod prune;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod publish;
 pub mod query;
@@ -22,3 +24,5 @@ pub mod time;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;
+#[cfg(target_arch = "wasm32")]
+mod edge_timeout;

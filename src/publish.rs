@@ -3,6 +3,9 @@
 
 use crate::admin::MAX_KEYS_PER_CALL;
 use crate::snapshot::dir::SnapshotDir;
+use crate::snapshot::format::Pointer;
+use crate::store::Listed;
+use crate::time::Timestamp;
 use std::time::Duration;
 
 /// What a publish did.
@@ -12,6 +15,29 @@ pub struct Published {
     pub blobs: usize,
     pub uploaded: usize,
     pub bytes_uploaded: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct ListPage {
+    blobs: Vec<ListedBlob>,
+    cursor: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct ListedBlob {
+    key: String,
+    uploaded: Timestamp,
+    size: u64,
+}
+
+/// A query-string value, percent-encoded.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The admin API of one worker.
@@ -86,19 +112,68 @@ impl Admin {
 
     /// The manifest key of the snapshot the worker serves now, if any.
     pub fn current_manifest(&self) -> Result<Option<String>, String> {
+        Ok(self.pointer()?.map(|p| p.manifest))
+    }
+
+    /// The worker's current pointer (with its history of replaced snapshots), if anything is published.
+    pub fn pointer(&self) -> Result<Option<Pointer>, String> {
         match self.call("GET", "/admin/current", None)? {
-            (200, b) => {
-                let v: serde_json::Value = serde_json::from_slice(&b)
-                    .map_err(|e| format!("the worker's current pointer is not valid: {e}"))?;
-                Ok(v["manifest"].as_str().map(String::from))
-            }
+            (200, b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| format!("the worker's current pointer is not valid: {e}")),
             (404, _) => Ok(None),
             (s, b) => Err(format!("reading the current snapshot failed ({s}): {}", String::from_utf8_lossy(&b))),
         }
     }
 
+    /// Every key in the worker's store with its upload time, a page (1000 keys) per call; `progress` gets the
+    /// count so far.
+    pub fn list_all(&self, progress: &dyn Fn(usize)) -> Result<Vec<Listed>, String> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/admin/blobs?cursor={}", percent_encode(c)),
+                None => "/admin/blobs".to_string(),
+            };
+            let (status, body) = self.call("GET", &path, None)?;
+            if status != 200 {
+                return Err(format!(
+                    "listing the worker's blobs failed ({status}): {}",
+                    String::from_utf8_lossy(&body)
+                ));
+            }
+            let page: ListPage =
+                serde_json::from_slice(&body).map_err(|e| format!("unexpected answer to /admin/blobs: {e}"))?;
+            out.extend(page.blobs.into_iter().map(|b| Listed { key: b.key, uploaded: b.uploaded, size: b.size }));
+            progress(out.len());
+            match page.cursor {
+                Some(c) if Some(&c) != cursor.as_ref() => cursor = Some(c),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Deletes up to 1000 blobs; returns those the worker refused because its current snapshot reaches them.
+    pub fn delete(&self, keys: &[String]) -> Result<Vec<String>, String> {
+        let (status, body) =
+            self.call("POST", "/admin/delete", Some(&serde_json::to_vec(keys).expect("keys serialise")))?;
+        if status != 200 {
+            return Err(format!("deleting blobs failed ({status}): {}", String::from_utf8_lossy(&body)));
+        }
+        let v: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| format!("unexpected answer to /admin/delete: {e}"))?;
+        Ok(v["refused"].as_array().into_iter().flatten().filter_map(|k| k.as_str().map(String::from)).collect())
+    }
+
     /// Uploads what the worker lacks, then makes the snapshot current. `progress` is told of each upload.
-    pub fn publish(&self, dir: &SnapshotDir, progress: &dyn Fn(usize, usize)) -> Result<Published, String> {
+    /// `keep` (a duration such as "24h") tells the worker how long replaced snapshots stay in its history.
+    pub fn publish(
+        &self,
+        dir: &SnapshotDir,
+        keep: Option<&str>,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<Published, String> {
         let keys = dir.keys()?;
         let missing = self.missing(&keys)?;
         let mut out = Published { snapshot: dir.file.snapshot.clone(), blobs: keys.len(), ..Published::default() };
@@ -120,13 +195,26 @@ impl Admin {
                 still[0]
             ));
         }
-        let body = serde_json::to_vec(&serde_json::json!({ "manifest": dir.file.manifest })).expect("serialises");
+        let body = serde_json::to_vec(&serde_json::json!({ "manifest": dir.file.manifest, "keep": keep }))
+            .expect("serialises");
         let (status, answer) = self.call("PUT", "/admin/current", Some(&body))?;
         if status != 200 {
             return Err(format!(
                 "switching to the new snapshot failed ({status}): {}",
                 String::from_utf8_lossy(&answer)
             ));
+        }
+        // A prune running elsewhere between the last check and the switch could have deleted an old blob this
+        // snapshot reuses; from the switch on the worker refuses to delete what the current snapshot reaches, so one
+        // more check after it (re-uploading anything gone) closes that window.
+        for key in self.missing(&keys)? {
+            let bytes = dir.blob(&key)?;
+            let (status, body) = self.call("PUT", &format!("/admin/blobs/{key}"), Some(&bytes))?;
+            if status != 201 {
+                return Err(format!("re-uploading {key} failed ({status}): {}", String::from_utf8_lossy(&body)));
+            }
+            out.uploaded += 1;
+            out.bytes_uploaded += bytes.len() as u64;
         }
         Ok(out)
     }

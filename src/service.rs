@@ -37,6 +37,8 @@ pub struct Settings {
     /// Users, public collections and public discovery. The default is open (tests, local tools); the worker
     /// reads it from its settings, where nothing configured means closed.
     pub access: Access,
+    /// Request size limits (see [`crate::taxii::limits`]).
+    pub limits: crate::taxii::limits::Limits,
 }
 
 impl Default for Settings {
@@ -53,6 +55,7 @@ impl Default for Settings {
             admin_token: None,
             public_url: None,
             access: Access::open(),
+            limits: Default::default(),
         }
     }
 }
@@ -84,6 +87,10 @@ impl Service {
 
     /// Answers one request. `now` is the current time (for the publish pointer).
     pub async fn handle<S: Store>(&self, store: &S, req: &Request, now: Timestamp) -> Response {
+        // Size limits first: nothing else reads an oversized request.
+        if let Err(e) = self.settings.limits.check(req) {
+            return self.refuse(req, e);
+        }
         if req.path == "/admin" || req.path.starts_with("/admin/") {
             return admin::handle(&self.settings, store, req, now).await;
         }
@@ -92,7 +99,14 @@ impl Service {
             Ok(v) => v,
             Err(e) => return self.refuse(req, e.to_error(&self.settings.access)),
         };
-        let mut resp = self.answer(store, req, &viewer).await;
+        let witness = crate::faults::Witness::new(store);
+        let mut resp = self.answer(&witness, req, &viewer).await;
+        // Name the snapshot the response was built from: the pointer's, or the one a `next` token continues.
+        let next = req.query.iter().find(|(k, _)| k == "next");
+        let cursor = next.and_then(|(_, t)| crate::taxii::token::decode(t, &self.settings.next_secret).ok());
+        if let Some(id) = witness.snapshot.into_inner().or(cursor.map(|c| c.s)) {
+            resp.headers.push((crate::faults::SNAPSHOT_HEADER.into(), id));
+        }
         // Whatever a signed-in caller sees is for it alone: no shared cache may keep it.
         if viewer.is_authenticated() || resp.status == 401 {
             resp.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("cache-control"));
@@ -179,7 +193,19 @@ impl Service {
             }
             _ => Err(method_not_allowed(&route, &req.method)),
         };
-        let mut resp = result.unwrap_or_else(|e| e.to_response(version));
+        let mut resp = result.unwrap_or_else(|e| {
+            if e.status == 503 {
+                crate::faults::log_error(&format!("{} {}: {}", req.method, shown(&req.path), e.description));
+            }
+            e.to_response(version)
+        });
+        if let Some(note) = crate::taxii::limits::clamp_note(req, self.settings.max_limit) {
+            let content =
+                matches!(route, Route::Manifest(_) | Route::Objects(_) | Route::Object(..) | Route::Versions(..));
+            if content && matches!(resp.status, 200 | 206) {
+                resp.headers.push(note);
+            }
+        }
         resp.headers.push(("Vary".into(), "Accept, Authorization".into()));
         if matches!(resp.status, 200 | 206) {
             resp = validators(req, &route, resp);
@@ -229,6 +255,7 @@ impl Service {
                 200
             }
             Err(e) => {
+                crate::faults::log_error(&format!("GET /api/status: {e}"));
                 body["error"] = serde_json::json!(e.to_string());
                 503
             }

@@ -67,7 +67,7 @@ fn the_command_writes_a_file_and_rejects_bad_options() {
     assert!(import_str("x.jsonl", &text).unwrap().errors.is_empty());
 
     let bad_now = Command::new(BIN).args(["generate", "--count", "1", "--now", "yesterday"]).output().unwrap();
-    assert_eq!(bad_now.status.code(), Some(1));
+    assert_eq!(bad_now.status.code(), Some(2), "bad input: exit code 2 (see taxii-edge --help)");
     assert!(String::from_utf8_lossy(&bad_now.stderr).starts_with("error: --now: "), "{bad_now:?}");
 
     let bad_format = Command::new(BIN).args(["generate", "--count", "1", "--format", "xml"]).output().unwrap();

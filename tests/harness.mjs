@@ -134,9 +134,13 @@ export async function startWorker({ snapshot, vars = {}, secrets = {}, wrangler 
   return w;
 }
 
-/** Miniflare; `persist` keeps R2 in a directory (a restart finds what was published), `port` fixes the port. */
+/**
+ * Miniflare; `persist` keeps R2 in a directory (a restart finds what was published), `port` fixes the port. The
+ * result's logs() is everything the worker wrote to its console so far.
+ */
 async function startMiniflare(bindings, { persist, port } = {}) {
   const { Miniflare, Log, LogLevel } = await import('miniflare');
+  const runtimeLog = [];
   const mf = new Miniflare({
     modules: true,
     scriptPath: join(ROOT, 'build', 'index.js'),
@@ -150,9 +154,93 @@ async function startMiniflare(bindings, { persist, port } = {}) {
     host: '127.0.0.1',
     port: port ?? (await freePort()),
     log: new Log(LogLevel.WARN),
+    // The worker's console output (console.error of storage faults…), kept for logs(); WORKER_LOGS=1 shows it.
+    handleRuntimeStdio: (stdout, stderr) => {
+      for (const s of [stdout, stderr]) {
+        s.on('data', (d) => {
+          runtimeLog.push(String(d));
+          if (process.env.WORKER_LOGS) process.stderr.write(d);
+        });
+      }
+    },
   });
   const url = (await mf.ready).toString().replace(/\/$/, '');
-  return { url, mf, stop: () => mf.dispose() };
+  return { url, mf, stop: () => mf.dispose(), logs: () => runtimeLog.join('') };
+}
+
+/**
+ * The built worker in Miniflare over a store that answers every read `delayMs` late: SNAPSHOTS is a wrapped
+ * binding (an R2Bucket-shaped object in the worker's own isolate) that waits, then asks the real bucket. Writes
+ * are not delayed. For the storage-timeout tests; `bucket()` is the real bucket behind it, to fill directly.
+ */
+export async function startSlowStoreWorker({ delayMs, vars = {} }) {
+  const { Miniflare, Log, LogLevel } = await import('miniflare');
+  const runtimeLog = [];
+  const bindings = Object.fromEntries(
+    Object.entries({ ...wranglerVars(), PUBLIC_COLLECTIONS: '*', ...vars, ADMIN_TOKEN, NEXT_SECRET }).filter(
+      ([, v]) => v !== null && v !== undefined,
+    ),
+  );
+  const slowR2 = `
+    export default function ({ INNER, DELAY_MS }) {
+      const wait = () => new Promise((resolve) => setTimeout(resolve, DELAY_MS));
+      // Named R2Bucket: workers-rs checks a binding's constructor name.
+      class R2Bucket {
+        async get(key, options) { await wait(); return INNER.get(key, options); }
+        async head(key) { await wait(); return INNER.head(key); }
+        async list(options) { await wait(); return INNER.list(options); }
+        put(key, value, options) { return INNER.put(key, value, options); }
+        delete(keys) { return INNER.delete(keys); }
+      }
+      return new R2Bucket();
+    }`;
+  const mf = new Miniflare({
+    host: '127.0.0.1',
+    port: await freePort(),
+    cf: false,
+    log: new Log(LogLevel.WARN),
+    handleRuntimeStdio: (stdout, stderr) => {
+      for (const s of [stdout, stderr]) s.on('data', (d) => runtimeLog.push(String(d)));
+    },
+    workers: [
+      {
+        name: 'taxii-edge',
+        modules: true,
+        scriptPath: join(ROOT, 'build', 'index.js'),
+        modulesRoot: join(ROOT, 'build'),
+        modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+        compatibilityDate: '2026-04-26',
+        bindings,
+        wrappedBindings: { SNAPSHOTS: { scriptName: 'slow-r2', bindings: { DELAY_MS: delayMs } } },
+      },
+      { name: 'slow-r2', modules: [{ type: 'ESModule', path: 'slow-r2.mjs', contents: slowR2 }], r2Buckets: ['INNER'] },
+    ],
+  });
+  let url;
+  try {
+    url = (await mf.ready).toString().replace(/\/$/, '');
+  } catch (e) {
+    await mf.dispose();
+    throw e;
+  }
+  return {
+    url,
+    mf,
+    bucket: () => mf.getR2Bucket('INNER', 'slow-r2'),
+    stop: () => mf.dispose(),
+    logs: () => runtimeLog.join(''),
+  };
+}
+
+/** Copies a built snapshot directory into an R2 bucket and points `current` at it (no admin API involved). */
+export async function putSnapshot(bucket, dir) {
+  const { readdirSync } = await import('node:fs');
+  for (const kind of readdirSync(join(dir, 'blobs'))) {
+    for (const f of readdirSync(join(dir, 'blobs', kind))) await bucket.put(`${kind}/${f}`, new Uint8Array(readFileSync(join(dir, 'blobs', kind, f))));
+  }
+  const root = JSON.parse(readFileSync(join(dir, 'snapshot.json'), 'utf8'));
+  await bucket.put('current', JSON.stringify({ snapshot: root.snapshot, manifest: root.manifest, published: '2026-01-01T00:00:00.000000Z' }));
+  return root.snapshot;
 }
 
 async function startWrangler(bindings) {

@@ -46,7 +46,7 @@ fn bad_records(prefix: &str) -> Vec<String> {
 fn bad_records_fail_the_build_and_each_is_listed() {
     let dir = scratch("fail");
     let out = build(&dir, COLLECTIONS, &[]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "bad input: exit code 2");
     let stderr = String::from_utf8(out.stderr).unwrap();
     let mut want = bad_records("bad record");
     want.push("error: 5 bad records: fix them, or pass --skip-bad to build without them".into());
@@ -85,7 +85,7 @@ fn skip_bad_lists_every_skipped_record_and_builds_the_rest() {
 fn a_query_that_does_not_parse_fails_the_build_with_its_position() {
     let dir = scratch("query");
     let out = build(&dir, r#"{"IPs": "type:IP", "Broken": "type:IP and (score:>=2"}"#, &["--skip-bad"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "bad input: exit code 2");
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
         stderr.ends_with(

@@ -43,6 +43,7 @@ impl Published {
             snapshot: self.built.snapshot_id().into(),
             manifest: self.built.manifest_key.clone(),
             published: Timestamp(0),
+            history: Vec::new(),
         };
         b.insert(POINTER_KEY.into(), serde_json::to_vec(&p).unwrap());
         drop(b);
@@ -398,7 +399,12 @@ fn a_format_1_snapshot_is_refused_with_what_to_do() {
     let key = taxii_edge::snapshot::format::blob_key("manifest", &bytes);
     let store = p2.store();
     store.blobs.borrow_mut().insert(key.clone(), bytes);
-    let p = Pointer { snapshot: key.rsplit('/').next().unwrap().into(), manifest: key, published: Timestamp(0) };
+    let p = Pointer {
+        snapshot: key.rsplit('/').next().unwrap().into(),
+        manifest: key,
+        published: Timestamp(0),
+        history: Vec::new(),
+    };
     store.blobs.borrow_mut().insert(POINTER_KEY.into(), serde_json::to_vec(&p).unwrap());
     let r = call(&svc(), &store, &request("GET", &format!("{}/objects/", base(&p2)), &[], &[("accept", V21)]));
     assert_eq!(r.status, 503);

@@ -47,7 +47,7 @@ fn build(tag: &str, extra: &[&str]) -> (Output, String) {
 #[test]
 fn unknown_as_indicator_types_fail_the_build() {
     let (out, _) = build("as-indicator", &["--as-indicator", "ipv4"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "bad usage: exit code 2");
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
         stderr.contains("unknown STIX type(s) for indicators: ipv4; use STIX SCO type names: ipv4-addr"),

@@ -24,8 +24,17 @@ macro_rules! say {
     }};
 }
 
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 the operation failed (the worker could not be reached or refused, \
+storage or file errors); 2 bad usage or bad input (command line, collections configuration, input records, \
+a directory that is not a snapshot) or, for `validate`, problems found.";
+
 #[derive(Parser)]
-#[command(name = "taxii-edge", version, about = "Build and publish TAXII feeds served by the taxii-edge worker")]
+#[command(
+    name = "taxii-edge",
+    version,
+    about = "Build and publish TAXII feeds served by the taxii-edge worker",
+    after_help = EXIT_CODES
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -35,11 +44,13 @@ struct Cli {
 #[allow(clippy::large_enum_variant)] // parsed once
 enum Command {
     /// Build a snapshot directory from indicator exports and a collection configuration.
+    #[command(after_help = EXIT_CODES)]
     Build {
         /// Collections in Cortex XSOAR's JSON form: {"name": "query"} or {"name": {"query": …, "description": …}}.
         #[arg(long)]
         config: PathBuf,
-        /// Indicator exports: XSOAR indicator JSON (a list, {"iocs": […]}, or JSON lines) or CSV with a header row.
+        /// Inputs, combined: XSOAR indicator JSON (a list, {"iocs": […]}, or JSON lines), CSV with a header row, or
+        /// STIX 2.1 (a bundle, a list of objects, or JSON lines; served as they are, with their ids).
         #[arg(long = "input", required = true, num_args = 1..)]
         inputs: Vec<PathBuf>,
         /// Where to write the snapshot.
@@ -74,7 +85,11 @@ enum Command {
         #[command(flatten)]
         stix: StixArgs,
     },
-    /// Upload a snapshot to a worker and make it current, in one atomic step.
+    /// Upload a snapshot to a worker and make it current, in one atomic step; then prune (see `prune`).
+    ///
+    /// Only the blobs the worker lacks are uploaded, and the pointer switches only once all are there: a publish
+    /// that is interrupted leaves the previous snapshot served, and running it again completes it.
+    #[command(after_help = EXIT_CODES)]
     Publish {
         /// The snapshot directory made by `taxii-edge build`.
         dir: PathBuf,
@@ -84,6 +99,87 @@ enum Command {
         /// The worker's ADMIN_TOKEN secret.
         #[arg(long, env = "TAXII_EDGE_ADMIN_TOKEN")]
         token: String,
+        /// How long a replaced snapshot stays readable (so clients paging across the publish finish on it), and
+        /// the age below which no blob is ever pruned: e.g. 30m, 24h, 7d.
+        #[arg(long, default_value = taxii_edge::prune::DEFAULT_KEEP)]
+        keep: String,
+        /// Do not prune after switching (run `taxii-edge prune` later).
+        #[arg(long)]
+        no_prune: bool,
+    },
+    /// Delete blobs no retained snapshot reaches, from a worker (--url) or a snapshot directory.
+    ///
+    /// A snapshot is retained while current and for --keep after it was replaced; a blob uploaded less than
+    /// --keep ago is never deleted (a publish in flight may be uploading it).
+    #[command(after_help = EXIT_CODES)]
+    Prune {
+        /// A snapshot directory to prune instead of a worker (blobs its snapshot does not reach).
+        #[arg(conflicts_with_all = ["url", "token"], required_unless_present = "url")]
+        dir: Option<PathBuf>,
+        /// The worker's URL.
+        #[arg(long, requires = "token")]
+        url: Option<String>,
+        /// The worker's ADMIN_TOKEN secret.
+        #[arg(long, env = "TAXII_EDGE_ADMIN_TOKEN")]
+        token: Option<String>,
+        /// The retention window: e.g. 30m, 24h, 7d (0: keep only the current snapshot and delete every other
+        /// unreachable blob, even one a publish is uploading now).
+        #[arg(long, default_value = taxii_edge::prune::DEFAULT_KEEP)]
+        keep: String,
+        /// Say what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The time to judge ages against (RFC 3339), for tests; default now.
+        #[arg(long, hide = true)]
+        now: Option<String>,
+    },
+    /// List the collections (ids, titles, queries, object counts) of a snapshot directory or a live worker.
+    #[command(after_help = EXIT_CODES)]
+    Collections {
+        /// A snapshot directory made by `taxii-edge build`.
+        #[arg(required_unless_present = "url", conflicts_with = "url")]
+        dir: Option<PathBuf>,
+        /// A worker's URL: its current snapshot (the collections the credentials may read).
+        #[arg(long)]
+        url: Option<String>,
+        #[command(flatten)]
+        reader: ReaderArgs,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a worker's server information: title, description, API roots, default API root, TAXII versions,
+    /// the current snapshot.
+    #[command(after_help = EXIT_CODES)]
+    Info {
+        /// The worker's URL.
+        #[arg(long)]
+        url: String,
+        #[command(flatten)]
+        reader: ReaderArgs,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a collections configuration and inputs without writing anything: parse errors, bad records,
+    /// per-collection counts. Exits 2 when anything is wrong.
+    #[command(after_help = EXIT_CODES)]
+    Validate {
+        /// Collections in Cortex XSOAR's JSON form.
+        #[arg(long)]
+        config: PathBuf,
+        /// Inputs, as for `build` (none: check the configuration only).
+        #[arg(long = "input", num_args = 1..)]
+        inputs: Vec<PathBuf>,
+        /// The XSOAR customer string, as for `build` (collection ids).
+        #[arg(long, default_value = "")]
+        customer_string: String,
+        /// As for `build`.
+        #[arg(long, value_delimiter = ',')]
+        as_indicator: Vec<String>,
+        /// The time relative dates in queries are judged against (RFC 3339); default now.
+        #[arg(long)]
+        now: Option<String>,
     },
     /// Write N synthetic indicators of every XSOAR type (XSOAR indicator JSON), for demos and benchmarks.
     Generate {
@@ -108,6 +204,33 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+}
+
+/// Credentials for reading a worker's collections (none: public collections only).
+#[derive(clap::Args)]
+struct ReaderArgs {
+    /// A reader's username (HTTP Basic), with --password.
+    #[arg(long, requires = "password")]
+    user: Option<String>,
+    /// The reader's password.
+    #[arg(long, env = "TAXII_EDGE_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// A reader's API key (Authorization: Bearer).
+    #[arg(long, env = "TAXII_EDGE_API_KEY", hide_env_values = true, conflicts_with = "user")]
+    api_key: Option<String>,
+}
+
+impl ReaderArgs {
+    fn authorization(&self) -> Option<String> {
+        use base64::Engine as _;
+        match (&self.user, &self.password, &self.api_key) {
+            (_, _, Some(k)) => Some(format!("Bearer {k}")),
+            (Some(u), Some(p), _) => {
+                Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))))
+            }
+            _ => None,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -166,17 +289,91 @@ fn main() -> ExitCode {
             let keep = History::days(keep_versions);
             run_build(&config, &inputs, &out, &customer_string, as_indicator, (previous, keep), skip_bad, now, stix)
         }
-        Command::Publish { dir, url, token } => run_publish(&dir, &url, &token),
+        Command::Publish { dir, url, token, keep, no_prune } => run_publish(&dir, &url, &token, &keep, no_prune),
+        Command::Prune { dir, url, token, keep, dry_run, now } => run_prune(dir, url, token, &keep, dry_run, now),
+        Command::Collections { dir, url, reader, json } => run_collections(dir, url, &reader, json),
+        Command::Info { url, reader, json } => run_info(&url, &reader, json),
+        Command::Validate { config, inputs, customer_string, as_indicator, now } => {
+            run_validate(&config, &inputs, &customer_string, as_indicator, now)
+        }
         Command::Generate { count, seed, out, format, now } => run_generate(count, seed, out, format, now),
-        Command::User { action } => run_user(action),
+        Command::User { action } => run_user(action).map_err(Fail::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
+            eprintln!("error: {}", e.message);
+            ExitCode::from(e.code)
         }
     }
+}
+
+/// Why a command failed and the exit code that tells scripts (see [`EXIT_CODES`]).
+struct Fail {
+    code: u8,
+    message: String,
+}
+
+impl From<String> for Fail {
+    /// An operation that failed: exit code 1.
+    fn from(message: String) -> Fail {
+        Fail { code: 1, message }
+    }
+}
+
+/// Bad usage or bad input: exit code 2.
+fn bad(message: impl Into<String>) -> Fail {
+    Fail { code: 2, message: message.into() }
+}
+
+/// A progress bar on standard error, drawn only when it is a terminal (never in logs or pipes).
+fn bar(len: u64, template: &str) -> ProgressBar {
+    use std::io::IsTerminal as _;
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::new(len);
+    b.set_style(ProgressStyle::with_template(template).expect("valid template"));
+    b
+}
+
+/// A spinner for a step of unknown length (drawn only on a terminal).
+fn spinner(message: &str) -> ProgressBar {
+    let b = bar(0, "{spinner} {msg} ({elapsed})");
+    b.set_message(message.to_string());
+    b.enable_steady_tick(std::time::Duration::from_millis(120));
+    b
+}
+
+fn parse_now(now: Option<String>) -> Result<Timestamp, Fail> {
+    match now {
+        Some(t) => Timestamp::parse(&t).map_err(|e| bad(format!("--now: {e}"))),
+        None => Ok(now_utc()),
+    }
+}
+
+/// Reads the collections configuration: a problem is bad input (exit 2).
+fn read_config(config: &Path) -> Result<Vec<taxii_edge::config::CollectionConfig>, Fail> {
+    let text = std::fs::read_to_string(config).map_err(|e| bad(format!("cannot read {}: {e}", config.display())))?;
+    parse_collections(&text).map_err(|e| bad(format!("{}: {e}", config.display())))
+}
+
+/// Reads every input with a spinner; a file that cannot be read at all is bad input (exit 2).
+fn read_inputs(inputs: &[PathBuf]) -> Result<(Vec<taxii_edge::indicator::Indicator>, Vec<RecordError>), Fail> {
+    let mut indicators = Vec::new();
+    let mut bad_records = Vec::new();
+    let spin = spinner("reading inputs");
+    for input in inputs {
+        spin.set_message(format!("reading {}", input.display()));
+        let got = import_file(input).map_err(|e| {
+            spin.finish_and_clear();
+            bad(e.to_string())
+        })?;
+        indicators.extend(got.indicators);
+        bad_records.extend(got.errors);
+    }
+    spin.finish_and_clear();
+    Ok((indicators, bad_records))
 }
 
 /// How `build` renders STIX (the XSOAR integration's settings, where it has them).
@@ -221,20 +418,11 @@ fn run_build(
     skip_bad: bool,
     now: Option<String>,
     stix: StixArgs,
-) -> Result<(), String> {
-    let text = std::fs::read_to_string(config).map_err(|e| format!("cannot read {}: {e}", config.display()))?;
-    let collections = parse_collections(&text).map_err(|e| format!("{}: {e}", config.display()))?;
-    let mut indicators = Vec::new();
-    let mut bad: Vec<RecordError> = Vec::new();
-    for input in inputs {
-        let got = import_file(input).map_err(|e| e.to_string())?;
-        indicators.extend(got.indicators);
-        bad.extend(got.errors);
-    }
-    let now = match now {
-        Some(t) => Timestamp::parse(&t).map_err(|e| format!("--now: {e}"))?,
-        None => now_utc(),
-    };
+) -> Result<(), Fail> {
+    let started = std::time::Instant::now();
+    let collections = read_config(config)?;
+    let (indicators, mut bad_records) = read_inputs(inputs)?;
+    let now = parse_now(now)?;
     let render = RenderOptions {
         namespace: ids::namespace_for(customer),
         as_indicator: as_indicator.into_iter().collect::<BTreeSet<_>>(),
@@ -244,12 +432,12 @@ fn run_build(
         xsoar_v20_ids: stix.xsoar_v20_ids,
         producer: Some(stix.producer).filter(|p| !p.trim().is_empty()),
     };
-    render.check().map_err(|e| format!("--as-indicator: {e}"))?;
+    render.check().map_err(|e| bad(format!("--as-indicator: {e}")))?;
     let mut previous_dir = None;
     let previous = match previous {
         Previous::None => HashMap::new(),
         Previous::Dir(p) => {
-            let dir = SnapshotDir::open(&p)?;
+            let dir = SnapshotDir::open(&p).map_err(bad)?;
             let state = dir::previous_state(&dir, &dir.file.manifest)?;
             previous_dir = Some(dir);
             state
@@ -263,25 +451,35 @@ fn run_build(
         }
     };
     // Blobs are written as they are made; bad records are reported (and fail the build) before any is written.
-    let mut skipped = bad.len();
+    let mut skipped = bad_records.len();
+    let mut refused = false;
+    let spin = spinner(&format!("rendering and writing {} indicators", indicators.len()));
     let built = build_to_dir(
         &BuildInput { collections: &collections, indicators: &indicators, render: &render, now, previous: &previous },
         keep,
         out,
         &mut |render_errors| {
-            bad.extend(
+            bad_records.extend(
                 render_errors.iter().map(|e| RecordError { position: e.origin.clone(), reason: e.reason.clone() }),
             );
-            skipped = bad.len();
-            for e in &bad {
-                eprintln!("{}: {e}", if skip_bad { "skipped" } else { "bad record" });
-            }
-            if !bad.is_empty() && !skip_bad {
-                return Err(format!("{} bad records: fix them, or pass --skip-bad to build without them", bad.len()));
+            skipped = bad_records.len();
+            spin.suspend(|| {
+                for e in &bad_records {
+                    eprintln!("{}: {e}", if skip_bad { "skipped" } else { "bad record" });
+                }
+            });
+            if !bad_records.is_empty() && !skip_bad {
+                refused = true;
+                return Err(format!(
+                    "{} bad records: fix them, or pass --skip-bad to build without them",
+                    bad_records.len()
+                ));
             }
             Ok(())
         },
-    )?;
+    );
+    spin.finish_and_clear();
+    let built = built.map_err(|e| if refused { bad(e) } else { Fail::from(e) })?;
     if let Some(prev) = &previous_dir {
         dir::fill_from(out, prev)?;
     }
@@ -290,28 +488,283 @@ fn run_build(
     for c in &built.manifest.collections {
         say!("{:<36}  {:<24} {:>9}  {}", c.id, c.title, c.count, c.query);
     }
-    say!("{} indicators read, {} skipped", indicators.len(), skipped);
+    say!(
+        "{} indicators read, {} skipped, {} collections, in {:.1} s",
+        indicators.len(),
+        skipped,
+        built.manifest.collections.len(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
-fn run_publish(dir: &Path, url: &str, token: &str) -> Result<(), String> {
-    let snapshot = SnapshotDir::open(dir)?;
-    let bar = ProgressBar::new(0);
-    bar.set_style(ProgressStyle::with_template("uploading {bar:30} {pos}/{len} blobs").expect("valid template"));
+fn run_publish(dir: &Path, url: &str, token: &str, keep: &str, no_prune: bool) -> Result<(), Fail> {
+    let keep_us = taxii_edge::prune::parse_duration(keep).map_err(|e| bad(format!("--keep: {e}")))?;
+    let snapshot = SnapshotDir::open(dir).map_err(bad)?;
+    let started = std::time::Instant::now();
+    let progress = bar(0, "uploading {bar:30} {pos}/{len} blobs ({eta} left)");
     let admin = Admin::new(url, token);
-    let done = admin.publish(&snapshot, &|i, n| {
-        bar.set_length(n as u64);
-        bar.set_position(i as u64);
-    })?;
-    bar.finish_and_clear();
+    let done = admin.publish(&snapshot, Some(keep), &|i, n| {
+        progress.set_length(n as u64);
+        progress.set_position(i as u64);
+    });
+    progress.finish_and_clear();
+    let done = done?;
     say!(
-        "published snapshot {} to {url}: {} of {} blobs uploaded ({} bytes), now current",
+        "published snapshot {} to {url}: {} of {} blobs uploaded ({}), now current, in {:.1} s",
         done.snapshot,
         done.uploaded,
         done.blobs,
-        done.bytes_uploaded
+        bytes(done.bytes_uploaded),
+        started.elapsed().as_secs_f64()
     );
+    if !no_prune {
+        let pruned = prune_worker_with_progress(&admin, now_utc(), keep_us, false)
+            .map_err(|e| format!("the publish succeeded, but pruning failed: {e}"))?;
+        report_prune(&pruned, keep_us);
+    }
     Ok(())
+}
+
+fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} bytes"),
+    }
+}
+
+fn prune_worker_with_progress(
+    admin: &Admin,
+    now: Timestamp,
+    keep: i64,
+    dry_run: bool,
+) -> Result<taxii_edge::prune::Pruned, String> {
+    let progress = bar(0, "{msg} {bar:30} {pos}/{len}");
+    let out = taxii_edge::prune::prune_worker(admin, now, keep, dry_run, &|step, done, total| {
+        progress.set_message(step.to_string());
+        progress.set_length(total as u64);
+        progress.set_position(done as u64);
+    });
+    progress.finish_and_clear();
+    out
+}
+
+fn report_prune(p: &taxii_edge::prune::Pruned, keep: i64) {
+    let keep = taxii_edge::prune::show_duration(keep);
+    if p.dry_run {
+        for k in &p.deleted {
+            say!("would delete {k}");
+        }
+    }
+    say!(
+        "prune (keep {keep}): {} snapshot(s) retained ({}); {} blobs listed, {} reachable, {} recent kept; {} {} ({}){}",
+        p.retained.len(),
+        if p.retained.is_empty() { "nothing published".to_string() } else { p.retained.join(", ") },
+        p.listed,
+        p.kept_reachable,
+        p.kept_recent,
+        p.deleted.len(),
+        if p.dry_run { "would be deleted (dry run: nothing deleted)" } else { "deleted" },
+        bytes(p.bytes),
+        if p.refused > 0 { format!("; {} refused: a newer snapshot reaches them", p.refused) } else { String::new() }
+    );
+}
+
+fn run_prune(
+    dir: Option<PathBuf>,
+    url: Option<String>,
+    token: Option<String>,
+    keep: &str,
+    dry_run: bool,
+    now: Option<String>,
+) -> Result<(), Fail> {
+    let keep_us = taxii_edge::prune::parse_duration(keep).map_err(|e| bad(format!("--keep: {e}")))?;
+    let now = parse_now(now)?;
+    let pruned = match (dir, url, token) {
+        (Some(dir), _, _) => {
+            let snapshot = SnapshotDir::open(&dir).map_err(bad)?;
+            taxii_edge::prune::prune_dir(&snapshot, now, keep_us, dry_run)?
+        }
+        (None, Some(url), Some(token)) => prune_worker_with_progress(&Admin::new(&url, &token), now, keep_us, dry_run)?,
+        _ => return Err(bad("give a snapshot directory, or --url and --token")),
+    };
+    report_prune(&pruned, keep_us);
+    Ok(())
+}
+
+/// GETs a worker's JSON with optional reader credentials; `accept` names the media type.
+fn get_json(url: &str, reader: &ReaderArgs, accept: &str) -> Result<serde_json::Value, Fail> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(60)))
+        .build()
+        .into();
+    let mut req = agent.get(url).header("Accept", accept);
+    if let Some(auth) = reader.authorization() {
+        req = req.header("Authorization", &auth);
+    }
+    let mut resp = req.call().map_err(|e| format!("cannot reach {url}: {e}"))?;
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().map_err(|e| format!("{url}: cannot read the answer: {e}"))?;
+    match status {
+        200 => serde_json::from_str(&text).map_err(|e| Fail::from(format!("{url} did not answer JSON: {e}"))),
+        401 | 403 => Err(Fail::from(format!(
+            "{url} answered {status}: give a reader's credentials (--user and --password, or --api-key)"
+        ))),
+        _ => Err(Fail::from(format!("{url} answered {status}: {}", text.chars().take(300).collect::<String>()))),
+    }
+}
+
+fn run_collections(dir: Option<PathBuf>, url: Option<String>, reader: &ReaderArgs, json: bool) -> Result<(), Fail> {
+    let (source, snapshot, collections) = match (dir, url) {
+        (Some(dir), _) => {
+            let snap = SnapshotDir::open(&dir).map_err(bad)?;
+            let manifest = snap.manifest()?;
+            let list = serde_json::to_value(&manifest.collections).expect("collections serialise");
+            (dir.display().to_string(), serde_json::json!(snap.file.snapshot), list)
+        }
+        (None, Some(url)) => {
+            let base = url.trim_end_matches('/');
+            let status = get_json(&format!("{base}/api/status"), reader, "application/json")?;
+            (base.to_string(), status["snapshot"]["id"].clone(), status["collections"].clone())
+        }
+        _ => return Err(bad("give a snapshot directory or --url")),
+    };
+    let list = collections.as_array().cloned().unwrap_or_default();
+    if json {
+        let out: Vec<serde_json::Value> = list
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "id": c["id"], "title": c["title"], "description": c.get("description").cloned().unwrap_or_default(),
+                    "query": c["query"], "count": c["count"], "types": c["types"],
+                })
+            })
+            .collect();
+        say!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "snapshot": snapshot, "collections": out }))
+                .expect("JSON")
+        );
+        return Ok(());
+    }
+    say!("{:<36}  {:<24} {:>9}  query", "id", "title", "objects");
+    for c in &list {
+        say!(
+            "{:<36}  {:<24} {:>9}  {}",
+            c["id"].as_str().unwrap_or_default(),
+            c["title"].as_str().unwrap_or_default(),
+            c["count"].as_u64().unwrap_or_default(),
+            c["query"].as_str().unwrap_or_default()
+        );
+    }
+    let total: u64 = list.iter().filter_map(|c| c["count"].as_u64()).sum();
+    match snapshot.as_str() {
+        Some(id) => say!("{} collections, {total} objects, snapshot {id} ({source})", list.len()),
+        None => say!("nothing published yet at {source}"),
+    }
+    Ok(())
+}
+
+fn run_info(url: &str, reader: &ReaderArgs, json: bool) -> Result<(), Fail> {
+    let base = url.trim_end_matches('/');
+    let status = get_json(&format!("{base}/api/status"), reader, "application/json")?;
+    let versions: Vec<&str> = ["2.1", "2.0"].into_iter().filter(|v| status["discovery"][*v].is_string()).collect();
+    // Discovery as a TAXII client sees it (the first version the server offers).
+    let discovery_url = status["discovery"][versions.first().copied().unwrap_or("2.1")].as_str().unwrap_or_default();
+    let accept = if versions.first() == Some(&"2.0") {
+        "application/vnd.oasis.taxii+json; version=2.0"
+    } else {
+        "application/taxii+json;version=2.1"
+    };
+    let discovery = get_json(discovery_url, reader, accept)?;
+    let info = serde_json::json!({
+        "title": discovery["title"],
+        "description": discovery.get("description").cloned().unwrap_or_default(),
+        "default": discovery.get("default").cloned().unwrap_or_default(),
+        "api_roots": discovery["api_roots"],
+        "versions": versions,
+        "discovery": status["discovery"],
+        "snapshot": status["snapshot"],
+    });
+    if json {
+        say!("{}", serde_json::to_string_pretty(&info).expect("JSON"));
+        return Ok(());
+    }
+    say!("title:       {}", info["title"].as_str().unwrap_or_default());
+    if let Some(d) = info["description"].as_str().filter(|d| !d.is_empty()) {
+        say!("description: {d}");
+    }
+    say!("default:     {}", info["default"].as_str().unwrap_or("(none)"));
+    for root in info["api_roots"].as_array().into_iter().flatten() {
+        say!("api root:    {}", root.as_str().unwrap_or_default());
+    }
+    say!("versions:    TAXII {}", versions.join(", "));
+    for v in &versions {
+        say!("discovery:   {} (TAXII {v})", status["discovery"][*v].as_str().unwrap_or_default());
+    }
+    match status["snapshot"]["id"].as_str() {
+        Some(id) => {
+            say!("snapshot:    {id}, published {}", status["snapshot"]["published"].as_str().unwrap_or("(unknown)"))
+        }
+        None => say!("snapshot:    nothing published yet"),
+    }
+    Ok(())
+}
+
+fn run_validate(
+    config: &Path,
+    inputs: &[PathBuf],
+    customer: &str,
+    as_indicator: Vec<String>,
+    now: Option<String>,
+) -> Result<(), Fail> {
+    let collections = read_config(config)?;
+    let now = parse_now(now)?;
+    let render = RenderOptions {
+        namespace: ids::namespace_for(customer),
+        as_indicator: as_indicator.into_iter().collect::<BTreeSet<_>>(),
+        expired_as_of: Some(now),
+        ..RenderOptions::default()
+    };
+    render.check().map_err(|e| bad(format!("--as-indicator: {e}")))?;
+    let (indicators, mut problems) = read_inputs(inputs)?;
+    let records = indicators.len() + problems.len();
+    let progress = bar(indicators.len() as u64, "checking {bar:30} {pos}/{len} indicators");
+    let mut good = vec![true; indicators.len()];
+    for (i, ind) in indicators.iter().enumerate() {
+        if let Err(e) = taxii_edge::stix::render_indicator(ind, &render) {
+            good[i] = false;
+            problems.push(RecordError { position: e.origin, reason: e.reason });
+        }
+        if i % 4096 == 0 {
+            progress.set_position(i as u64);
+        }
+    }
+    progress.finish_and_clear();
+    for p in &problems {
+        eprintln!("bad record: {p}");
+    }
+    say!("{:<36}  {:<24} {:>10}  query", "id", "collection", "indicators");
+    for c in &collections {
+        let n = indicators.iter().zip(&good).filter(|(ind, ok)| **ok && c.query.matches_at(ind, now)).count();
+        say!("{:<36}  {:<24} {:>10}  {}", ids::collection_id(&render.namespace, &c.name), c.name, n, c.query_text);
+    }
+    say!(
+        "{}: {} collections, {} inputs, {} records, {} bad; nothing written",
+        if problems.is_empty() { "valid" } else { "INVALID" },
+        collections.len(),
+        inputs.len(),
+        records,
+        problems.len()
+    );
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(bad(format!("{} bad records (listed above)", problems.len())))
+    }
 }
 
 fn run_generate(
@@ -320,12 +773,9 @@ fn run_generate(
     out: Option<PathBuf>,
     format: taxii_edge::generate::Format,
     now: Option<String>,
-) -> Result<(), String> {
+) -> Result<(), Fail> {
     use taxii_edge::generate::{generate, Options};
-    let now = match now {
-        Some(t) => Timestamp::parse(&t).map_err(|e| format!("--now: {e}"))?,
-        None => now_utc(),
-    };
+    let now = parse_now(now)?;
     let opts = Options { count, seed, now, format };
     let summary = match &out {
         Some(path) => {

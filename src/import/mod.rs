@@ -3,11 +3,14 @@
 //! Every importer reports each bad record with its position (file and index or line) and the reason; the
 //! caller decides whether a bad record fails the build or is skipped and listed. Nothing is dropped silently.
 //!
-//! [`import_file`] picks the importer: by extension (`.csv`, `.tsv`; `.json`, `.jsonl`, `.ndjson`), else by
-//! content (JSON starts with `[` or `{`; anything else is read as CSV with a header row).
+//! [`import_file`] picks the importer: by extension (`.csv`, `.tsv`; `.json`, `.jsonl`, `.ndjson`; `.stix`), else
+//! by content (JSON starts with `[` or `{`; anything else is read as CSV with a header row); JSON that is a STIX
+//! bundle or STIX objects (ids `<type>--<UUID>`) goes to the STIX importer.
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod csv;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod stix;
 pub mod xsoar;
 
 use crate::indicator::Indicator;
@@ -43,6 +46,8 @@ pub enum Format {
     Xsoar,
     /// CSV with a header row.
     Csv,
+    /// STIX 2.1: a bundle, a list of objects, or JSON lines of objects.
+    Stix,
 }
 
 impl Format {
@@ -52,6 +57,7 @@ impl Format {
         match ext.as_str() {
             "csv" | "tsv" => Some(Format::Csv),
             "json" | "jsonl" | "ndjson" => Some(Format::Xsoar),
+            "stix" => Some(Format::Stix),
             _ => None,
         }
     }
@@ -97,7 +103,9 @@ pub fn import_file(path: &std::path::Path) -> Result<Imported, RecordError> {
 pub fn import_text(name: &str, text: &str) -> Result<Imported, RecordError> {
     match Format::from_name(name).unwrap_or_else(|| Format::sniff(text)) {
         Format::Csv => csv::import_str(name, text),
+        Format::Xsoar if stix::looks_like_stix(text) => stix::import_str(name, text),
         Format::Xsoar => xsoar::import_str(name, text.trim_start_matches('\u{feff}')),
+        Format::Stix => stix::import_str(name, text),
     }
 }
 

@@ -56,7 +56,12 @@ impl Built {
         for (k, v) in &self.blobs {
             blobs.insert(k.clone(), v.clone());
         }
-        let pointer = Pointer { snapshot: self.snapshot_id().into(), manifest: self.manifest_key.clone(), published };
+        let pointer = Pointer {
+            snapshot: self.snapshot_id().into(),
+            manifest: self.manifest_key.clone(),
+            published,
+            history: Vec::new(),
+        };
         blobs.insert(POINTER_KEY.into(), serde_json::to_vec(&pointer).expect("pointer serialises"));
         drop(blobs);
         store

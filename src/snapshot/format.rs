@@ -36,6 +36,20 @@ pub struct Pointer {
     pub manifest: String,
     /// When the pointer was switched to this snapshot.
     pub published: Timestamp,
+    /// The snapshots that were current before, newest first, each with when it stopped being current: a client
+    /// paging across a publish finishes on the snapshot it started, so pruning keeps these for a while.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Retired>,
+}
+
+/// A snapshot that was current once (an entry of [`Pointer::history`]).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Retired {
+    pub snapshot: String,
+    pub manifest: String,
+    pub published: Timestamp,
+    /// When another snapshot replaced it.
+    pub retired: Timestamp,
 }
 
 /// The root of a snapshot.

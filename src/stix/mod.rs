@@ -11,20 +11,22 @@
 //! - [`extras`]: what a collection serves besides its members: relationships between members, the TLP marking
 //!   definitions and the producer identity they reference, the extension definitions.
 //! - [`markings`]: the four standard TLP marking definitions.
+//! - [`passthrough`]: imported STIX objects, served as they are.
 
 pub mod extras;
 pub mod ids;
 pub mod kind;
 pub mod markings;
 pub mod observable;
+pub mod passthrough;
 pub mod render;
 pub mod samples;
 
+use crate::indicator::Indicator;
 use crate::time::Timestamp;
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
-pub use extras::collection_extras;
 pub use render::render_indicator;
 
 /// Which XSOAR fields travel with each object (the XSOAR "Extension fields" setting): over 2.1 in a
@@ -61,6 +63,14 @@ impl ExtensionFields {
     pub fn enabled(&self) -> bool {
         !matches!(self, ExtensionFields::None)
     }
+}
+
+/// What a collection serves besides its members (see [`extras`]), and the imported STIX relationships whose two
+/// ends are members (see [`passthrough`]).
+pub fn collection_extras(members: &[&Indicator], rendered: &[&Rendered], opts: &RenderOptions) -> Vec<Rendered> {
+    let mut out = extras::collection_extras(members, rendered, opts);
+    out.extend(passthrough::relationships(members, rendered, opts));
+    out
 }
 
 /// The rendering settings of a build (the XSOAR integration's settings, where it has them).

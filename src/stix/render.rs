@@ -30,6 +30,10 @@ use serde_json::{json, Map, Value};
 
 /// Renders one indicator as its STIX object, or says why it cannot be rendered.
 pub fn render_indicator(ind: &Indicator, opts: &RenderOptions) -> Result<Rendered, RenderError> {
+    if let Some(object) = ind.fields.get(super::passthrough::OBJECT) {
+        return super::passthrough::render(ind, object, opts)
+            .map_err(|reason| RenderError { origin: ind.origin.clone(), reason });
+    }
     render_one(ind, opts).map_err(|reason| RenderError { origin: ind.origin.clone(), reason })
 }
 

@@ -3,6 +3,7 @@
 pub mod content;
 pub mod error;
 pub mod filters;
+pub mod limits;
 pub mod media;
 pub mod resources;
 pub mod token;
