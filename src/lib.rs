@@ -13,6 +13,7 @@ pub mod indicator;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod publish;
 pub mod query;
+pub mod response_cache;
 pub mod service;
 pub mod snapshot;
 pub mod stix;
