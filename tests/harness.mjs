@@ -146,6 +146,8 @@ async function startMiniflare(bindings, { persist, port } = {}) {
     r2Buckets: ['SNAPSHOTS'],
     ...(persist ? { r2Persist: persist } : {}),
     cf: false,
+    // The Workers Cache API (caches.default), in memory: the edge response cache (src/edge.rs) uses it.
+    cache: true,
     bindings,
     host: '127.0.0.1',
     port: port ?? (await freePort()),

@@ -238,3 +238,25 @@ test('discovery and the API root are kept too, but not the status page', async (
   assert.equal(s.headers.get('cache-control'), 'no-store');
   assert.equal(cache(await get(`${w.url}/api/status`)), null);
 });
+
+test('wrangler dev (local mode) has the edge cache too', async () => {
+  const snapshot = buildSnapshot({ collections: { 'Public IPs': 'type:IP' }, indicators: ipIndicators(12) });
+  const wd = await startWorker({ snapshot, wrangler: true });
+  try {
+    const list = await get(`${wd.url}/threatintel/collections/`);
+    assert.equal(list.status, 200, list.text);
+    const url = `${wd.url}/threatintel/collections/${list.json.collections[0].id}/objects/?limit=5`;
+    const a = await get(url);
+    assert.equal(cache(a), 'MISS');
+    let b = await get(url);
+    // wrangler's proxy may return before the worker's waitUntil put lands: one retry.
+    if (cache(b) !== 'HIT') {
+      await new Promise((r) => setTimeout(r, 200));
+      b = await get(url);
+    }
+    assert.equal(cache(b), 'HIT');
+    assert.equal(b.text, a.text);
+  } finally {
+    await wd.stop();
+  }
+});
