@@ -290,6 +290,7 @@ async function stageWorker() {
     const segs = Math.max(1, Math.floor(n / 1000) - 1);
     uncachedEdge.segment_uncached = await pageSeries(Math.min(100, segs), (i) => seek(((i * 37) % segs) / (n / 1000)));
     const rssNoCache = workerdRssMb();
+    const wasmMemory = async () => Math.round(Number((await fetch(`${w.url}/api/status`)).headers.get('x-taxii-edge-wasm-memory')) / 1048576);
     r.latency = {
       cold_first_page: stats(cold),
       walk_next_ms_per_page: +(walkMs / Math.max(1, Math.floor(pages / 2))).toFixed(2),
@@ -298,6 +299,8 @@ async function stageWorker() {
       page_bytes: Buffer.byteLength((await fetchPage(base)).body),
     };
     r.workerd_rss_mb = { after_cold_start: rssIdle, after_cached_series: rssCached, after_uncached_segments: rssNoCache };
+    // The isolate's own wasm memory after every series above (a high-water mark): the part that grows with data.
+    r.wasm_memory_mb = await wasmMemory();
     results.worker[n] = r;
     save();
     log(`worker ${n}:`, JSON.stringify(r));

@@ -127,8 +127,13 @@ pub async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response>
     };
     // Authenticated (or public) and keyed: the edge cache may answer, without touching a segment.
     let Some(key) = ready.key.clone() else {
-        let out = service.respond(&store, &core, &ready).await;
-        return to_worker(service.finish(&core, &ready, out), None);
+        let mut out = service.finish(&core, &ready, service.respond(&store, &core, &ready).await);
+        if core.path == "/api/status" {
+            // The isolate's wasm memory (its high-water mark: it never shrinks), for the benchmark and operators.
+            let bytes = core::arch::wasm32::memory_size(0) * 65536;
+            out.headers.push(("X-TAXII-Edge-Wasm-Memory".into(), bytes.to_string()));
+        }
+        return to_worker(out, None);
     };
     let edge = EdgeCache::default();
     if let Some(hit) = edge.get(key.as_str(), false).await.ok().flatten() {

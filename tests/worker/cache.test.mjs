@@ -260,3 +260,21 @@ test('wrangler dev (local mode) has the edge cache too', async () => {
     await wd.stop();
   }
 });
+
+test('without a Cache API (a workers.dev hostname) every request is a correct MISS', async () => {
+  const snapshot = buildSnapshot({ collections: { 'Public IPs': 'type:IP' }, indicators: ipIndicators(12) });
+  const w0 = await startWorker({ snapshot, cache: false });
+  try {
+    const list = await get(`${w0.url}/threatintel/collections/`);
+    const url = `${w0.url}/threatintel/collections/${list.json.collections[0].id}/objects/?limit=5`;
+    const a = await get(url);
+    const b = await get(url);
+    assert.equal(a.status, 200, a.text);
+    assert.deepEqual([cache(a), cache(b)], ['MISS', 'MISS']);
+    assert.equal(b.text, a.text);
+    const nm = await get(url, { 'if-none-match': a.headers.get('etag') });
+    assert.equal(nm.status, 304);
+  } finally {
+    await w0.stop();
+  }
+});
