@@ -271,6 +271,10 @@ async function stageWorker() {
       if_none_match_304_hit: await pageSeries(200, base, { 'if-none-match': (await fetchPage(base)).res.headers.get('etag') }),
       // An ignored parameter makes each URL new: the isolate is warm, the edge cache misses and stores.
       first_page_miss: await pageSeries(200, (i) => `${base}&bench=${i}`),
+      // For attribution: discovery reads nothing from R2 (a HIT); /api/status reads the pointer and the manifest
+      // from the isolate (never cached).
+      discovery_hit: await pageSeries(200, `${w.url}/taxii2/`),
+      status_no_cache: await pageSeries(200, `${w.url}/api/status`),
     };
     const rssCached = workerdRssMb();
     // Without the edge cache (Miniflare's Cache API off, as on a workers.dev hostname): the isolate's own caches only.

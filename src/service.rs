@@ -4,6 +4,10 @@
 //! worker over R2. Check order: admin paths first (their own token), then authentication (401, see
 //! [`crate::auth`]), then Accept (406), then the route (404), then the resource. Nothing here panics on any
 //! input; every failure is a TAXII error.
+//!
+//! [`Service::handle`] is three steps, so the worker can put its edge cache between them: `prepare` (admin,
+//! authentication, the server-level access check, the cache key), `respond` (the full response from the
+//! store) and `finish` (the client's `Cache-Control` and `Vary`, 304, HEAD). See [`crate::response_cache`].
 
 use crate::admin;
 use crate::auth::{self, Access, Viewer};
