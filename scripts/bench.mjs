@@ -191,6 +191,32 @@ function stageRender() {
   save();
 }
 
+/** workerd's resident memory (MB) for the Miniflare instances this process started: the isolate's memory plus the
+ * runtime's own, a proxy for what the isolate uses. */
+function workerdRssMb() {
+  const r = spawnSync('ps', ['-e', '-o', 'pid=,ppid=,rss=,comm='], { encoding: 'utf8' });
+  const rows = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/));
+  const mine = new Set([String(process.pid)]);
+  // Descendants of this process (Miniflare may start workerd through a helper).
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [pid, ppid] of rows) if (mine.has(ppid) && !mine.has(pid)) (mine.add(pid), (changed = true));
+  }
+  const kb = rows.filter(([pid, , , comm]) => pid !== String(process.pid) && mine.has(pid) && /workerd/.test(comm ?? '')).reduce((a, r) => a + Number(r[2]), 0);
+  return Math.round(kb / 1024);
+}
+
+/** A series of page requests that also counts how many the edge cache answered. */
+async function pageSeries(n, url, headers = {}) {
+  let hits = 0;
+  const xs = await series(n, async (i) => {
+    const p = await fetchPage(typeof url === 'function' ? url(i) : url, headers);
+    if (p.res.headers.get('x-taxii-edge-cache') === 'HIT') hits++;
+    return p.ms;
+  });
+  return { ...stats(xs), edge_hits: hits };
+}
+
 async function stageWorker() {
   results.worker = results.worker || {};
   for (const [k, n] of sizes.entries()) {
@@ -217,14 +243,15 @@ async function stageWorker() {
     }
     const base = `${w.url}/threatintel/collections/${built.collection}/objects/?limit=1000`;
     const seek = (frac) => `${base}&added_after=${encodeURIComponent(new Date(Math.floor((NOW_US + Math.floor(frac * n)) / 1000)).toISOString().replace('Z', '') + String((NOW_US + Math.floor(frac * n)) % 1000).padStart(3, '0') + 'Z')}`;
-    // Cold: the first request after a (re)start of workerd, five restarts.
+    // Cold: the first request after a (re)start of workerd, five restarts (the edge cache starts empty too).
     const cold = [];
     for (let i = 0; i < 5; i++) {
       await w.stop();
       w = await miniflare(state, port);
       cold.push((await fetchPage(base)).ms);
     }
-    // A deep page: follow `next` to the middle of the collection.
+    const rssIdle = workerdRssMb();
+    // A deep page: follow `next` to the middle of the collection (every page a first visit: edge MISS).
     const pages = Math.ceil(n / 1000);
     let next;
     let url = base;
@@ -236,46 +263,74 @@ async function stageWorker() {
     }
     const walkMs = performance.now() - walk0;
     const deepUrl = url;
-    const first = await series(200, async () => (await fetchPage(base)).ms);
-    const deep = await series(200, async () => (await fetchPage(deepUrl)).ms);
+    // With the edge cache (Workers Cache API): repeated URLs are HITs; a new URL is a MISS (rendered and put).
+    await fetchPage(deepUrl);
+    const cached = {
+      first_page_hit: await pageSeries(200, base),
+      deep_page_hit: await pageSeries(200, deepUrl),
+      if_none_match_304_hit: await pageSeries(200, base, { 'if-none-match': (await fetchPage(base)).res.headers.get('etag') }),
+      // An ignored parameter makes each URL new: the isolate is warm, the edge cache misses and stores.
+      first_page_miss: await pageSeries(200, (i) => `${base}&bench=${i}`),
+      // For attribution: discovery reads nothing from R2 (a HIT); /api/status reads the pointer and the manifest
+      // from the isolate (never cached).
+      discovery_hit: await pageSeries(200, `${w.url}/taxii2/`),
+      status_no_cache: await pageSeries(200, `${w.url}/api/status`),
+    };
+    const rssCached = workerdRssMb();
+    // Without the edge cache (Miniflare's Cache API off, as on a workers.dev hostname): the isolate's own caches only.
+    await w.stop();
+    w = await startWorker({ persist: state, port, cache: false });
+    await fetchPage(base);
     const seekUrl = seek(0.75);
     const seekRes = await fetchPage(seekUrl);
     const seekCount = JSON.parse(seekRes.body).objects.length;
-    const seekWarm = await series(200, async () => (await fetchPage(seekUrl)).ms);
+    const uncachedEdge = {
+      first_page: await pageSeries(200, base),
+      deep_page: { ...(await pageSeries(200, deepUrl)), page: Math.floor(pages / 2) + 1 },
+      added_after_seek: { ...(await pageSeries(200, seekUrl)), objects: seekCount },
+      if_none_match_304: await pageSeries(200, base, { 'if-none-match': (await fetchPage(base)).res.headers.get('etag') }),
+    };
     // Segments not in the isolate's cache: each request seeks to a different segment (more than it keeps).
     const segs = Math.max(1, Math.floor(n / 1000) - 1);
-    const uncached = await series(Math.min(100, segs), async (i) => (await fetchPage(seek(((i * 37) % segs) / (n / 1000)))).ms);
-    // The response cache, when the server offers ETags (If-None-Match → 304).
-    const etag = (await fetchPage(base)).res.headers.get('etag');
-    const notModified = etag ? await series(200, async () => (await fetchPage(base, { 'if-none-match': etag })).ms) : null;
+    uncachedEdge.segment_uncached = await pageSeries(Math.min(100, segs), (i) => seek(((i * 37) % segs) / (n / 1000)));
+    const rssNoCache = workerdRssMb();
+    const wasmMemory = async () => Math.round(Number((await fetch(`${w.url}/api/status`)).headers.get('x-taxii-edge-wasm-memory')) / 1048576);
     r.latency = {
       cold_first_page: stats(cold),
-      warm_first_page: stats(first),
-      warm_deep_page: { ...stats(deep), page: Math.floor(pages / 2) + 1, walk_ms_per_page: +(walkMs / Math.max(1, Math.floor(pages / 2))).toFixed(2) },
-      warm_added_after_seek: { ...stats(seekWarm), objects: seekCount },
-      segment_uncached: stats(uncached),
-      if_none_match_304: notModified && stats(notModified),
+      walk_next_ms_per_page: +(walkMs / Math.max(1, Math.floor(pages / 2))).toFixed(2),
+      with_edge_cache: cached,
+      without_edge_cache: uncachedEdge,
       page_bytes: Buffer.byteLength((await fetchPage(base)).body),
     };
+    r.workerd_rss_mb = { after_cold_start: rssIdle, after_cached_series: rssCached, after_uncached_segments: rssNoCache };
+    // The isolate's own wasm memory after every series above (a high-water mark): the part that grows with data.
+    r.wasm_memory_mb = await wasmMemory();
     results.worker[n] = r;
     save();
     log(`worker ${n}:`, JSON.stringify(r));
-    if (n === 100000) await stageLoad(w.url, base, deepUrl);
+    if (n === 100000 && want('load')) {
+      results.load = { without_edge_cache: await stageLoad(w.url, base, deepUrl) };
+      await w.stop();
+      w = await startWorker({ persist: state, port, cache: true });
+      await fetchPage(base);
+      await fetchPage(deepUrl);
+      results.load.with_edge_cache = await stageLoad(w.url, base, deepUrl);
+      save();
+    }
     await w.stop();
     rmSync(state, { recursive: true, force: true });
-    if (n !== 100000) rmSync(built.dir, { recursive: true, force: true });
+    rmSync(built.dir, { recursive: true, force: true });
     rmSync(input, { force: true });
   }
 }
 
 async function stageLoad(url, base, deepUrl) {
-  if (!want('load')) return;
   const have = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
   const targets = { discovery: `${url}/taxii2/`, first_page_1000: base, deep_page_1000: deepUrl };
-  results.load = {};
+  const out = {};
   for (const [name, target] of Object.entries(targets)) {
     if (have.error) {
-      results.load[name] = await nodeLoad(target, 8, 10000);
+      out[name] = await nodeLoad(target, 8, 10000);
     } else {
       const r = run('wrk', ['-t2', '-c16', '-d10s', '--latency', '-H', `Accept: ${V21}`, target]);
       const rps = +r.stdout.match(/Requests\/sec:\s*([\d.]+)/)[1];
@@ -284,11 +339,11 @@ async function stageLoad(url, base, deepUrl) {
       const p50 = r.stdout.match(/^\s+50%\s+(\S+)/m)?.[1];
       const p99 = r.stdout.match(/^\s+99%\s+(\S+)/m)?.[1];
       const total = +r.stdout.match(/(\d+) requests in/)[1];
-      results.load[name] = { tool: 'wrk -t2 -c16 -d10s', requests: total, rps, non2xx, socket_errors: sockErr, p50, p99 };
+      out[name] = { tool: 'wrk -t2 -c16 -d10s', requests: total, rps, non2xx, socket_errors: sockErr, p50, p99 };
     }
-    log('load', name, JSON.stringify(results.load[name]));
+    log('load', name, JSON.stringify(out[name]));
   }
-  save();
+  return out;
 }
 
 /** A bounded load loop when wrk is missing: `conc` workers, `total` requests. */
@@ -322,12 +377,20 @@ async function stageExport() {
     const input = join(OUT, `ips-x${n}.jsonl`);
     await writeIps(input, n);
     const built = buildIps(`snap-x${n}`, input);
-    const w = await miniflare(join(OUT, `r2-x${n}`), 8798);
+    let w = await miniflare(join(OUT, `r2-x${n}`), 8798);
     publish(w.url, built.dir);
-    const colUrl = `${w.url}/threatintel/collections/${built.collection}/`;
+    let colUrl = `${w.url}/threatintel/collections/${built.collection}/`;
+    const median = (f) => [f(), f(), f()].sort((a, b) => a.seconds - b.seconds)[1];
+    // With the edge cache: the first export renders every page (MISS), the next ones are answered from the cache.
+    const firstExport = py(['export', colUrl]);
+    const cachedExport = median(() => py(['export', colUrl]));
+    // Without it (the Cache API off): every page rendered by a warm isolate.
+    await w.stop();
+    w = await startWorker({ persist: join(OUT, `r2-x${n}`), port: 8798, cache: false });
+    colUrl = `${w.url}/threatintel/collections/${built.collection}/`;
     py(['export', colUrl]); // warm-up (the isolate's metadata)
-    const ours = [py(['export', colUrl]), py(['export', colUrl]), py(['export', colUrl])].sort((a, b) => a.seconds - b.seconds)[1];
-    const r = { objects: n, taxii_edge: ours };
+    const ours = median(() => py(['export', colUrl]));
+    const r = { objects: n, taxii_edge: ours, taxii_edge_first_export_edge_miss: firstExport, taxii_edge_edge_cached: cachedExport };
     if (medSizes.includes(n)) {
       const data = join(OUT, `medallion-${n}.json`);
       const config = join(OUT, `medallion-${n}-config.json`);
@@ -342,6 +405,7 @@ async function stageExport() {
         const m = py(['export', `http://127.0.0.1:8799/api1/collections/${built.collection}/`, '--user', 'bench', '--password', 'bench'], { timeout: 900000 });
         r.medallion = m;
         r.ratio = +(m.seconds / ours.seconds).toFixed(0);
+        r.ratio_edge_cached = +(m.seconds / cachedExport.seconds).toFixed(0);
       } finally {
         try { process.kill(-med.pid, 'SIGTERM'); } catch {}
       }

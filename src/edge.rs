@@ -1,14 +1,17 @@
 //! The Worker entry point (wasm32 only): turns a `worker::Request` into the core's request, gives the core a
-//! store over R2, and turns the core's response back. Nothing TAXII-specific lives here.
+//! store over R2, and turns the core's response back. Nothing TAXII-specific lives here. Cacheable responses go
+//! through the Workers Cache API (`caches.default`) under the key the core gives (see crate::response_cache):
+//! authentication comes first, then the cache, then the store.
 
-use crate::service::{Service, Settings};
+use crate::response_cache::{self, Pinned};
+use crate::service::{Prepared, Service, Settings};
 use crate::snapshot::reader::Cache;
 use crate::store::{Store, StoreError};
 use crate::taxii::media::Version;
-use crate::taxii::{percent_decode, Request as CoreRequest};
+use crate::taxii::{percent_decode, Request as CoreRequest, Response as CoreResponse};
 use crate::time::Timestamp;
 use std::rc::Rc;
-use worker::{event, Bucket, Context, Env, Headers, Request, Response, Result};
+use worker::{event, Bucket, Cache as EdgeCache, Context, Env, Headers, Request, Response, Result};
 
 thread_local! {
     /// Immutable snapshot metadata and segments, kept for the life of the isolate.
@@ -125,7 +128,7 @@ fn settings(env: &Env) -> Settings {
 }
 
 #[event(fetch)]
-pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
+pub async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
     let url = req.url()?;
     let method = req.method().to_string();
     let body = if matches!(method.as_str(), "PUT" | "POST") && url.path().starts_with("/admin/") {
@@ -143,10 +146,59 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response
     };
     let service = Service { settings: settings(&env), cache: CACHE.with(Rc::clone) };
     let now = Timestamp((js_sys::Date::now() * 1000.0) as i64);
-    let out = service.handle(&crate::edge_timeout::timed(R2(env.bucket("SNAPSHOTS")?), &env), &core, now).await;
+    let r2 = crate::edge_timeout::timed(R2(env.bucket("SNAPSHOTS")?), &env);
+    let store = Pinned::new(&r2);
+    let ready = match service.prepare(&store, &core, now).await {
+        Prepared::Answered(out) => return to_worker(out, None),
+        Prepared::Ready(ready) => ready,
+    };
+    // Authenticated (or public) and keyed: the edge cache may answer, without touching a segment.
+    let Some(key) = ready.key.clone() else {
+        let mut out = service.finish(&core, &ready, service.respond(&store, &core, &ready).await);
+        if core.path == "/api/status" {
+            // The isolate's wasm memory (its high-water mark: it never shrinks), for the benchmark and operators.
+            let bytes = core::arch::wasm32::memory_size(0) * 65536;
+            out.headers.push(("X-TAXII-Edge-Wasm-Memory".into(), bytes.to_string()));
+        }
+        return to_worker(out, None);
+    };
+    let edge = EdgeCache::default();
+    if let Some(hit) = edge.get(key.as_str(), false).await.ok().flatten() {
+        let headers: Vec<(String, String)> = hit.headers().entries().collect();
+        if let Some(head) = response_cache::from_edge_copy(headers) {
+            let out = service.finish(&core, &ready, head);
+            if out.status == 304 || core.method == "HEAD" {
+                return to_worker(out, Some("HIT"));
+            }
+            return Ok(hit.with_status(out.status).with_headers(worker_headers(&out.headers, Some("HIT"))?));
+        }
+    }
+    let full = service.respond(&store, &core, &ready).await;
+    if response_cache::cacheable_status(full.status) {
+        let copy = response_cache::edge_copy(&full);
+        let stored = Response::from_bytes(copy.body)?.with_headers(worker_headers(&copy.headers, None)?);
+        ctx.wait_until(async move {
+            if let Err(e) = edge.put(key.as_str(), stored).await {
+                worker::console_error!("taxii-edge: keeping a response in the edge cache failed: {e}");
+            }
+        });
+    }
+    to_worker(service.finish(&core, &ready, full), Some("MISS"))
+}
+
+/// The core's headers, plus whether the edge cache answered.
+fn worker_headers(list: &[(String, String)], cache: Option<&str>) -> Result<Headers> {
     let headers = Headers::new();
-    for (k, v) in &out.headers {
+    for (k, v) in list {
         headers.append(k, v)?;
     }
+    if let Some(c) = cache {
+        headers.set(response_cache::CACHE_STATUS_HEADER, c)?;
+    }
+    Ok(headers)
+}
+
+fn to_worker(out: CoreResponse, cache: Option<&str>) -> Result<Response> {
+    let headers = worker_headers(&out.headers, cache)?;
     Ok(Response::from_bytes(out.body)?.with_status(out.status).with_headers(headers))
 }

@@ -15,6 +15,7 @@ pub mod prune;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod publish;
 pub mod query;
+pub mod response_cache;
 pub mod service;
 pub mod snapshot;
 pub mod stix;

@@ -4,14 +4,19 @@
 //! worker over R2. Check order: admin paths first (their own token), then authentication (401, see
 //! [`crate::auth`]), then Accept (406), then the route (404), then the resource. Nothing here panics on any
 //! input; every failure is a TAXII error.
+//!
+//! [`Service::handle`] is three steps, so the worker can put its edge cache between them: `prepare` (admin,
+//! authentication, the server-level access check, the cache key), `respond` (the full response from the
+//! store) and `finish` (the client's `Cache-Control` and `Vary`, 304, HEAD). See [`crate::response_cache`].
 
 use crate::admin;
 use crate::auth::{self, Access, Viewer};
+use crate::response_cache::{self, Pinned, Scope};
 use crate::snapshot::reader::{Cache, Reader};
 use crate::store::Store;
 use crate::taxii::error::{TaxiiError, FALLBACK};
 use crate::taxii::media::{negotiate, Version};
-use crate::taxii::{content, resources, Request, Response};
+use crate::taxii::{content, resources, token, Request, Response};
 use crate::time::Timestamp;
 use std::rc::Rc;
 
@@ -60,6 +65,24 @@ impl Default for Settings {
     }
 }
 
+/// What [`Service::prepare`] found.
+pub enum Prepared<'a> {
+    /// Answered already: the admin API, or a refusal given before anything was read.
+    Answered(Response),
+    /// A caller who may be answered: by [`Service::respond`] then [`Service::finish`], or from the edge cache
+    /// under `key` then [`Service::finish`].
+    Ready(Ready<'a>),
+}
+
+/// An authenticated request, ready to be answered.
+pub struct Ready<'a> {
+    viewer: Viewer<'a>,
+    /// Where the edge may keep the full response (see [`crate::response_cache`]); `None`: never kept.
+    pub key: Option<String>,
+    /// The client's `Cache-Control` for a 200 or 206 of a TAXII route; `None` for other paths.
+    client_cache: Option<&'static str>,
+}
+
 /// The service: settings plus the per-isolate cache.
 pub struct Service {
     pub settings: Settings,
@@ -87,30 +110,114 @@ impl Service {
 
     /// Answers one request. `now` is the current time (for the publish pointer).
     pub async fn handle<S: Store>(&self, store: &S, req: &Request, now: Timestamp) -> Response {
+        let store = Pinned::new(store);
+        match self.prepare(&store, req, now).await {
+            Prepared::Answered(resp) => resp,
+            Prepared::Ready(ready) => {
+                let full = self.respond(&store, req, &ready).await;
+                self.finish(req, &ready, full)
+            }
+        }
+    }
+
+    /// The first step of a request, before any edge cache is consulted: the admin API, authentication (every
+    /// request), the server-level access check, and the cache key, which names the snapshot the pointer gives
+    /// now (or that a `next` token names) and the caller's view. `store` pins the pointer for the request, so
+    /// [`Service::respond`] renders from the snapshot the key names.
+    pub async fn prepare<'a, S: Store>(&'a self, store: &Pinned<'_, S>, req: &Request, now: Timestamp) -> Prepared<'a> {
         // Size limits first: nothing else reads an oversized request.
         if let Err(e) = self.settings.limits.check(req) {
-            return self.refuse(req, e);
+            return Prepared::Answered(self.refuse(req, e));
         }
         if req.path == "/admin" || req.path.starts_with("/admin/") {
-            return admin::handle(&self.settings, store, req, now).await;
+            return Prepared::Answered(admin::handle(&self.settings, store.inner(), req, now).await);
         }
         // Authentication comes before anything else that is not public.
         let viewer = match auth::authenticate(&self.settings.access, req.header("authorization")) {
             Ok(v) => v,
-            Err(e) => return self.refuse(req, e.to_error(&self.settings.access)),
+            Err(e) => return Prepared::Answered(self.refuse(req, e.to_error(&self.settings.access))),
         };
-        let witness = crate::faults::Witness::new(store);
-        let mut resp = self.answer(&witness, req, &viewer).await;
-        // Name the snapshot the response was built from: the pointer's, or the one a `next` token continues.
-        let next = req.query.iter().find(|(k, _)| k == "next");
-        let cursor = next.and_then(|(_, t)| crate::taxii::token::decode(t, &self.settings.next_secret).ok());
-        if let Some(id) = witness.snapshot.into_inner().or(cursor.map(|c| c.s)) {
-            resp.headers.push((crate::faults::SNAPSHOT_HEADER.into(), id));
+        let path = req.path.trim_end_matches('/');
+        let segments: Vec<&str> = if path.is_empty() { vec![] } else { path[1..].split('/').collect() };
+        let route = self.route(&segments);
+        // An anonymous caller of a server whose discovery is not public may still read public collections;
+        // everything else asks it to sign in (collections decide for themselves: see Viewer::no_such_collection).
+        let in_collection = matches!(
+            route,
+            Some(
+                Route::Collection(_) | Route::Manifest(_) | Route::Objects(_) | Route::Object(..) | Route::Versions(..)
+            )
+        );
+        if !viewer.may_see_server() && !in_collection {
+            return Prepared::Answered(self.refuse(req, viewer.sign_in_required()));
+        }
+        let client_cache = route.as_ref().map(|r| client_cache_control(req, r));
+        let key = match &route {
+            Some(r) if matches!(req.method.as_str(), "GET" | "HEAD") => self.cache_key(store, req, &viewer, r).await,
+            _ => None,
+        };
+        Prepared::Ready(Ready { viewer, key, client_cache })
+    }
+
+    /// The edge cache key of a GET, or `None` when its response must not be kept (it cannot be negotiated,
+    /// nothing is published, the store failed, a `next` token is not ours or names a pruned snapshot).
+    async fn cache_key<S: Store>(
+        &self,
+        store: &Pinned<'_, S>,
+        req: &Request,
+        viewer: &Viewer<'_>,
+        route: &Route<'_>,
+    ) -> Option<String> {
+        let version = negotiate(req.header("accept"), &self.offered(route))?;
+        let scope = match route {
+            Route::Discovery(_) | Route::ApiRoot => Scope::Server,
+            Route::Status => return None,
+            _ => {
+                let reader = Reader { store, cache: &self.cache };
+                let paged =
+                    matches!(route, Route::Manifest(_) | Route::Objects(_) | Route::Object(..) | Route::Versions(..))
+                        && version == Version::V21;
+                let mut tokens = req.query.iter().filter(|(k, _)| k == "next").map(|(_, v)| v.as_str());
+                let snap = match (tokens.next(), tokens.next()) {
+                    (None, _) => reader.current().await.ok()?,
+                    // A page reached by `next` belongs to the token's snapshot, whatever was published since.
+                    (Some(t), None) if paged => {
+                        let cursor = token::decode(t, &self.settings.next_secret).ok()?;
+                        reader.by_id(&cursor.s).await.ok()??
+                    }
+                    _ => return None,
+                };
+                let view =
+                    response_cache::view_of(&snap.manifest, viewer.is_authenticated(), viewer.may_see_server(), |c| {
+                        viewer.may_read(c)
+                    });
+                Scope::Snapshot { id: snap.id, view }
+            }
+        };
+        Some(response_cache::key(&self.settings, req, version, &scope))
+    }
+
+    /// Puts the client-facing parts on a full response (from [`Service::respond`] or from the edge cache, whose
+    /// body may be left out): `Cache-Control` (public content, or `private, no-store` for a signed-in caller),
+    /// `Vary`, a 304 for a matching `If-None-Match`, and no body for HEAD.
+    pub fn finish(&self, req: &Request, ready: &Ready<'_>, mut resp: Response) -> Response {
+        if let Some(cc) = ready.client_cache {
+            if !resp.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("vary")) {
+                resp.headers.push(("Vary".into(), "Accept, Authorization".into()));
+            }
+            if matches!(resp.status, 200 | 206) {
+                resp.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("cache-control"));
+                resp.headers.push(("Cache-Control".into(), cc.into()));
+                resp = if_none_match(req, resp);
+            }
         }
         // Whatever a signed-in caller sees is for it alone: no shared cache may keep it.
-        if viewer.is_authenticated() || resp.status == 401 {
+        if ready.viewer.is_authenticated() || resp.status == 401 {
             resp.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("cache-control"));
             resp.headers.push(("Cache-Control".into(), "private, no-store".into()));
+        }
+        if req.method == "HEAD" {
+            resp.body.clear();
         }
         resp
     }
@@ -137,22 +244,13 @@ impl Service {
         resp
     }
 
-    /// Answers a request whose caller is known.
-    async fn answer<S: Store>(&self, store: &S, req: &Request, viewer: &Viewer<'_>) -> Response {
+    /// Answers a request whose caller is known, in full: the body even for HEAD or a matching
+    /// `If-None-Match` (those are [`Service::finish`]'s), so the edge may keep it.
+    pub async fn respond<S: Store>(&self, store: &S, req: &Request, ready: &Ready<'_>) -> Response {
+        let viewer = &ready.viewer;
         let path = req.path.trim_end_matches('/');
         let segments: Vec<&str> = if path.is_empty() { vec![] } else { path[1..].split('/').collect() };
         let route = self.route(&segments);
-        // An anonymous caller of a server whose discovery is not public may still read public collections;
-        // everything else asks it to sign in (collections decide for themselves: see Viewer::no_such_collection).
-        let in_collection = matches!(
-            route,
-            Some(
-                Route::Collection(_) | Route::Manifest(_) | Route::Objects(_) | Route::Object(..) | Route::Versions(..)
-            )
-        );
-        if !viewer.may_see_server() && !in_collection {
-            return self.refuse(req, viewer.sign_in_required());
-        }
         if path == "/api/status" {
             return self.status(store, req, viewer).await;
         }
@@ -164,14 +262,7 @@ impl Service {
             ))
             .to_response(version);
         };
-        let offered: Vec<Version> = match route {
-            Route::Discovery(v) => {
-                let mut o = vec![v];
-                o.extend(self.settings.versions.iter().filter(|&&x| x != v));
-                o
-            }
-            _ => self.settings.versions.clone(),
-        };
+        let offered = self.offered(&route);
         let Some(version) = negotiate(req.header("accept"), &offered) else {
             let can: Vec<&str> = offered.iter().flat_map(|v| [v.taxii_type(), v.stix_type()]).collect();
             let mut e = TaxiiError::new(
@@ -186,8 +277,9 @@ impl Service {
             e.parameter = Some("Accept".into());
             return e.to_response(offered.first().copied().unwrap_or(FALLBACK));
         };
+        let witness = crate::faults::Witness::new(store);
         let result = match (req.method.as_str(), &route) {
-            ("GET" | "HEAD", _) => self.get(store, req, viewer, &route, version).await,
+            ("GET" | "HEAD", _) => self.get(&witness, req, viewer, &route, version).await,
             ("POST", Route::Objects(_)) | ("DELETE", Route::Object(..)) => {
                 self.refuse_write(store, viewer, &route).await
             }
@@ -206,14 +298,30 @@ impl Service {
                 resp.headers.push(note);
             }
         }
+        // Name the snapshot the response was built from: the pointer's, or the one a `next` token continues.
+        let next = req.query.iter().find(|(k, _)| k == "next");
+        let cursor = next.and_then(|(_, t)| token::decode(t, &self.settings.next_secret).ok());
+        if let Some(id) = witness.snapshot.into_inner().or(cursor.map(|c| c.s)) {
+            resp.headers.push((crate::faults::SNAPSHOT_HEADER.into(), id));
+        }
         resp.headers.push(("Vary".into(), "Accept, Authorization".into()));
         if matches!(resp.status, 200 | 206) {
-            resp = validators(req, &route, resp);
-        }
-        if req.method == "HEAD" {
-            resp.body.clear();
+            let etag = etag(&resp);
+            resp.headers.push(("ETag".into(), etag));
         }
         resp
+    }
+
+    /// The versions a route offers, in order of preference (discovery prefers its own).
+    fn offered(&self, route: &Route<'_>) -> Vec<Version> {
+        match *route {
+            Route::Discovery(v) => {
+                let mut o = vec![v];
+                o.extend(self.settings.versions.iter().filter(|&&x| x != v));
+                o
+            }
+            _ => self.settings.versions.clone(),
+        }
     }
 
     /// `GET /api/status`: what the console shows: the server, the current snapshot, and each collection with
@@ -334,24 +442,31 @@ impl Service {
     }
 }
 
-/// Adds a strong ETag (a response is a pure function of the snapshot, the request and the caller's view, so the
-/// hash of its bytes is one), answers a matching `If-None-Match` with 304, and says how long shared caches may
-/// keep it: pages reached by `next` never change; other content is current until the next publish.
-fn validators(req: &Request, route: &Route<'_>, mut resp: Response) -> Response {
-    let ct = resp.header("content-type").unwrap_or_default().to_string();
+/// A strong ETag: a response is a pure function of the snapshot, the request and the caller's view, so the hash
+/// of its bytes is one.
+fn etag(resp: &Response) -> String {
+    let ct = resp.header("content-type").unwrap_or_default();
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     hasher.update(ct.as_bytes());
     hasher.update(&[0]);
     hasher.update(&resp.body);
-    let etag = format!("\"{:032x}\"", hasher.digest128());
+    format!("\"{:032x}\"", hasher.digest128())
+}
+
+/// How long shared caches may keep a 200 or 206: pages reached by `next` never change; other content is
+/// current until the next publish.
+fn client_cache_control(req: &Request, route: &Route<'_>) -> &'static str {
     let paged = req.query.iter().any(|(k, _)| k == "next");
-    let max_age = match route {
+    match route {
         _ if paged => "public, max-age=86400",
         Route::Discovery(_) | Route::ApiRoot => "public, max-age=300",
         _ => "public, max-age=60",
-    };
-    resp.headers.push(("ETag".into(), etag.clone()));
-    resp.headers.push(("Cache-Control".into(), max_age.into()));
+    }
+}
+
+/// Answers a matching `If-None-Match` with 304 (no body, no `Content-Range`).
+fn if_none_match(req: &Request, mut resp: Response) -> Response {
+    let Some(etag) = resp.header("etag").map(str::to_string) else { return resp };
     let matches = req
         .header("if-none-match")
         .is_some_and(|h| h.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == etag || t == "*"));

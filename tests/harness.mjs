@@ -119,9 +119,10 @@ export function publish(url, snapshot, token = ADMIN_TOKEN) {
 
 /**
  * Starts the built worker. Options: snapshot (a directory to publish), vars (override wrangler.toml vars),
- * secrets (extra secrets), wrangler (true: run `wrangler dev` instead of Miniflare), persist and port (Miniflare).
+ * secrets (extra secrets), wrangler (true: run `wrangler dev` instead of Miniflare), persist and port (Miniflare),
+ * cache (Miniflare; false turns the Workers Cache API into a no-op, as on a workers.dev hostname).
  */
-export async function startWorker({ snapshot, vars = {}, secrets = {}, wrangler = false, persist, port } = {}) {
+export async function startWorker({ snapshot, vars = {}, secrets = {}, wrangler = false, persist, port, cache = true } = {}) {
   // Every collection public unless a test says otherwise: the auth tests set PUBLIC_COLLECTIONS and TAXII_USERS.
   // A null or undefined value removes a setting (e.g. PUBLIC_COLLECTIONS: null for a closed feed).
   const bindings = Object.fromEntries(
@@ -129,16 +130,16 @@ export async function startWorker({ snapshot, vars = {}, secrets = {}, wrangler 
       ([, v]) => v !== null && v !== undefined,
     ),
   );
-  const w = wrangler ? await startWrangler(bindings) : await startMiniflare(bindings, { persist, port });
+  const w = wrangler ? await startWrangler(bindings) : await startMiniflare(bindings, { persist, port, cache });
   if (snapshot) publish(w.url, snapshot);
   return w;
 }
 
 /**
- * Miniflare; `persist` keeps R2 in a directory (a restart finds what was published), `port` fixes the port. The
- * result's logs() is everything the worker wrote to its console so far.
+ * Miniflare; `persist` keeps R2 in a directory (a restart finds what was published), `port` fixes the port, `cache`
+ * turns the Cache API on. The result's logs() is everything the worker wrote to its console so far.
  */
-async function startMiniflare(bindings, { persist, port } = {}) {
+async function startMiniflare(bindings, { persist, port, cache = true } = {}) {
   const { Miniflare, Log, LogLevel } = await import('miniflare');
   const runtimeLog = [];
   const mf = new Miniflare({
@@ -150,6 +151,8 @@ async function startMiniflare(bindings, { persist, port } = {}) {
     r2Buckets: ['SNAPSHOTS'],
     ...(persist ? { r2Persist: persist } : {}),
     cf: false,
+    // The Workers Cache API (caches.default), in memory: the edge response cache (src/edge.rs) uses it.
+    cache,
     bindings,
     host: '127.0.0.1',
     port: port ?? (await freePort()),
