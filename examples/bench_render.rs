@@ -56,7 +56,7 @@ fn main() {
     let seg_ref = &stream.segments[stream.segments.len() / 2];
     let seg_key = seg_ref.key.clone();
     let seg_bytes = built.blobs[&seg_key].clone();
-    let page_objects = Segment::decode(seg_bytes.clone()).expect("decodes").records.len();
+    let page_objects = Segment::decode(seg_bytes.clone()).expect("decodes").len();
     assert_eq!(page_objects, PAGE, "the benchmark needs full 1,000-record segments: use more indicators");
 
     // The page as the worker sends it, to know its size.
@@ -78,7 +78,7 @@ fn main() {
     });
     // 3. plain serde_json over already-built values.
     let values: Vec<serde_json::Value> =
-        (0..seg.records.len()).map(|i| serde_json::from_slice(seg.body(i, true)).expect("body is JSON")).collect();
+        (0..seg.len()).map(|i| serde_json::from_slice(seg.body(i, true)).expect("body is JSON")).collect();
     let t_serde = time(iters, || {
         let doc = Envelope {
             more: true,
@@ -172,7 +172,7 @@ struct Envelope<'a> {
 
 /// The worker's 2.1 envelope, by the worker's own code, over a decoded segment's bodies.
 fn envelope(seg: &Segment, next: Option<&str>) -> Vec<u8> {
-    let items: Vec<Vec<u8>> = (0..seg.records.len()).map(|i| seg.body(i, true).to_vec()).collect();
+    let items: Vec<Vec<u8>> = (0..seg.len()).map(|i| seg.body(i, true).to_vec()).collect();
     taxii_edge::taxii::content::envelope("objects", &items, next)
 }
 

@@ -61,6 +61,13 @@ impl<S: Store, F: Fn(u32) -> T, T: Future<Output = ()>> Store for Deadline<S, F>
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
         self.inner.put(key, bytes).await
     }
+    // Listing and deleting (the admin path's prune) go to the store as they are, like writes.
+    async fn list(&self, cursor: Option<&str>, limit: usize) -> Result<crate::store::Listing, StoreError> {
+        self.inner.list(cursor, limit).await
+    }
+    async fn delete(&self, keys: &[String]) -> Result<(), StoreError> {
+        self.inner.delete(keys).await
+    }
 }
 
 /// A store seen through for one request: remembers the snapshot the `current` pointer named when it was read.

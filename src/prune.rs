@@ -165,12 +165,13 @@ pub async fn reachable<S: Store>(store: &S, manifest_key: &str, out: &mut HashSe
     Ok(())
 }
 
-/// The segments and id shards an index names.
+/// The segments and id shards (base and delta) an index names.
 pub fn add_index(index: &CollectionIndex, out: &mut HashSet<String>) {
     for stream in index.streams.values() {
         out.extend(stream.segments.iter().map(|s| s.key.clone()));
     }
     out.extend(index.id_shards.iter().cloned());
+    out.extend(index.id_delta.iter().cloned());
 }
 
 /// What a prune did (or, dry, would do).

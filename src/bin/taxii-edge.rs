@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use taxii_edge::config::parse_collections;
 use taxii_edge::import::{import_file, RecordError};
 use taxii_edge::publish::Admin;
-use taxii_edge::snapshot::builder::{build_to_dir, BuildInput};
+use taxii_edge::snapshot::builder::{build_to_dir, BuildInput, History};
 use taxii_edge::snapshot::dir::{self, SnapshotDir};
 use taxii_edge::stix::{ids, ExtensionFields, RenderOptions};
 use taxii_edge::time::Timestamp;
@@ -62,7 +62,8 @@ enum Command {
         /// STIX types served as indicator SDOs with patterns over 2.1 (comma list, e.g. ipv4-addr,domain-name).
         #[arg(long, value_delimiter = ',')]
         as_indicator: Vec<String>,
-        /// A previous snapshot directory: object versions in it keep their date_added.
+        /// A previous snapshot directory: object versions in it keep their date_added and their segments (only
+        /// new and changed objects are written; the reused blobs are linked into --out).
         #[arg(long, conflicts_with = "previous_url")]
         previous: Option<PathBuf>,
         /// A worker whose current snapshot is the previous one (read through its admin path, with --token).
@@ -77,6 +78,10 @@ enum Command {
         /// The build time (RFC 3339), for reproducible builds; default now.
         #[arg(long)]
         now: Option<String>,
+        /// Days an object's earlier version stays served (to match[version]=all/first) after a newer one
+        /// replaced it; 0 keeps only the latest versions.
+        #[arg(long, value_name = "DAYS", default_value_t = taxii_edge::snapshot::builder::DEFAULT_KEEP_VERSIONS_DAYS)]
+        keep_versions: u32,
         #[command(flatten)]
         stix: StixArgs,
     },
@@ -273,6 +278,7 @@ fn main() -> ExitCode {
             token,
             skip_bad,
             now,
+            keep_versions,
             stix,
         } => {
             let previous = match (previous, previous_url, token) {
@@ -280,7 +286,8 @@ fn main() -> ExitCode {
                 (None, Some(url), Some(token)) => Previous::Worker(url, token),
                 _ => Previous::None,
             };
-            run_build(&config, &inputs, &out, &customer_string, as_indicator, previous, skip_bad, now, stix)
+            let keep = History::days(keep_versions);
+            run_build(&config, &inputs, &out, &customer_string, as_indicator, (previous, keep), skip_bad, now, stix)
         }
         Command::Publish { dir, url, token, keep, no_prune } => run_publish(&dir, &url, &token, &keep, no_prune),
         Command::Prune { dir, url, token, keep, dry_run, now } => run_prune(dir, url, token, &keep, dry_run, now),
@@ -407,7 +414,7 @@ fn run_build(
     out: &Path,
     customer: &str,
     as_indicator: Vec<String>,
-    previous: Previous,
+    (previous, keep): (Previous, History),
     skip_bad: bool,
     now: Option<String>,
     stix: StixArgs,
@@ -426,16 +433,19 @@ fn run_build(
         producer: Some(stix.producer).filter(|p| !p.trim().is_empty()),
     };
     render.check().map_err(|e| bad(format!("--as-indicator: {e}")))?;
+    let mut previous_dir = None;
     let previous = match previous {
         Previous::None => HashMap::new(),
         Previous::Dir(p) => {
             let dir = SnapshotDir::open(&p).map_err(bad)?;
-            dir::previous_dates(&dir, &dir.file.manifest)?
+            let state = dir::previous_state(&dir, &dir.file.manifest)?;
+            previous_dir = Some(dir);
+            state
         }
         Previous::Worker(url, token) => {
             let admin = Admin::new(&url, &token);
             match admin.current_manifest()? {
-                Some(key) => dir::previous_dates(&admin, &key)?,
+                Some(key) => dir::previous_state(&admin, &key)?,
                 None => HashMap::new(),
             }
         }
@@ -446,6 +456,7 @@ fn run_build(
     let spin = spinner(&format!("rendering and writing {} indicators", indicators.len()));
     let built = build_to_dir(
         &BuildInput { collections: &collections, indicators: &indicators, render: &render, now, previous: &previous },
+        keep,
         out,
         &mut |render_errors| {
             bad_records.extend(
@@ -469,6 +480,9 @@ fn run_build(
     );
     spin.finish_and_clear();
     let built = built.map_err(|e| if refused { bad(e) } else { Fail::from(e) })?;
+    if let Some(prev) = &previous_dir {
+        dir::fill_from(out, prev)?;
+    }
     say!("snapshot {} in {}", built.snapshot_id(), out.display());
     say!("{:<36}  {:<24} {:>9}  query", "id", "collection", "objects");
     for c in &built.manifest.collections {

@@ -1,15 +1,25 @@
 //! Builds a snapshot from indicators and a collection configuration (native only).
 //!
-//! Each indicator is rendered once; each collection takes the indicators its query selects plus their extras,
-//! orders them by version, gives each a unique, increasing date_added, and is cut into segments per stream.
-//! An object version already present in the previous snapshot keeps its date_added; a new or changed one gets
-//! a date_added after every earlier one in its collection.
+//! Each indicator is rendered once; each collection takes the indicators its query selects plus their extras.
+//! An object version already in the previous snapshot stays where it is (same segment, same date_added); a new
+//! or changed one is appended at the tail of its streams with a date_added after every earlier one. Earlier
+//! versions stay in place, marked in the collection index as superseded (hidden by default) and, once they were
+//! superseded longer ago than the history kept, as gone; records of objects that left are gone at once.
+//!
+//! Only the previous snapshot's metadata is read (its indexes and id shards); its segments are reused byte for
+//! byte. A segment is rewritten only when it is in a stream's partial tail being topped up with new records
+//! (trailing segments that are not full, each no bigger than what comes after it: a publish rewrites at most
+//! about as many old records as it adds), or when more than half of its records are gone (compaction), and then
+//! only when every record it keeps is a live version rendered now (else it stays as it is); a segment whose
+//! records are all gone is dropped. The id shards are kept too,
+//! with the records added since in a small delta, until a record is dropped or the delta outgrows 1/8.
 //!
 //! Blobs go to a [`BlobSink`]: kept in memory ([`build`]) or written to a snapshot directory as they are made
 //! ([`build_to_dir`], what the CLI uses, so a million-indicator build does not hold every segment in memory).
 //! Segments are encoded and hashed on every core; rendering is parallel too.
 
 use super::format::*;
+use super::format::{PreviousCollection, ShardEntry};
 use super::segment::{encode, RecordIn};
 use crate::config::CollectionConfig;
 use crate::indicator::Indicator;
@@ -25,7 +35,7 @@ pub struct BuildInput<'a> {
     pub render: &'a RenderOptions,
     /// The build time: date_added of new objects starts here (or after the previous snapshot's newest).
     pub now: Timestamp,
-    /// date_added of object versions in the previous snapshot, per collection id: (2.1 id, version) → date_added.
+    /// The previous snapshot's collections, by id (see [`super::dir::previous_state`]).
     pub previous: &'a Dates,
 }
 
@@ -88,11 +98,17 @@ impl BlobSink for DirSink {
     }
 }
 
-/// Builds the snapshot in memory.
+/// Builds the snapshot in memory, keeping superseded versions the default time.
 pub fn build(input: &BuildInput<'_>) -> Built {
+    build_with(input, History::days(DEFAULT_KEEP_VERSIONS_DAYS))
+        .expect("a build without a check fails only on a bad previous snapshot")
+}
+
+/// Builds the snapshot in memory.
+pub fn build_with(input: &BuildInput<'_>, keep: History) -> Result<Built, String> {
     let mut blobs = BTreeMap::new();
-    let (manifest_key, manifest, render_errors) = build_into(input, &mut blobs, &mut |_| Ok(())).expect("no check");
-    Built { blobs, manifest_key, manifest, render_errors }
+    let (manifest_key, manifest, render_errors) = build_into(input, keep, &mut blobs, &mut |_| Ok(()))?;
+    Ok(Built { blobs, manifest_key, manifest, render_errors })
 }
 
 /// Builds the snapshot into the directory `dir` (blobs as they are made, then the manifest and `snapshot.json`).
@@ -100,11 +116,12 @@ pub fn build(input: &BuildInput<'_>) -> Built {
 /// the build. The returned `Built` holds no blobs: they are in the directory.
 pub fn build_to_dir(
     input: &BuildInput<'_>,
+    keep: History,
     dir: &Path,
     check: &mut dyn FnMut(&[RenderError]) -> Result<(), String>,
 ) -> Result<Built, String> {
     let mut sink = DirSink { root: dir.to_path_buf(), error: None };
-    let (manifest_key, manifest, render_errors) = build_into(input, &mut sink, check)?;
+    let (manifest_key, manifest, render_errors) = build_into(input, keep, &mut sink, check)?;
     if let Some(e) = sink.error {
         return Err(e);
     }
@@ -141,6 +158,7 @@ type BuiltParts = (String, Manifest, Vec<RenderError>);
 
 fn build_into(
     input: &BuildInput<'_>,
+    keep: History,
     blobs: &mut dyn BlobSink,
     check: &mut dyn FnMut(&[RenderError]) -> Result<(), String>,
 ) -> Result<BuiltParts, String> {
@@ -164,10 +182,10 @@ fn build_into(
         let extras = stix::collection_extras(&inds, &objs, input.render);
         let all: Vec<&Rendered> = extras.iter().chain(objs.iter().copied()).collect();
         let previous = input.previous.get(&id);
-        let dated = assign_dates(all, previous, input.now);
-        phase.mark(&format!("select+date {}", cfg.name));
-        entries.push(write_collection(cfg, id, &dated, blobs));
-        phase.mark(&format!("segments {}", cfg.name));
+        let entry = write_collection(cfg, id, all, previous, input.now, keep, blobs)
+            .map_err(|e| format!("collection {:?}: {e}", cfg.name))?;
+        entries.push(entry);
+        phase.mark(&format!("collection {}", cfg.name));
     }
     let config_digest = content_hash(format!("{:?}{:?}", input.collections, input.render).as_bytes());
     let manifest = Manifest { format: FORMAT, created: input.now, config_digest, collections: entries };
@@ -177,13 +195,60 @@ fn build_into(
     Ok((manifest_key, manifest, render_errors))
 }
 
-/// Orders a collection's objects and gives each its date_added: kept from the previous snapshot for an
-/// unchanged version, else after everything before it. Duplicate ids keep the newest version.
-fn assign_dates<'r>(
-    objects: Vec<&'r Rendered>,
-    previous: Option<&HashMap<(String, i64), Timestamp>>,
+/// How long superseded versions are kept.
+#[derive(Clone, Copy, Debug)]
+pub struct History {
+    /// Microseconds after its successor was added that a superseded version is dropped; 0 keeps none.
+    pub keep_micros: i64,
+}
+
+impl History {
+    pub fn days(days: u32) -> History {
+        History { keep_micros: i64::from(days) * 86_400_000_000 }
+    }
+}
+
+/// Superseded versions are kept this many days by default.
+pub const DEFAULT_KEEP_VERSIONS_DAYS: u32 = 30;
+
+/// A compacted segment is rewritten when more than this share of its records are gone (1/2).
+const COMPACT_GONE_NUM: usize = 1;
+const COMPACT_GONE_DEN: usize = 2;
+/// The id shards are rewritten in full when the delta would exceed 1/8 of them.
+const DELTA_DEN: usize = 8;
+
+/// One record of a collection as this build sees it: from the previous snapshot or new.
+struct Rec<'r> {
+    e: ShardEntry,
+    /// The bytes, when the record is a live version rendered now (old records otherwise have none here).
+    body: Option<&'r Rendered>,
+    flags: u8,
+    new: bool,
+    in_delta: bool,
+    /// The streams bits the previous snapshot's id shards gave it.
+    was: u8,
+}
+
+/// A content hash of what a record serves: an unchanged version whose bytes changed is a new record.
+fn content_of(r: &Rendered) -> u32 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for part in [&r.id21, &r.type21, &r.id20, &r.type20, &r.json21, &r.json20] {
+        h.update(part.as_bytes());
+        h.update(&[0]);
+    }
+    h.digest() as u32
+}
+
+fn write_collection(
+    cfg: &CollectionConfig,
+    id: String,
+    objects: Vec<&Rendered>,
+    previous: Option<&PreviousCollection>,
     now: Timestamp,
-) -> Vec<(Timestamp, &'r Rendered)> {
+    keep: History,
+    blobs: &mut dyn BlobSink,
+) -> Result<CollectionEntry, String> {
+    // The current version of each object (the newest when an id comes twice).
     let mut newest: HashMap<&str, &Rendered> = HashMap::with_capacity(objects.len());
     for r in objects {
         let keep = newest.get(r.id21.as_str()).is_none_or(|old| (r.version, &r.json21) > (old.version, &old.json21));
@@ -191,117 +256,362 @@ fn assign_dates<'r>(
             newest.insert(&r.id21, r);
         }
     }
-    let mut kept = Vec::new();
-    let mut fresh = Vec::new();
+    let mut current: HashMap<u64, (&Rendered, u32)> = HashMap::with_capacity(newest.len());
     for r in newest.into_values() {
-        match previous.and_then(|p| p.get(&(r.id21.clone(), r.version.0))) {
-            Some(&d) => kept.push((d, r)),
-            None => fresh.push(r),
+        if let Some((other, _)) = current.insert(id_hash(&r.id21), (r, content_of(r))) {
+            return Err(format!(
+                "the ids {} and {} have the same 64-bit hash, which the id index cannot tell apart: report this",
+                other.id21, r.id21
+            ));
         }
     }
-    let floor = previous.and_then(|p| p.values().max().copied()).map_or(now, |m| m.next().max(now));
-    fresh.sort_by(|a, b| (a.version, &a.id21).cmp(&(b.version, &b.id21)));
-    kept.extend(fresh.into_iter().enumerate().map(|(i, r)| (Timestamp(floor.0 + i as i64), r)));
-    kept.sort_by_key(|(d, _)| *d);
-    kept
-}
+    let mut types: Vec<String> = previous.map(|p| p.index.types.clone()).unwrap_or_default();
+    let mut type_code: HashMap<String, u16> = types.iter().enumerate().map(|(i, t)| (t.clone(), i as u16)).collect();
+    // The previous records, then the new ones.
+    let mut recs: Vec<Rec<'_>> = Vec::new();
+    let mut live: HashMap<u64, usize> = HashMap::new();
+    if let Some(p) = previous {
+        for (e, &flags) in p.records.iter().zip(&p.flags) {
+            let i = recs.len();
+            let mut body = None;
+            if let Some(&(r, c)) = current.get(&e.h21) {
+                if flags & GONE == 0 && r.version.0 == e.v && c == e.content {
+                    body = Some(r);
+                    live.insert(e.h21, i);
+                }
+            }
+            let in_delta = p.in_delta.get(i).copied().unwrap_or(false);
+            recs.push(Rec { e: *e, body, flags, new: false, in_delta, was: e.streams });
+        }
+    }
+    let floor = recs.iter().map(|r| r.e.d).max().map_or(now, |m| Timestamp(m).next().max(now));
+    let mut fresh: Vec<(&Rendered, u32)> =
+        current.iter().filter(|(h, _)| !live.contains_key(h)).map(|(_, &rc)| rc).collect();
+    fresh.sort_by(|a, b| (a.0.version, &a.0.id21).cmp(&(b.0.version, &b.0.id21)));
+    for (i, (r, c)) in fresh.into_iter().enumerate() {
+        let n = types.len();
+        let ty = *type_code.entry(r.type21.clone()).or_insert_with(|| {
+            types.push(r.type21.clone());
+            n as u16
+        });
+        let h21 = id_hash(&r.id21);
+        let e = ShardEntry {
+            h21,
+            h20: (r.id20 != r.id21).then(|| id_hash(&r.id20)),
+            d: floor.0 + i as i64,
+            v: r.version.0,
+            content: c,
+            ty,
+            streams: IN_ALL | IN_TYPE,
+        };
+        live.insert(h21, recs.len());
+        recs.push(Rec { e, body: Some(r), flags: 0, new: true, in_delta: false, was: 0 });
+    }
+    set_flags(&mut recs, &live, now, keep);
 
-fn write_collection(
-    cfg: &CollectionConfig,
-    id: String,
-    dated: &[(Timestamp, &Rendered)],
-    blobs: &mut dyn BlobSink,
-) -> CollectionEntry {
+    // Streams: "all", then one per type, each reusing the previous snapshot's segments where it can.
+    let prev_index = previous.map(|p| &p.index);
     let mut streams = BTreeMap::new();
-    streams.insert(ALL.to_string(), write_stream(dated.iter().copied(), blobs));
-    let mut by_type: BTreeMap<&str, Vec<(Timestamp, &Rendered)>> = BTreeMap::new();
-    let mut types20: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for &(d, r) in dated {
-        by_type.entry(&r.type21).or_default().push((d, r));
+    let all_members: Vec<usize> = (0..recs.len()).filter(|&i| recs[i].e.streams & IN_ALL != 0).collect();
+    let prev_all = prev_index.and_then(|x| x.streams.get(ALL)).map_or(&[][..], |s| &s.segments[..]);
+    let all = lay_out(prev_all, &all_members, &mut recs, IN_ALL, blobs)?;
+    let shown_all = all.count;
+    streams.insert(ALL.to_string(), all);
+    let mut type_counts = BTreeMap::new();
+    for (code, t) in types.iter().enumerate() {
+        let members: Vec<usize> =
+            (0..recs.len()).filter(|&i| recs[i].e.ty as usize == code && recs[i].e.streams & IN_TYPE != 0).collect();
+        let name = type_stream(t);
+        let prev = prev_index.and_then(|x| x.streams.get(&name)).map_or(&[][..], |s| &s.segments[..]);
+        if members.is_empty() && prev.is_empty() {
+            continue;
+        }
+        let stream = lay_out(prev, &members, &mut recs, IN_TYPE, blobs)?;
+        if stream.count > 0 {
+            type_counts.insert(t.clone(), stream.count);
+        }
+        if !stream.segments.is_empty() {
+            streams.insert(name, stream);
+        }
+    }
+    let mut types20: BTreeMap<String, Vec<String>> = prev_index.map(|x| x.types20.clone()).unwrap_or_default();
+    for r in recs.iter().filter_map(|r| r.body) {
         let list = types20.entry(r.type20.clone()).or_default();
         if !list.contains(&r.type21) {
             list.push(r.type21.clone());
         }
     }
-    let mut types = BTreeMap::new();
-    for (t, items) in &by_type {
-        types.insert(t.to_string(), items.len() as u64);
-        streams.insert(type_stream(t), write_stream(items.iter().copied(), blobs));
-    }
-    let id_shards = write_id_shards(dated, blobs);
-    let index = CollectionIndex { streams, types20, id_shards };
+    let (id_shards, id_delta) = write_id_shards(&recs, prev_index, blobs);
+    let newest = recs.iter().filter(|r| r.flags & HIDDEN_BY_DEFAULT == 0).map(|r| Timestamp(r.e.d)).max();
+    let index = CollectionIndex { streams, types20, id_shards, id_delta, types };
     let bytes = serde_json::to_vec(&index).expect("index serialises");
     let index_key = blob_key("index", &bytes);
     blobs.put(index_key.clone(), bytes);
-    CollectionEntry {
+    Ok(CollectionEntry {
         id,
         title: cfg.name.clone(),
         description: cfg.description.clone(),
         query: cfg.query_text.clone(),
         alias: None,
-        count: dated.len() as u64,
-        types,
-        newest: dated.last().map(|(d, _)| *d),
+        count: shown_all,
+        types: type_counts,
+        newest,
         index: index_key,
+    })
+}
+
+/// Sets each record's visibility: records of objects no longer in the collection are gone; of an object's other
+/// versions, those not older than its current one, and those superseded longer ago than `keep`, are gone; of
+/// the rest, all but the newest are superseded and all but the oldest are not first.
+fn set_flags(recs: &mut [Rec<'_>], live: &HashMap<u64, usize>, now: Timestamp, keep: History) {
+    // The records still in play, grouped by object (sorting is far cheaper than a map of lists at a million).
+    let mut order: Vec<(u64, u32)> = Vec::with_capacity(recs.len());
+    for (i, r) in recs.iter_mut().enumerate() {
+        if r.flags & GONE != 0 {
+            continue;
+        }
+        r.flags = 0;
+        if live.contains_key(&r.e.h21) {
+            order.push((r.e.h21, i as u32));
+        } else {
+            r.flags = GONE;
+        }
+    }
+    order.sort_unstable();
+    let mut list: Vec<usize> = Vec::new();
+    for group in order.chunk_by(|a, b| a.0 == b.0) {
+        if group.len() == 1 {
+            continue; // the live version alone: no flags
+        }
+        let cur = live[&group[0].0];
+        let cur_v = recs[cur].e.v;
+        list.clear();
+        for &(_, i) in group {
+            let i = i as usize;
+            if i != cur && recs[i].e.v >= cur_v {
+                recs[i].flags = GONE;
+            } else {
+                list.push(i);
+            }
+        }
+        list.sort_by_key(|&i| (recs[i].e.v, recs[i].e.d));
+        // Superseded when the next version was added, dropped once that is older than `keep`.
+        for w in (0..list.len().saturating_sub(1)).rev() {
+            let successor_added = recs[list[w + 1]].e.d;
+            if keep.keep_micros == 0 || now.0.saturating_sub(successor_added) > keep.keep_micros {
+                for &i in &list[..=w] {
+                    recs[i].flags = GONE;
+                }
+                list.drain(..=w);
+                break;
+            }
+        }
+        let n = list.len();
+        for (k, &i) in list.iter().enumerate() {
+            let mut f = 0;
+            if k + 1 < n {
+                f |= SUPERSEDED;
+            }
+            if k > 0 {
+                f |= NOT_FIRST;
+            }
+            recs[i].flags = f;
+        }
     }
 }
 
-fn write_stream<'r>(items: impl Iterator<Item = (Timestamp, &'r Rendered)>, blobs: &mut dyn BlobSink) -> Stream {
-    let items: Vec<(Timestamp, &Rendered)> = items.collect();
-    let mut stream = Stream { count: items.len() as u64, segments: Vec::new() };
-    let chunks: Vec<&[(Timestamp, &Rendered)]> = items.chunks(SEGMENT_RECORDS).collect();
+/// What becomes of one stream's segment.
+enum Plan {
+    /// Kept byte for byte.
+    Reuse(SegmentRef, Vec<usize>),
+    /// Written from these records.
+    Write(Vec<usize>),
+}
+
+/// Lays out one stream: the previous segments in order, each kept as it is, dropped (every record gone), or
+/// rewritten (more than half gone, or in the partial tail topped up with the new records) when every record it
+/// keeps is a live version rendered now; then the new records, cut into full segments. `members` are the stream's records in date
+/// order (previous ones first). Records dropped from the stream lose `bit`.
+fn lay_out(
+    prev: &[SegmentRef],
+    members: &[usize],
+    recs: &mut [Rec<'_>],
+    bit: u8,
+    blobs: &mut dyn BlobSink,
+) -> Result<Stream, String> {
+    let mut plans: Vec<Plan> = Vec::new();
+    let mut pending: Vec<usize> = Vec::new();
+    let mut at = 0usize;
+    let flush = |pending: &mut Vec<usize>, plans: &mut Vec<Plan>| {
+        for chunk in pending.chunks(SEGMENT_RECORDS) {
+            plans.push(Plan::Write(chunk.to_vec()));
+        }
+        pending.clear();
+    };
+    // The tail to top up: trailing segments that are not full, each no bigger than the new records plus the
+    // tail after it (so a publish rewrites at most about as many old records as it adds, and a stream's partial
+    // segments stay few, each at least twice the next), and whose kept records are all rendered now.
+    let old_count: usize = prev.iter().map(|s| s.count as usize).sum();
+    let mut tail_from = prev.len();
+    let mut acc = members.len().saturating_sub(old_count);
+    let mut end = old_count;
+    for (k, seg) in prev.iter().enumerate().rev() {
+        let n = seg.count as usize;
+        let Some(held) = members.get(end.saturating_sub(n)..end) else { break };
+        let kept_have_bytes = held.iter().all(|&i| recs[i].flags & GONE != 0 || recs[i].body.is_some());
+        if acc == 0 || n >= SEGMENT_RECORDS || n > acc || !kept_have_bytes {
+            break;
+        }
+        tail_from = k;
+        acc += n;
+        end -= n;
+    }
+    for (k, seg) in prev.iter().enumerate() {
+        let n = seg.count as usize;
+        let Some(held) = members.get(at..at + n) else {
+            return Err("the previous snapshot's index and id shards disagree: build once without --previous".into());
+        };
+        if held.first().map(|&i| recs[i].e.d) != Some(seg.first.0)
+            || held.last().map(|&i| recs[i].e.d) != Some(seg.last.0)
+        {
+            return Err("the previous snapshot's segments and id shards disagree: build once without --previous".into());
+        }
+        at += n;
+        let gone = held.iter().filter(|&&i| recs[i].flags & GONE != 0).count();
+        let kept_have_bytes = held.iter().all(|&i| recs[i].flags & GONE != 0 || recs[i].body.is_some());
+        let compact = gone * COMPACT_GONE_DEN > n * COMPACT_GONE_NUM;
+        if gone == n || ((compact || k >= tail_from) && kept_have_bytes) {
+            for &i in held {
+                if recs[i].flags & GONE != 0 {
+                    recs[i].e.streams &= !bit;
+                } else {
+                    pending.push(i);
+                }
+            }
+            continue;
+        }
+        flush(&mut pending, &mut plans);
+        plans.push(Plan::Reuse(seg.clone(), held.to_vec()));
+    }
+    if members[at..].iter().any(|&i| !recs[i].new) {
+        return Err("the previous snapshot's id shards list records its segments do not hold: build once without \
+                    --previous"
+            .into());
+    }
+    pending.extend_from_slice(&members[at..]);
+    flush(&mut pending, &mut plans);
+
+    let marks_of = |held: &[usize]| -> (u32, String) {
+        let shown = held.iter().filter(|&&i| recs[i].flags & HIDDEN_BY_DEFAULT == 0).count() as u32;
+        let marks = encode_marks(
+            held.iter().enumerate().filter(|(_, &i)| recs[i].flags != 0).map(|(k, &i)| (k, recs[i].flags)),
+        );
+        (shown, marks)
+    };
+    let mut stream = Stream::default();
     // Encoded a batch at a time on every core, so at most a batch of segments is held before the sink.
-    for batch in chunks.chunks(16 * workers()) {
-        let encoded = par_map(batch, |chunk| {
-            let records: Vec<RecordIn<'_>> = chunk
-                .iter()
-                .map(|(d, r)| RecordIn {
-                    date_added: *d,
-                    version: r.version,
-                    id21: &r.id21,
-                    type21: &r.type21,
-                    id20: &r.id20,
-                    type20: &r.type20,
-                    json21: &r.json21,
-                    json20: &r.json20,
-                })
-                .collect();
-            let bytes = encode(&records);
-            (blob_key("segment", &bytes), bytes)
+    for batch in plans.chunks(16 * workers()) {
+        let recs_ro: &[Rec<'_>] = recs;
+        let encoded = par_map(batch, |plan| match plan {
+            Plan::Reuse(..) => None,
+            Plan::Write(held) => {
+                let records: Vec<RecordIn<'_>> = held
+                    .iter()
+                    .map(|&i| {
+                        let (e, r) = (&recs_ro[i].e, recs_ro[i].body.expect("written records have their bytes"));
+                        RecordIn {
+                            date_added: Timestamp(e.d),
+                            version: r.version,
+                            id21: &r.id21,
+                            type21: &r.type21,
+                            id20: &r.id20,
+                            type20: &r.type20,
+                            json21: &r.json21,
+                            json20: &r.json20,
+                        }
+                    })
+                    .collect();
+                let bytes = encode(&records);
+                Some((blob_key("segment", &bytes), bytes))
+            }
         });
-        for (chunk, (key, bytes)) in batch.iter().zip(encoded) {
-            stream.segments.push(SegmentRef {
-                key: key.clone(),
-                count: chunk.len() as u32,
-                first: chunk[0].0,
-                last: chunk[chunk.len() - 1].0,
-            });
-            blobs.put(key, bytes);
+        for (plan, enc) in batch.iter().zip(encoded) {
+            let (held, seg) = match (plan, enc) {
+                (Plan::Reuse(seg, held), _) => (held, SegmentRef { marks: String::new(), shown: 0, ..seg.clone() }),
+                (Plan::Write(held), Some((key, bytes))) => {
+                    let seg = SegmentRef {
+                        key: key.clone(),
+                        count: held.len() as u32,
+                        first: Timestamp(recs[held[0]].e.d),
+                        last: Timestamp(recs[held[held.len() - 1]].e.d),
+                        shown: 0,
+                        marks: String::new(),
+                    };
+                    blobs.put(key, bytes);
+                    (held, seg)
+                }
+                (Plan::Write(_), None) => unreachable!("written plans are encoded"),
+            };
+            let (shown, marks) = marks_of(held);
+            stream.count += u64::from(shown);
+            stream.segments.push(SegmentRef { shown, marks, ..seg });
         }
     }
-    stream
+    Ok(stream)
 }
 
-/// Id shards: per shard, a sorted JSON list of `[id, date_added micros]` (2.1 and 2.0 ids both).
-fn write_id_shards(dated: &[(Timestamp, &Rendered)], blobs: &mut dyn BlobSink) -> Vec<String> {
-    let shards = dated.len().div_ceil(SHARD_ENTRIES).max(1);
-    let mut lists: Vec<Vec<(&str, i64)>> = vec![Vec::new(); shards];
-    for (d, r) in dated {
-        lists[shard_of(&r.id21, shards)].push((&r.id21, d.0));
-        if r.id20 != r.id21 {
-            lists[shard_of(&r.id20, shards)].push((&r.id20, d.0));
+/// The id shards: the previous ones kept while the delta stays under 1/8 of them, the delta listing the records
+/// added since and those whose streams changed (compacted out of some: a record in none is a tombstone that hides
+/// its base entry); else all rewritten, without the records that are in no stream.
+fn write_id_shards(
+    recs: &[Rec<'_>],
+    prev: Option<&CollectionIndex>,
+    blobs: &mut dyn BlobSink,
+) -> (Vec<String>, Vec<String>) {
+    let mut write = |entries: Vec<ShardEntry>| -> Vec<String> {
+        let shards = entries.len().div_ceil(SHARD_ENTRIES).max(1);
+        let mut lists: Vec<Vec<ShardEntry>> = vec![Vec::new(); shards];
+        for e in entries {
+            lists[shard_of_hash(e.h21, shards)].push(e);
+            if let Some(h20) = e.h20 {
+                if shard_of_hash(h20, shards) != shard_of_hash(e.h21, shards) {
+                    lists[shard_of_hash(h20, shards)].push(ShardEntry { h20: Some(h20), ..e });
+                }
+            }
+        }
+        lists
+            .into_iter()
+            .enumerate()
+            .map(|(k, list)| {
+                let bytes = encode_shard_for(&list, k, shards);
+                let key = blob_key("ids", &bytes);
+                blobs.put(key.clone(), bytes);
+                key
+            })
+            .collect()
+    };
+    let delta: Vec<ShardEntry> =
+        recs.iter().filter(|r| r.new || r.in_delta || r.e.streams != r.was).map(|r| r.e).collect();
+    let base_len = recs.len() - delta.len();
+    if let Some(p) = prev {
+        if !p.id_shards.is_empty() && delta.len() * DELTA_DEN <= base_len {
+            let delta_keys = if delta.is_empty() { Vec::new() } else { write(delta) };
+            return (p.id_shards.clone(), delta_keys);
         }
     }
-    lists
-        .into_iter()
-        .map(|mut list| {
-            list.sort_unstable();
-            let bytes = serde_json::to_vec(&list).expect("shard serialises");
-            let key = blob_key("ids", &bytes);
-            blobs.put(key.clone(), bytes);
-            key
-        })
-        .collect()
+    (write(recs.iter().filter(|r| r.e.streams != 0).map(|r| r.e).collect()), Vec::new())
+}
+
+/// Encodes shard `k` of `shards`: 2.1 entries whose 2.1 id hashes here, 2.0 aliases whose 2.0 id does.
+fn encode_shard_for(list: &[ShardEntry], k: usize, shards: usize) -> Vec<u8> {
+    let main: Vec<ShardEntry> = list
+        .iter()
+        .filter(|e| shard_of_hash(e.h21, shards) == k)
+        .map(|e| ShardEntry { h20: e.h20.filter(|&h| shard_of_hash(h, shards) == k), ..*e })
+        .collect();
+    let aliases: Vec<(u64, i64)> =
+        list.iter().filter(|e| shard_of_hash(e.h21, shards) != k).filter_map(|e| e.h20.map(|h| (h, e.d))).collect();
+    encode_shard(&main, &aliases)
 }
 
 /// Phase timings and resident memory on stderr when `TAXII_EDGE_TIMINGS` is set (for the benchmark's profile).

@@ -3,8 +3,10 @@
 //! The directory mirrors the store, so publishing is "upload what the store lacks, then switch the pointer",
 //! and a previous snapshot directory can be read back to keep each object version's date_added.
 
-use super::format::{verify_blob, CollectionIndex, Dates, Manifest};
-use super::segment::Segment;
+use super::format::{
+    decode_marks, verify_blob, CollectionIndex, Dates, IdShard, Manifest, PreviousCollection, ShardEntry, ALL, FORMAT,
+    GONE, IN_ALL,
+};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -58,7 +60,17 @@ impl SnapshotDir {
     /// A blob's bytes, checked against its hash.
     pub fn blob(&self, key: &str) -> Result<Vec<u8>, String> {
         let path = self.root.join("blobs").join(key);
-        let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let bytes = std::fs::read(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                format!(
+                    "{} is missing: if this snapshot was built with --previous-url, it reuses that worker's blobs, \
+                     so publish it to that worker (or build it without --previous-url)",
+                    path.display()
+                )
+            } else {
+                format!("cannot read {}: {e}", path.display())
+            }
+        })?;
         if !verify_blob(key, &bytes) {
             return Err(format!(
                 "{} is damaged (its bytes do not match its name): rebuild the snapshot",
@@ -107,6 +119,7 @@ pub fn reachable_keys(src: &dyn BlobSource, manifest_key: &str) -> Result<Vec<St
             keys.extend(stream.segments.iter().map(|s| s.key.clone()));
         }
         keys.extend(index.id_shards.iter().cloned());
+        keys.extend(index.id_delta.iter().cloned());
         keys.push(c.index.clone());
     }
     keys.sort();
@@ -115,25 +128,83 @@ pub fn reachable_keys(src: &dyn BlobSource, manifest_key: &str) -> Result<Vec<St
     Ok(keys)
 }
 
-/// date_added of every object version of the snapshot rooted at `manifest_key`, per collection id: what a
-/// rebuild keeps so that unchanged objects are not announced again.
-pub fn previous_dates(src: &dyn BlobSource, manifest_key: &str) -> Result<Dates, String> {
+/// What a rebuild needs of the snapshot rooted at `manifest_key`, per collection id: its index and every
+/// record's id hash, version, date_added and streams, from the id shards. No segment is read.
+pub fn previous_state(src: &dyn BlobSource, manifest_key: &str) -> Result<Dates, String> {
     let manifest: Manifest = serde_json::from_slice(&src.blob(manifest_key)?)
         .map_err(|e| format!("the previous manifest is not valid: {e}"))?;
+    if manifest.format != FORMAT {
+        return Err(format!(
+            "the previous snapshot has format {}, this version writes format {FORMAT}: build once without \
+             --previous/--previous-url (every object then gets a new date_added, so pollers receive everything once \
+             more) and publish that",
+            manifest.format
+        ));
+    }
     let mut out = Dates::new();
     for c in &manifest.collections {
         let index: CollectionIndex =
             serde_json::from_slice(&src.blob(&c.index)?).map_err(|e| format!("index {} is not valid: {e}", c.index))?;
-        let mut dates = HashMap::new();
-        if let Some(all) = index.streams.get(super::format::ALL) {
-            for s in &all.segments {
-                let seg = Segment::decode(src.blob(&s.key)?)?;
-                for r in &seg.records {
-                    dates.insert((r.id.clone(), r.v), r.date_added());
+        // Base entries, then the delta's: a delta entry for a record the base lists replaces it (its streams
+        // changed: it was compacted out of one or all of them).
+        let mut by_date: std::collections::BTreeMap<i64, (ShardEntry, bool)> = std::collections::BTreeMap::new();
+        let mut aliases = HashMap::new();
+        for (keys, delta) in [(&index.id_shards, false), (&index.id_delta, true)] {
+            let mut seen = std::collections::HashSet::new();
+            for key in keys {
+                let shard = IdShard::decode(src.blob(key)?).map_err(|e| format!("id shard {key}: {e}"))?;
+                for e in shard.entries() {
+                    if !seen.insert(e.d) {
+                        return Err(format!(
+                            "index {}: two records share a date_added: build once without --previous",
+                            c.index
+                        ));
+                    }
+                    by_date.insert(e.d, (e, delta));
                 }
+                aliases.extend(shard.aliases().map(|(h, d)| (d, h)));
             }
         }
-        out.insert(c.id.clone(), dates);
+        let mut records = Vec::with_capacity(by_date.len());
+        let mut in_delta = Vec::with_capacity(by_date.len());
+        for (d, (mut e, delta)) in by_date {
+            e.h20 = aliases.get(&d).copied();
+            records.push(e);
+            in_delta.push(delta);
+        }
+        let mut flags = vec![GONE; records.len()];
+        let mut in_all = (0..records.len()).filter(|&i| records[i].streams & IN_ALL != 0);
+        for seg in index.streams.get(ALL).map_or(&[][..], |s| &s.segments[..]) {
+            for f in decode_marks(&seg.marks, seg.count as usize).map_err(|e| format!("index {}: {e}", c.index))? {
+                let i = in_all.next().ok_or_else(|| {
+                    format!("index {}: the segments hold more records than the id shards list", c.index)
+                })?;
+                flags[i] = f;
+            }
+        }
+        out.insert(c.id.clone(), PreviousCollection { index, records, in_delta, flags });
     }
     Ok(out)
+}
+
+/// Puts into `out` (a snapshot directory just built) every blob it references but lacks, from `from` (the
+/// previous snapshot directory it reuses segments of): hard links where it can, else copies. Returns how many.
+pub fn fill_from(out: &Path, from: &SnapshotDir) -> Result<usize, String> {
+    let dir = SnapshotDir::open(out)?;
+    let mut n = 0;
+    for key in dir.keys()? {
+        let target = out.join("blobs").join(&key);
+        if target.exists() {
+            continue;
+        }
+        let source = from.root.join("blobs").join(&key);
+        let parent = target.parent().expect("blob paths have a parent");
+        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        if std::fs::hard_link(&source, &target).is_err() {
+            std::fs::copy(&source, &target)
+                .map_err(|e| format!("cannot copy {} to {}: {e}", source.display(), target.display()))?;
+        }
+        n += 1;
+    }
+    Ok(n)
 }

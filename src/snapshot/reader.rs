@@ -5,7 +5,7 @@
 //! content-addressed key, so they can never be stale. Every blob is verified against its hash when first read.
 
 use super::format::*;
-use super::segment::Segment;
+use super::segment::{RecordMeta, Segment};
 use crate::store::Store;
 use crate::time::Timestamp;
 use std::cell::RefCell;
@@ -20,6 +20,8 @@ pub enum SnapshotError {
     Store(String),
     /// A blob is missing or does not match its hash.
     Corrupt(String),
+    /// The published snapshot is in a format this worker does not read.
+    Outdated(u32),
 }
 
 impl std::fmt::Display for SnapshotError {
@@ -30,12 +32,14 @@ impl std::fmt::Display for SnapshotError {
             }
             SnapshotError::Store(e) => write!(f, "the snapshot store failed: {e}"),
             SnapshotError::Corrupt(e) => write!(f, "the snapshot is damaged: {e}"),
+            SnapshotError::Outdated(v) => write!(
+                f,
+                "the published snapshot has format {v}, this worker reads format {FORMAT}: rebuild and publish it \
+                 with this version of taxii-edge (`taxii-edge build`, then `taxii-edge publish`)"
+            ),
         }
     }
 }
-
-/// One id shard: `(id, date_added micros)`, sorted by id.
-type IdShard = Vec<(String, i64)>;
 
 /// A bounded map from blob key to its parsed form, oldest out first. Blobs are content-addressed, so an entry
 /// can never be stale.
@@ -90,16 +94,20 @@ pub struct Snapshot {
     pub published: Option<Timestamp>,
 }
 
-/// A record found by a read: the segment that holds it and its index there.
+/// A record found by a read: the segment that holds it, its index there, and its visibility flags.
 #[derive(Clone)]
 pub struct Hit {
     pub segment: Rc<Segment>,
     pub index: usize,
+    pub flags: u8,
 }
 
 impl Hit {
-    pub fn meta(&self) -> &super::segment::RecordMeta {
-        &self.segment.records[self.index]
+    pub fn meta(&self) -> RecordMeta<'_> {
+        self.segment.record(self.index)
+    }
+    pub fn date(&self) -> i64 {
+        self.segment.date(self.index)
     }
     pub fn body(&self, v21: bool) -> &[u8] {
         self.segment.body(self.index, v21)
@@ -165,6 +173,7 @@ impl<'a, S: Store> Reader<'a, S> {
         let pointer: Pointer = serde_json::from_slice(&bytes)
             .map_err(|e| SnapshotError::Corrupt(format!("the current pointer is not valid: {e}")))?;
         let manifest = self.required(&self.cache.manifests, &pointer.manifest, parse_manifest).await?;
+        check_format(&manifest)?;
         Ok(Snapshot { id: pointer.snapshot, manifest, published: Some(pointer.published) })
     }
 
@@ -174,6 +183,8 @@ impl<'a, S: Store> Reader<'a, S> {
             return Ok(None);
         }
         let manifest = self.cached(&self.cache.manifests, &format!("manifest/{id}"), parse_manifest).await?;
+        // A snapshot of another format (from before an upgrade) is not read: the current one goes on from there.
+        let manifest = manifest.filter(|m| m.format == FORMAT);
         Ok(manifest.map(|manifest| Snapshot { id: id.to_string(), manifest, published: None }))
     }
 
@@ -197,7 +208,7 @@ impl<'a, S: Store> Reader<'a, S> {
         after: Option<Timestamp>,
         limit: usize,
         max_segments: usize,
-        keep: &dyn Fn(&super::segment::RecordMeta) -> bool,
+        keep: &dyn Fn(&RecordMeta<'_>, u8) -> bool,
     ) -> Result<Page, SnapshotError> {
         let mut hits: Vec<Hit> = Vec::new();
         let mut more = false;
@@ -214,16 +225,18 @@ impl<'a, S: Store> Reader<'a, S> {
                     budget_cut = Some(budget_cut.map_or(through, |c| c.min(through)));
                     break;
                 }
-                let seg = self.segment(&stream.segments[seg_i].key).await?;
+                let seg_ref = &stream.segments[seg_i];
+                let seg = self.segment(&seg_ref.key).await?;
+                let flags = marks(seg_ref, &seg)?;
                 read += 1;
                 let start = after.map_or(0, |a| seg.first_after(a));
-                for i in start..seg.records.len() {
-                    if keep(&seg.records[i]) {
+                for (i, &f) in flags.iter().enumerate().skip(start) {
+                    if f & GONE == 0 && keep(&seg.record(i), f) {
                         if taken == limit {
                             more = true;
                             break 'segments;
                         }
-                        hits.push(Hit { segment: seg.clone(), index: i });
+                        hits.push(Hit { segment: seg.clone(), index: i, flags: f });
                         taken += 1;
                     }
                 }
@@ -231,10 +244,10 @@ impl<'a, S: Store> Reader<'a, S> {
             }
         }
         if let Some(cut) = budget_cut {
-            hits.retain(|h| h.meta().d <= cut.0);
+            hits.retain(|h| h.date() <= cut.0);
         }
         if streams.len() > 1 {
-            hits.sort_by_key(|h| h.meta().d);
+            hits.sort_by_key(Hit::date);
         }
         if hits.len() > limit {
             hits.truncate(limit);
@@ -249,18 +262,24 @@ impl<'a, S: Store> Reader<'a, S> {
         Ok(Page { hits, more: resume.is_some(), resume })
     }
 
-    /// How many records of `stream` were added at or before `after` (one segment read at most).
+    /// How many records of `stream` served by default were added at or before `after` (one segment read at
+    /// most).
     pub async fn rank(&self, stream: &Stream, after: Option<Timestamp>) -> Result<u64, SnapshotError> {
         let Some(a) = after else { return Ok(0) };
         let i = stream.segments.partition_point(|s| s.last <= a);
-        let before: u64 = stream.segments[..i].iter().map(|s| u64::from(s.count)).sum();
+        let before: u64 = stream.segments[..i].iter().map(|s| u64::from(s.shown)).sum();
         match stream.segments.get(i) {
-            Some(s) if s.first <= a => Ok(before + self.segment(&s.key).await?.first_after(a) as u64),
+            Some(s) if s.first <= a => {
+                let seg = self.segment(&s.key).await?;
+                let flags = marks(s, &seg)?;
+                let n = flags[..seg.first_after(a)].iter().filter(|&&f| f & HIDDEN_BY_DEFAULT == 0).count();
+                Ok(before + n as u64)
+            }
             _ => Ok(before),
         }
     }
 
-    /// Up to `limit` records of `stream` from position `start` (zero-based) on.
+    /// Up to `limit` records of `stream` served by default, from position `start` (zero-based) among them on.
     pub async fn from_position(&self, stream: &Stream, start: u64, limit: usize) -> Result<Vec<Hit>, SnapshotError> {
         let mut hits = Vec::with_capacity(limit.min(4096));
         let mut skip = start;
@@ -268,39 +287,50 @@ impl<'a, S: Store> Reader<'a, S> {
             if hits.len() == limit {
                 break;
             }
-            if skip >= u64::from(s.count) {
-                skip -= u64::from(s.count);
+            if skip >= u64::from(s.shown) {
+                skip -= u64::from(s.shown);
                 continue;
             }
             let seg = self.segment(&s.key).await?;
-            let from = skip as usize;
-            skip = 0;
-            for i in from..seg.records.len() {
+            let flags = marks(s, &seg)?;
+            for (i, &f) in flags.iter().enumerate() {
                 if hits.len() == limit {
                     break;
                 }
-                hits.push(Hit { segment: seg.clone(), index: i });
+                if f & HIDDEN_BY_DEFAULT != 0 {
+                    continue;
+                }
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                hits.push(Hit { segment: seg.clone(), index: i, flags: f });
             }
         }
         Ok(hits)
     }
 
-    /// The date_added of every object version whose 2.1 or 2.0 id is `id`.
+    /// The date_added of every record whose 2.1 or 2.0 id may be `id` (hashes match: the record itself says).
     pub async fn find_id(&self, index: &CollectionIndex, id: &str) -> Result<Vec<Timestamp>, SnapshotError> {
-        if index.id_shards.is_empty() {
-            return Ok(vec![]);
+        let h = id_hash(id);
+        let mut out = Vec::new();
+        for shards in [&index.id_shards, &index.id_delta] {
+            if shards.is_empty() {
+                continue;
+            }
+            let shard = self.shard(&shards[shard_of_hash(h, shards.len())]).await?;
+            out.extend(shard.dates(h).into_iter().map(Timestamp));
         }
-        let key = &index.id_shards[shard_of(id, index.id_shards.len())];
-        let shard = self.shard(key).await?;
-        let start = shard.partition_point(|(k, _)| k.as_str() < id);
-        Ok(shard[start..].iter().take_while(|(k, _)| k == id).map(|(_, d)| Timestamp(*d)).collect())
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
     }
 
     async fn shard(&self, key: &str) -> Result<Rc<IdShard>, SnapshotError> {
-        self.required(&self.cache.shards, key, |b| serde_json::from_slice(&b).map_err(|e| e.to_string())).await
+        self.required(&self.cache.shards, key, IdShard::decode).await
     }
 
-    /// The record of the "all" stream added exactly at `d`, if any.
+    /// The record of the "all" stream added exactly at `d`, if any and not gone.
     pub async fn at(&self, index: &CollectionIndex, d: Timestamp) -> Result<Option<Hit>, SnapshotError> {
         let Some(stream) = index.streams.get(ALL) else { return Ok(None) };
         let i = stream.segments.partition_point(|s| s.last < d);
@@ -309,15 +339,36 @@ impl<'a, S: Store> Reader<'a, S> {
             return Ok(None);
         }
         let seg = self.segment(&seg_ref.key).await?;
-        let j = seg.records.partition_point(|r| r.d < d.0);
-        Ok((j < seg.records.len() && seg.records[j].d == d.0).then_some(Hit { segment: seg, index: j }))
+        let j = seg.first_after(Timestamp(d.0.saturating_sub(1)));
+        if j >= seg.len() || seg.date(j) != d.0 {
+            return Ok(None);
+        }
+        let flags = marks(seg_ref, &seg)?[j];
+        Ok((flags & GONE == 0).then_some(Hit { segment: seg, index: j, flags }))
     }
 }
 
-fn parse_manifest(bytes: Vec<u8>) -> Result<Manifest, String> {
-    let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| format!("not a valid manifest: {e}"))?;
-    if m.format != FORMAT {
-        return Err(format!("the manifest has format {}, this worker reads {FORMAT}", m.format));
+/// The visibility flags of a segment's records, from its reference in the index.
+fn marks(seg_ref: &SegmentRef, seg: &Segment) -> Result<Vec<u8>, SnapshotError> {
+    if seg.len() != seg_ref.count as usize {
+        return Err(SnapshotError::Corrupt(format!(
+            "segment {} holds {} records, the index says {}",
+            seg_ref.key,
+            seg.len(),
+            seg_ref.count
+        )));
     }
-    Ok(m)
+    decode_marks(&seg_ref.marks, seg.len()).map_err(|e| SnapshotError::Corrupt(format!("{}: {e}", seg_ref.key)))
+}
+
+/// A format-1 (or later) manifest is refused: its blobs are not what this reader decodes.
+fn check_format(m: &Manifest) -> Result<(), SnapshotError> {
+    if m.format != FORMAT {
+        return Err(SnapshotError::Outdated(m.format));
+    }
+    Ok(())
+}
+
+fn parse_manifest(bytes: Vec<u8>) -> Result<Manifest, String> {
+    serde_json::from_slice(&bytes).map_err(|e| format!("not a valid manifest: {e}"))
 }

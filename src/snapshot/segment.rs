@@ -1,31 +1,44 @@
 //! Segments: a run of records in date_added order, each with its STIX 2.1 and 2.0 bytes.
 //!
-//! Layout: one JSON line of record metadata, a newline, then the concatenated object bodies the metadata
-//! points into. Reading a page parses only the metadata line and slices the bodies without copying.
+//! Layout (format 2, little-endian): the magic `TXSEG2\0\0`, the record count (u32) and a zero u32, then a
+//! fixed-width record table of [`RECORD_BYTES`] per record (date_added i64, version i64, then six u32
+//! offset/length pairs into the data area: 2.1 id, 2.1 type, 2.0 id, 2.0 type, 2.1 body, 2.0 body), then the
+//! data area. Decoding checks the table once (every range in bounds, ids and types UTF-8, dates increasing) and
+//! copies nothing but the table, so an uncached segment costs little beyond its hash check.
 
 use crate::time::Timestamp;
-use serde::{Deserialize, Serialize};
 
-/// One object version in a segment.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct RecordMeta {
+/// The first bytes of every segment.
+pub const MAGIC: &[u8; 8] = b"TXSEG2\0\0";
+/// Header: magic, count, reserved.
+const HEADER: usize = 16;
+/// Bytes per record in the table.
+pub const RECORD_BYTES: usize = 64;
+
+/// The fields of one record as stored: dates and the ranges of its strings and bodies in the data area.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Entry {
+    d: i64,
+    v: i64,
+    /// (offset, length) of: 2.1 id, 2.1 type, 2.0 id, 2.0 type, 2.1 body, 2.0 body.
+    r: [(u32, u32); 6],
+}
+
+/// One object version in a segment, borrowed from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordMeta<'a> {
     /// date_added, microseconds since the epoch.
     pub d: i64,
     /// The TAXII version (modified), microseconds since the epoch.
     pub v: i64,
     /// 2.1 id and type.
-    pub id: String,
-    pub t: String,
-    /// 2.0 id and type, when they differ from 2.1's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id20: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub t20: Option<String>,
-    /// Offsets into the body area: 2.1 start and length, 2.0 start and length.
-    pub o: [u32; 4],
+    pub id: &'a str,
+    pub t: &'a str,
+    id20: &'a str,
+    t20: &'a str,
 }
 
-impl RecordMeta {
+impl RecordMeta<'_> {
     pub fn date_added(&self) -> Timestamp {
         Timestamp(self.d)
     }
@@ -33,14 +46,14 @@ impl RecordMeta {
         Timestamp(self.v)
     }
     pub fn id20(&self) -> &str {
-        self.id20.as_deref().unwrap_or(&self.id)
+        self.id20
     }
     pub fn type20(&self) -> &str {
-        self.t20.as_deref().unwrap_or(&self.t)
+        self.t20
     }
 }
 
-/// A record to write: its metadata (offsets filled in by [`encode`]) and bodies.
+/// A record to write.
 pub struct RecordIn<'a> {
     pub date_added: Timestamp,
     pub version: Timestamp,
@@ -52,69 +65,135 @@ pub struct RecordIn<'a> {
     pub json20: &'a str,
 }
 
-/// Encodes records into segment bytes.
+/// Encodes records into segment bytes. Records must be in strictly increasing date_added order.
 pub fn encode(records: &[RecordIn<'_>]) -> Vec<u8> {
-    let mut bodies = Vec::new();
-    let mut metas = Vec::with_capacity(records.len());
+    let data_len: usize = records
+        .iter()
+        .map(|r| r.id21.len() + r.type21.len() + r.id20.len() + r.type20.len() + r.json21.len() + r.json20.len())
+        .sum();
+    let mut out = Vec::with_capacity(HEADER + records.len() * RECORD_BYTES + data_len);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(records.len() as u32).to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    let mut data: Vec<u8> = Vec::with_capacity(data_len);
     for r in records {
-        let s21 = bodies.len() as u32;
-        bodies.extend_from_slice(r.json21.as_bytes());
-        let s20 = bodies.len() as u32;
-        bodies.extend_from_slice(r.json20.as_bytes());
-        metas.push(RecordMeta {
-            d: r.date_added.0,
-            v: r.version.0,
-            id: r.id21.to_string(),
-            t: r.type21.to_string(),
-            id20: (r.id20 != r.id21).then(|| r.id20.to_string()),
-            t20: (r.type20 != r.type21).then(|| r.type20.to_string()),
-            o: [s21, r.json21.len() as u32, s20, r.json20.len() as u32],
-        });
+        out.extend_from_slice(&r.date_added.0.to_le_bytes());
+        out.extend_from_slice(&r.version.0.to_le_bytes());
+        for s in [r.id21, r.type21, r.id20, r.type20, r.json21, r.json20] {
+            out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            data.extend_from_slice(s.as_bytes());
+        }
     }
-    let mut out = serde_json::to_vec(&metas).expect("metadata serialises");
-    out.push(b'\n');
-    out.extend_from_slice(&bodies);
+    out.extend_from_slice(&data);
     out
 }
 
-/// A decoded segment: metadata plus the body area.
+/// A decoded segment: its record table plus the bytes.
 #[derive(Debug)]
 pub struct Segment {
-    pub records: Vec<RecordMeta>,
-    bodies_start: usize,
+    entries: Vec<Entry>,
+    data_start: usize,
     bytes: Vec<u8>,
 }
 
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn i64_at(b: &[u8], at: usize) -> i64 {
+    let mut x = [0u8; 8];
+    x.copy_from_slice(&b[at..at + 8]);
+    i64::from_le_bytes(x)
+}
+
 impl Segment {
-    /// Decodes segment bytes, checking every offset.
+    /// Decodes segment bytes, checking every range; never panics, whatever the bytes.
     pub fn decode(bytes: Vec<u8>) -> Result<Segment, String> {
-        let nl = bytes.iter().position(|&b| b == b'\n').ok_or("segment has no metadata line")?;
-        let records: Vec<RecordMeta> =
-            serde_json::from_slice(&bytes[..nl]).map_err(|e| format!("segment metadata is not valid: {e}"))?;
-        let body_len = bytes.len() - nl - 1;
-        for r in &records {
-            let ends = [u64::from(r.o[0]) + u64::from(r.o[1]), u64::from(r.o[2]) + u64::from(r.o[3])];
-            if ends.iter().any(|&e| e > body_len as u64) {
-                return Err(format!("segment record {} points past the end of the segment", r.id));
+        if bytes.len() < HEADER || &bytes[..8] != MAGIC {
+            if bytes.first() == Some(&b'[') {
+                return Err("this is a format 1 segment: rebuild the snapshot with this version and publish it".into());
             }
+            return Err("not a segment (no TXSEG2 header)".into());
         }
-        if records.windows(2).any(|w| w[0].d >= w[1].d) {
-            return Err("segment records are not in strictly increasing date_added order".into());
+        let count = u32_at(&bytes, 8) as usize;
+        let table_end = count
+            .checked_mul(RECORD_BYTES)
+            .and_then(|t| t.checked_add(HEADER))
+            .filter(|&e| e <= bytes.len())
+            .ok_or("the segment's record table runs past its end")?;
+        let data_len = (bytes.len() - table_end) as u64;
+        let mut entries = Vec::with_capacity(count);
+        for i in 0..count {
+            let at = HEADER + i * RECORD_BYTES;
+            let mut r = [(0u32, 0u32); 6];
+            for (k, slot) in r.iter_mut().enumerate() {
+                *slot = (u32_at(&bytes, at + 16 + k * 8), u32_at(&bytes, at + 20 + k * 8));
+                if u64::from(slot.0) + u64::from(slot.1) > data_len {
+                    return Err(format!("segment record {i} points past the end of the segment"));
+                }
+            }
+            for &(o, l) in &r[..4] {
+                let s = table_end + o as usize;
+                if std::str::from_utf8(&bytes[s..s + l as usize]).is_err() {
+                    return Err(format!("segment record {i} has an id or type that is not UTF-8"));
+                }
+            }
+            let e = Entry { d: i64_at(&bytes, at), v: i64_at(&bytes, at + 8), r };
+            if entries.last().is_some_and(|p: &Entry| p.d >= e.d) {
+                return Err("segment records are not in strictly increasing date_added order".into());
+            }
+            entries.push(e);
         }
-        Ok(Segment { records, bodies_start: nl + 1, bytes })
+        Ok(Segment { entries, data_start: table_end, bytes })
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn slice(&self, (o, l): (u32, u32)) -> &[u8] {
+        let s = self.data_start + o as usize;
+        &self.bytes[s..s + l as usize]
+    }
+
+    fn text(&self, range: (u32, u32)) -> &str {
+        // Checked at decode time.
+        std::str::from_utf8(self.slice(range)).unwrap_or_default()
+    }
+
+    /// Record `i`'s metadata.
+    pub fn record(&self, i: usize) -> RecordMeta<'_> {
+        let e = &self.entries[i];
+        RecordMeta {
+            d: e.d,
+            v: e.v,
+            id: self.text(e.r[0]),
+            t: self.text(e.r[1]),
+            id20: self.text(e.r[2]),
+            t20: self.text(e.r[3]),
+        }
+    }
+
+    /// date_added of record `i`, microseconds.
+    pub fn date(&self, i: usize) -> i64 {
+        self.entries[i].d
     }
 
     /// The body of record `i` in the given spec version ("2.1" or "2.0").
     pub fn body(&self, i: usize, v21: bool) -> &[u8] {
-        let o = &self.records[i].o;
-        let (start, len) = if v21 { (o[0], o[1]) } else { (o[2], o[3]) };
-        let s = self.bodies_start + start as usize;
-        &self.bytes[s..s + len as usize]
+        let e = &self.entries[i];
+        self.slice(if v21 { e.r[4] } else { e.r[5] })
     }
 
     /// Index of the first record added strictly after `t`.
     pub fn first_after(&self, t: Timestamp) -> usize {
-        self.records.partition_point(|r| r.d <= t.0)
+        self.entries.partition_point(|r| r.d <= t.0)
     }
 }
 
@@ -122,9 +201,8 @@ impl Segment {
 mod tests {
     use super::*;
 
-    #[test]
-    fn round_trips() {
-        let recs = [
+    fn recs() -> [RecordIn<'static>; 2] {
+        [
             RecordIn {
                 date_added: Timestamp(10),
                 version: Timestamp(5),
@@ -145,32 +223,44 @@ mod tests {
                 json21: "{}",
                 json20: "[]",
             },
-        ];
-        let seg = Segment::decode(encode(&recs)).unwrap();
-        assert_eq!(seg.records.len(), 2);
+        ]
+    }
+
+    #[test]
+    fn round_trips() {
+        let seg = Segment::decode(encode(&recs())).unwrap();
+        assert_eq!(seg.len(), 2);
         assert_eq!(seg.body(0, true), b"{\"x\":1}");
         assert_eq!(seg.body(0, false), b"{\"y\":2}");
-        assert_eq!(seg.records[1].id20(), "indicator--2");
-        assert_eq!(seg.records[0].id20(), "a--1");
+        assert_eq!(seg.record(1).id20(), "indicator--2");
+        assert_eq!(seg.record(1).type20(), "indicator");
+        assert_eq!(seg.record(0).id20(), "a--1");
+        assert_eq!(seg.record(1).v, 6);
         assert_eq!(seg.first_after(Timestamp(10)), 1);
         assert_eq!(seg.first_after(Timestamp(9)), 0);
     }
 
     #[test]
-    fn rejects_damage() {
-        let recs = [RecordIn {
-            date_added: Timestamp(1),
-            version: Timestamp(1),
-            id21: "a--1",
-            type21: "a",
-            id20: "a--1",
-            type20: "a",
-            json21: "{}",
-            json20: "{}",
-        }];
-        let mut bytes = encode(&recs);
-        bytes.truncate(bytes.len() - 2);
-        assert!(Segment::decode(bytes).unwrap_err().contains("points past the end"));
-        assert!(Segment::decode(b"no newline".to_vec()).is_err());
+    fn rejects_damage_without_panicking() {
+        let bytes = encode(&recs());
+        let mut cut = bytes.clone();
+        cut.truncate(cut.len() - 2);
+        assert!(Segment::decode(cut).unwrap_err().contains("points past the end"));
+        assert!(Segment::decode(b"no header".to_vec()).is_err());
+        assert!(Segment::decode(b"[{\"d\":1}]\n{}".to_vec()).unwrap_err().contains("format 1"));
+        // Every truncation and every single-byte change either decodes or is refused; none panics.
+        for n in 0..bytes.len() {
+            let _ = Segment::decode(bytes[..n].to_vec());
+            let mut b = bytes.clone();
+            b[n] ^= 0xff;
+            if let Ok(s) = Segment::decode(b) {
+                for i in 0..s.len() {
+                    let _ = (s.record(i), s.body(i, true), s.body(i, false));
+                }
+            }
+        }
+        let mut huge = bytes.clone();
+        huge[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(Segment::decode(huge).is_err());
     }
 }

@@ -2,6 +2,10 @@
 //!
 //! 2.1 pages with `limit` and signed `next` tokens; 2.0 with `Range: items a-b`. Results are in ascending
 //! date_added order, and `X-TAXII-Date-Added-First`/`-Last` (microseconds) frame every non-empty page.
+//!
+//! A collection keeps earlier versions of its objects (see the snapshot builder); `match[version]` picks among
+//! them: `last` (the default, but for the versions endpoint, which lists all), `first`, `all`, or exact
+//! `modified` timestamps, a comma list being any of them.
 
 use super::error::TaxiiError;
 use super::filters::{Endpoint, Filters, VersionMatch};
@@ -11,7 +15,7 @@ use super::token::{self, Cursor};
 use super::{Request, Response};
 use crate::auth::Viewer;
 use crate::service::Settings;
-use crate::snapshot::format::{type_stream, CollectionIndex, ALL};
+use crate::snapshot::format::{type_stream, CollectionIndex, ALL, NOT_FIRST, SUPERSEDED};
 use crate::snapshot::reader::{Hit, Reader, Snapshot};
 use crate::snapshot::segment::RecordMeta;
 use crate::snapshot::CollectionEntry;
@@ -31,6 +35,7 @@ pub(super) struct Selection {
     pub(super) filters: Filters,
     pub(super) after: Option<Timestamp>,
     pub(super) limit: usize,
+    pub(super) endpoint: Endpoint,
 }
 
 impl Selection {
@@ -39,19 +44,34 @@ impl Selection {
         v == Version::V21 && !(self.filters.spec_versions.len() == 1 && self.filters.spec_versions[0] == "2.0")
     }
 
-    /// Whether a record passes the filters that are checked per record.
-    pub(super) fn keep(&self, v: Version) -> impl Fn(&RecordMeta) -> bool + '_ {
+    /// The `match[version]` values in force: those given, else `last` (`all` for the versions endpoint).
+    pub(super) fn version_modes(&self) -> Vec<VersionMatch> {
+        match (self.filters.versions.is_empty(), self.endpoint) {
+            (false, _) => self.filters.versions.clone(),
+            (true, Endpoint::Versions) => vec![VersionMatch::All],
+            (true, _) => vec![VersionMatch::Last],
+        }
+    }
+
+    /// Whether only the default view (`match[version]=last`) is asked for: what the index counts.
+    pub(super) fn default_view(&self) -> bool {
+        self.version_modes() == [VersionMatch::Last]
+    }
+
+    /// Whether a record (with its visibility flags) passes the filters that are checked per record.
+    pub(super) fn keep(&self, v: Version) -> impl Fn(&RecordMeta<'_>, u8) -> bool + '_ {
         let spec_ok = self.filters.spec_versions.is_empty()
             || self.filters.spec_versions.iter().any(|s| s == v.number())
             || (v == Version::V21 && self.filters.spec_versions.iter().any(|s| s == "2.0"));
-        move |r: &RecordMeta| {
+        let modes = self.version_modes();
+        move |r: &RecordMeta<'_>, flags: u8| {
             spec_ok
-                && (self.filters.versions.is_empty()
-                    || self.filters.versions.iter().any(|m| match m {
-                        VersionMatch::At(t) => r.v == t.0,
-                        // One version per object in a snapshot: it is the first, the last and all of them.
-                        VersionMatch::First | VersionMatch::Last | VersionMatch::All => true,
-                    }))
+                && modes.iter().any(|m| match m {
+                    VersionMatch::Last => flags & SUPERSEDED == 0,
+                    VersionMatch::First => flags & NOT_FIRST == 0,
+                    VersionMatch::All => true,
+                    VersionMatch::At(t) => r.v == t.0,
+                })
         }
     }
 
@@ -125,7 +145,7 @@ pub(super) async fn select<S: Store>(
         }
     };
     let index = reader.index(&entry).await?;
-    Ok(Selection { snapshot, entry, index, filters, after, limit })
+    Ok(Selection { snapshot, entry, index, filters, after, limit, endpoint })
 }
 
 fn pairs(canonical: &str) -> Vec<(String, String)> {
@@ -150,26 +170,43 @@ pub(super) async fn read_page<S: Store>(
         return Ok((page.hits, page.resume));
     }
     let wanted_types = sel.streams(v);
-    let mut hits = Vec::new();
+    let mut hits: Vec<Hit> = Vec::new();
     for id in ids {
-        for d in reader.find_id(&sel.index, id).await? {
-            if sel.after.is_some_and(|a| d <= a) {
+        for hit in versions_of(reader, &sel.index, id).await? {
+            if sel.after.is_some_and(|a| hit.date() <= a.0) {
                 continue;
             }
-            if let Some(hit) = reader.at(&sel.index, d).await? {
-                let m = hit.meta();
-                let type_ok = sel.filters.types.is_empty() || wanted_types.contains(&type_stream(&m.t));
-                if type_ok && keep(m) && !hits.iter().any(|h: &Hit| h.meta().d == m.d) {
-                    hits.push(hit);
-                }
+            let m = hit.meta();
+            let type_ok = sel.filters.types.is_empty() || wanted_types.contains(&type_stream(m.t));
+            if type_ok && keep(&m, hit.flags) && !hits.iter().any(|h| h.date() == m.d) {
+                hits.push(hit.clone());
             }
         }
     }
-    hits.sort_by_key(|h| h.meta().d);
+    hits.sort_by_key(Hit::date);
     let more = hits.len() > sel.limit;
     hits.truncate(sel.limit);
     let resume = if more { hits.last().map(|h| h.meta().date_added()) } else { None };
     Ok((hits, resume))
+}
+
+/// Every version of the object `id` (its 2.1 or 2.0 id) in the collection that is not gone, oldest added first.
+async fn versions_of<S: Store>(
+    reader: &Reader<'_, S>,
+    index: &CollectionIndex,
+    id: &str,
+) -> Result<Vec<Hit>, TaxiiError> {
+    let mut out = Vec::new();
+    for d in reader.find_id(index, id).await? {
+        if let Some(hit) = reader.at(index, d).await? {
+            let m = hit.meta();
+            // The id index is keyed by a hash: the record says whether it is this object.
+            if m.id == id || m.id20() == id {
+                out.push(hit);
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn next_token(s: &Settings, sel: &Selection, resume: Option<Timestamp>) -> Option<String> {
@@ -252,8 +289,7 @@ fn objects_response(s: &Settings, sel: &Selection, v: Version, hits: &[Hit], res
 
 fn manifest_record(h: &Hit, v21: bool) -> Vec<u8> {
     let m = h.meta();
-    let (id, media) =
-        if v21 { (m.id.as_str(), Version::V21.stix_type()) } else { (m.id20(), Version::V20.stix_type()) };
+    let (id, media) = if v21 { (m.id, Version::V21.stix_type()) } else { (m.id20(), Version::V20.stix_type()) };
     serde_json::to_vec(&serde_json::json!({
         "id": id,
         "date_added": m.date_added().to_micros_string(),
@@ -295,7 +331,7 @@ async fn one_object<S: Store>(
     v: Version,
 ) -> Result<(Selection, Vec<Hit>, Option<Timestamp>), TaxiiError> {
     let sel = select(s, reader, req, viewer, c, endpoint).await?;
-    let exists = !reader.find_id(&sel.index, object_id).await?.is_empty();
+    let exists = !versions_of(reader, &sel.index, object_id).await?.is_empty();
     if !exists {
         return Err(TaxiiError::not_found(format!(
             "there is no object {:?} in collection {}",

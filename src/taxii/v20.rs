@@ -58,7 +58,7 @@ async fn page_at<S: Store>(
     sel: &Selection,
     offset: u64,
 ) -> Result<(Vec<Hit>, Option<u64>), TaxiiError> {
-    if !sel.filters.ids.is_empty() || !sel.filters.versions.is_empty() || !sel.filters.spec_versions.is_empty() {
+    if !sel.filters.ids.is_empty() || !sel.default_view() || !sel.filters.spec_versions.is_empty() {
         return skip_to(reader, sel, offset).await;
     }
     // Each stream with the number of its records at or before added_after.
@@ -68,7 +68,7 @@ async fn page_at<S: Store>(
             ranked.push((stream, reader.rank(stream, sel.after).await?));
         }
     }
-    let total = ranked.iter().map(|(stream, rank)| stream.count - rank).sum();
+    let total = ranked.iter().map(|(stream, rank)| stream.count.saturating_sub(*rank)).sum();
     match ranked.as_slice() {
         [] => Ok((vec![], Some(0))),
         [(stream, rank)] => {
@@ -112,7 +112,7 @@ fn bundle_id(snapshot: &str, collection: &str, req: &Request, hits: &[Hit]) -> S
         name.push_str(&format!("&{k}={v}"));
     }
     if let (Some(f), Some(l)) = (hits.first(), hits.last()) {
-        name.push_str(&format!("#{}-{}", f.meta().d, l.meta().d));
+        name.push_str(&format!("#{}-{}", f.date(), l.date()));
     }
     // STIX 2.0 requires a UUIDv4-shaped id.
     crate::stix::ids::v20_id(&format!(

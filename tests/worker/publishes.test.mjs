@@ -1,9 +1,28 @@
 // date_added across successive publishes: unchanged object versions keep theirs, new and changed ones come after
-// everything before, so a client polling with added_after sees each new or changed object exactly once.
+// everything before, so a client polling with added_after sees each new or changed object exactly once. Builds on
+// top of the worker's snapshot write only what is new (the rest is reused in place), and a modified indicator
+// keeps its earlier version for match[version]=all/first.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { startWorker, buildSnapshot, ipIndicators, get, publish, ADMIN_TOKEN } from '../harness.mjs';
+
+/** Bytes of the blobs a build wrote (with --previous-url, only those the worker does not have). */
+function blobBytes(snapshotDir) {
+  let total = 0;
+  const walk = (d) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p);
+      else total += st.size;
+    }
+  };
+  walk(join(snapshotDir, 'blobs'));
+  return total;
+}
 
 let w;
 before(async () => {
@@ -30,7 +49,8 @@ test('three publishes: a poller sees each new or changed object exactly once', a
   const collections = { 'All IPs': 'type:IP' };
   const prev = ['--previous-url', w.url, '--token', ADMIN_TOKEN];
   let indicators = ipIndicators(1500);
-  publish(w.url, buildSnapshot({ collections, indicators, now: '2026-01-01T00:00:00Z', args: prev }));
+  const build1 = buildSnapshot({ collections, indicators, now: '2026-01-01T00:00:00Z', args: prev });
+  publish(w.url, build1);
   const cols = await get(`${w.url}/threatintel/collections/`);
   const objectsUrl = `${w.url}/threatintel/collections/${cols.json.collections[0].id}/objects/`;
   const manifestUrl = objectsUrl.replace(/objects\/$/, 'manifest/');
@@ -42,18 +62,46 @@ test('three publishes: a poller sees each new or changed object exactly once', a
   indicators = indicators.map((ind, i) => (i % 37 === 0 ? { ...ind, modified: '2025-06-01T00:00:00Z' } : ind));
   const changed2 = indicators.filter((_, i) => i % 37 === 0).length;
   indicators = indicators.concat(ipIndicators(25, { start: 1500 }));
-  publish(w.url, buildSnapshot({ collections, indicators, now: '2026-01-02T00:00:00Z', args: prev }));
+  const build2 = buildSnapshot({ collections, indicators, now: '2026-01-02T00:00:00Z', args: prev });
+  publish(w.url, build2);
   const second = await everything(objectsUrl, first.last);
   assert.equal(second.objects.length, changed2 + 25, 'only the changed and the new');
+  assert.equal(new Set(second.objects.map((o) => o.id)).size, second.objects.length, 'each once');
+  const ratio = blobBytes(build2) / blobBytes(build1);
+  assert.ok(ratio < 0.15, `the second build wrote ${(ratio * 100).toFixed(1)}% of the first's bytes`);
+  // The default view serves 1525 objects; the modified ones keep their earlier version.
+  assert.equal((await everything(objectsUrl)).objects.length, 1525);
+  // IPs are SCOs over 2.1 (no `modified` in the body): the manifest says which version each record is.
+  const polled = await get(`${manifestUrl}?limit=1000&added_after=${encodeURIComponent(first.last)}`);
+  assert.equal(polled.json.objects.length, changed2 + 25);
+  const changedId = polled.json.objects.find((m) => m.version.startsWith('2025-06-01'))?.id;
+  assert.ok(changedId, 'a modified indicator was polled');
+  const both = await get(`${objectsUrl}${changedId}/?match[version]=all`);
+  assert.equal(both.status, 200, both.text);
+  assert.equal(both.json.objects.length, 2, 'match[version]=all shows both versions');
+  const versions = await get(`${objectsUrl}${changedId}/versions/`);
+  assert.equal(versions.json.versions.length, 2, versions.text);
+  assert.ok(versions.json.versions[1].startsWith('2025-06-01'));
+  const last = await get(`${manifestUrl}?match[id]=${changedId}`);
+  assert.deepEqual(last.json.objects.map((m) => m.version), [versions.json.versions[1]], 'the default is the last');
+  const firstOnly = await get(`${manifestUrl}?match[id]=${changedId}&match[version]=first`);
+  assert.deepEqual(firstOnly.json.objects.map((m) => m.version), [versions.json.versions[0]]);
+  const allManifest = await get(`${manifestUrl}?match[version]=all&limit=1000&added_after=${encodeURIComponent(first.last)}`);
+  assert.equal(allManifest.json.objects.length, changed2 + 25, 'earlier versions keep their date_added');
   const kept = (await get(`${manifestUrl}?limit=1000`)).json.objects.filter((m) => dates.has(m.id) && dates.get(m.id) === m.date_added);
   assert.ok(kept.length > 900, 'unchanged objects keep their date_added');
 
   // Publish 3: nothing changes, then one change.
-  publish(w.url, buildSnapshot({ collections, indicators, now: '2026-01-03T00:00:00Z', args: prev }));
+  const build3 = buildSnapshot({ collections, indicators, now: '2026-01-03T00:00:00Z', args: prev });
+  publish(w.url, build3);
   assert.equal((await everything(objectsUrl, second.last)).objects.length, 0, 'an identical rebuild announces nothing');
+  assert.ok(blobBytes(build3) < 0.03 * blobBytes(build1), 'an identical rebuild writes next to nothing');
   indicators[7] = { ...indicators[7], modified: '2025-07-01T00:00:00Z' };
   publish(w.url, buildSnapshot({ collections, indicators, now: '2026-01-04T00:00:00Z', args: prev }));
   const fourth = await everything(objectsUrl, second.last);
   assert.equal(fourth.objects.length, 1);
   assert.equal(fourth.objects[0].value, indicators[7].value);
+  // Both its versions are kept (the default history is 30 days).
+  const hist = await get(`${objectsUrl}${fourth.objects[0].id}/versions/`);
+  assert.equal(hist.json.versions.length, 2, hist.text);
 });
