@@ -187,6 +187,9 @@ pub struct Pruned {
     pub bytes: u64,
     /// Blobs the worker refused to delete because the snapshot made current meanwhile reaches them.
     pub refused: usize,
+    /// Retained (not current) snapshots that could not be read, with the reason. When there are any, nothing is
+    /// deleted: the blobs they reach cannot be told apart from garbage.
+    pub unreadable: Vec<(String, String)>,
     pub dry_run: bool,
 }
 
@@ -212,11 +215,24 @@ mod native {
         };
         let kept = retained(&pointer, now, keep);
         let mut reach = HashSet::new();
-        for (i, (_, manifest)) in kept.iter().enumerate() {
+        let mut unreadable = Vec::new();
+        for (i, (snapshot, manifest)) in kept.iter().enumerate() {
             progress("reading retained snapshots", i, kept.len());
-            for k in crate::snapshot::dir::reachable_keys(admin, manifest)? {
-                reach.insert(k);
+            match crate::snapshot::dir::reachable_keys(admin, manifest) {
+                Ok(keys) => reach.extend(keys),
+                // The current snapshot must be readable: what it reaches is never in doubt.
+                Err(e) if i == 0 => return Err(format!("the current snapshot {snapshot} cannot be read: {e}")),
+                // A damaged (or, for now, unreachable) older snapshot: keep everything until it leaves the window.
+                Err(e) => unreadable.push((snapshot.clone(), e)),
             }
+        }
+        if !unreadable.is_empty() {
+            return Ok(Pruned {
+                retained: kept.into_iter().map(|(s, _)| s).collect(),
+                unreadable,
+                dry_run,
+                ..Pruned::default()
+            });
         }
         let listing = admin.list_all(&|n| progress("listing blobs", n, 0))?;
         let p = plan(&listing, &reach, now, keep);

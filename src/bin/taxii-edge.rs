@@ -553,6 +553,17 @@ fn prune_worker_with_progress(
 
 fn report_prune(p: &taxii_edge::prune::Pruned, keep: i64) {
     let keep = taxii_edge::prune::show_duration(keep);
+    if !p.unreadable.is_empty() {
+        for (snapshot, why) in &p.unreadable {
+            eprintln!("warning: the retained snapshot {snapshot} cannot be read: {why}");
+        }
+        eprintln!(
+            "warning: prune deleted nothing: the blobs an unreadable snapshot reaches cannot be told apart from \
+             garbage. It leaves the retention window {keep} after it was replaced; prune then goes on (or prune \
+             with a shorter --keep)."
+        );
+        return;
+    }
     if p.dry_run {
         for k in &p.deleted {
             say!("would delete {k}");
@@ -591,6 +602,12 @@ fn run_prune(
         _ => return Err(bad("give a snapshot directory, or --url and --token")),
     };
     report_prune(&pruned, keep_us);
+    if !pruned.unreadable.is_empty() {
+        return Err(Fail::from(format!(
+            "nothing was pruned: {} retained snapshot(s) cannot be read",
+            pruned.unreadable.len()
+        )));
+    }
     Ok(())
 }
 

@@ -193,3 +193,47 @@ test('collections --url and info --url read the live worker', async () => {
     await closed.stop();
   }
 });
+
+test('a damaged older snapshot stops prune from deleting anything until it leaves the window', async () => {
+  const own = await startWorker();
+  try {
+    const bucket = await own.mf.getR2Bucket('SNAPSHOTS');
+    const publish = (dir, keep) => cli(['publish', dir, '--url', own.url, '--token', ADMIN_TOKEN, '--keep', keep]);
+    const a = snapshotOf('a', 50, 10_000);
+    publish(a, '1h');
+    const manifestA = JSON.parse(readFileSync(join(a, 'snapshot.json'), 'utf8')).manifest;
+    publish(snapshotOf('b', 50, 20_000), '1h');
+    // a, now retained history, loses half of its manifest.
+    const bytes = new Uint8Array(await (await bucket.get(manifestA)).arrayBuffer());
+    await bucket.put(manifestA, bytes.slice(0, bytes.length >> 1));
+
+    const c = publish(snapshotOf('c', 50, 30_000), '0');
+    // keep 0: a is not retained, so it is not read, and its blobs (and b's) go.
+    assert.match(c.stdout, /; [1-9]\d* deleted/);
+    assert.equal(c.stderr, '');
+
+    // Within the window the damaged snapshot is retained: the publish succeeds, says why nothing was deleted.
+    const own2 = snapshotOf('d', 50, 40_000);
+    publish(own2, '1h');
+    const e = snapshotOf('e', 50, 50_000);
+    publish(e, '1h');
+    const manifestD = JSON.parse(readFileSync(join(own2, 'snapshot.json'), 'utf8')).manifest;
+    const dBytes = new Uint8Array(await (await bucket.get(manifestD)).arrayBuffer());
+    dBytes[dBytes.length - 2] ^= 0x20;
+    await bucket.put(manifestD, dBytes);
+    const before = (await bucket.list({ limit: 1000 })).objects.length;
+    const f = publish(snapshotOf('f', 50, 60_000), '1h');
+    assert.match(f.stdout, /now current/);
+    assert.match(f.stderr, new RegExp(`warning: the retained snapshot [0-9a-f]{32} cannot be read: .*${manifestD}`));
+    assert.match(f.stderr, /prune deleted nothing/);
+    const standalone = cli(['prune', '--url', own.url, '--token', ADMIN_TOKEN, '--keep', '1h'], { allowFail: true });
+    assert.equal(standalone.status, 1);
+    assert.match(standalone.stderr, /nothing was pruned: 1 retained snapshot\(s\) cannot be read/);
+    assert.ok((await bucket.list({ limit: 1000 })).objects.length > before, 'nothing deleted, f added');
+    // The current snapshot still serves.
+    const cols = await get(`${own.url}/threatintel/collections/`);
+    assert.equal(cols.status, 200);
+  } finally {
+    await own.stop();
+  }
+});
