@@ -126,7 +126,8 @@ impl Service {
     /// Answers a request whose caller is known.
     async fn answer<S: Store>(&self, store: &S, req: &Request, viewer: &Viewer<'_>) -> Response {
         let path = req.path.trim_end_matches('/');
-        let segments: Vec<&str> = if path.is_empty() { vec![] } else { path[1..].split('/').collect() };
+        let segments: Vec<&str> =
+            if path.is_empty() { vec![] } else { path.strip_prefix('/').unwrap_or(path).split('/').collect() };
         let route = self.route(&segments);
         // An anonymous caller of a server whose discovery is not public may still read public collections;
         // everything else asks it to sign in (collections decide for themselves: see Viewer::no_such_collection).

@@ -1,0 +1,43 @@
+//! Every crash the fuzz targets (fuzz/, docs/FUZZING.md) found, replayed natively with the exact input that
+//! crashed, so that `cargo test` keeps each fix. A new crash gets a test here before its fix.
+
+mod common;
+
+use common::{call, feed_store};
+use taxii_edge::query::Query;
+use taxii_edge::service::{Service, Settings};
+use taxii_edge::taxii::Request;
+
+/// `query`: a relative date `now` followed by a multi-byte character sliced the text inside the character
+/// (fuzz/artifacts/query/crash-d724a4862b7be87bf4b0ba89bf1e1e72b288a615).
+#[test]
+fn query_now_followed_by_a_multibyte_character() {
+    let input = b"\x01\x00\x00\x00\x00\x00\x00!ied:>=now\xcd\x9b";
+    let text = std::str::from_utf8(input).unwrap();
+    let e = Query::parse(text).unwrap_err();
+    assert!(e.message.contains("date"), "{e}");
+    for q in ["modified:>=now\u{35b}", "modified:>now€7d", "modified:<now-\u{e9}"] {
+        assert!(Query::parse(q).is_err(), "{q}");
+    }
+    assert!(Query::parse("modified:>=now-7d").is_ok());
+}
+
+/// `service_request`: a path that does not start with `/` and starts with a multi-byte character was sliced
+/// inside it (fuzz/artifacts/service_request/crash-7fb233c0261f047a261b81bdb1a71fa1a3f75652: bytes
+/// `00 bc ba ff f7 ff …`, which the target decodes to method "", path "\u{FFFD}", no Accept).
+#[test]
+fn path_without_a_leading_slash() {
+    let store = feed_store(r#"{"All": ""}"#, r#"{"value": "1.2.3.4", "indicator_type": "IP"}"#, "");
+    let svc = Service::new(Settings::default());
+    for (method, path) in [("", "\u{FFFD}"), ("GET", "\u{FFFD}"), ("GET", "é/collections/")] {
+        let req = Request {
+            method: method.into(),
+            path: path.into(),
+            origin: "https://feeds.example".into(),
+            body: Some("\u{FFFD}".repeat(8).into_bytes()),
+            ..Request::default()
+        };
+        let resp = call(&svc, &store, &req);
+        assert!((400..500).contains(&resp.status), "{method} {path:?}: {}", resp.status);
+    }
+}
