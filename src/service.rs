@@ -93,6 +93,9 @@ impl Service {
             Err(e) => return self.refuse(req, e.to_error(&self.settings.access)),
         };
         let mut resp = self.answer(store, req, &viewer).await;
+        if req.method == "HEAD" {
+            resp.body.clear(); // the early answers (404, 406, status) too
+        }
         // Whatever a signed-in caller sees is for it alone: no shared cache may keep it.
         if viewer.is_authenticated() || resp.status == 401 {
             resp.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("cache-control"));

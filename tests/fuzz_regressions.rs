@@ -41,3 +41,28 @@ fn path_without_a_leading_slash() {
         assert!((400..500).contains(&resp.status), "{method} {path:?}: {}", resp.status);
     }
 }
+
+/// `service_request`: a HEAD whose answer is an early error (404 here, also 406) carried the error body
+/// (fuzz/artifacts/service_request/crash-87f582335e1ac0034c64fb13d74dce647c143cf9: bytes `4e 01 50 55 54 ff …`,
+/// decoded to HEAD /taxii/OST with an empty Authorization, an empty Accept and a query and body).
+#[test]
+fn head_of_an_early_error_has_no_body() {
+    let store = feed_store(r#"{"All": ""}"#, r#"{"value": "1.2.3.4", "indicator_type": "IP"}"#, "");
+    let svc = Service::new(Settings::default());
+    let req = Request {
+        method: "HEAD".into(),
+        path: "/taxii/OST".into(),
+        query: vec![("publisblobs/segment/0000000000000000000000000000000000000000".into(), String::new())],
+        headers: vec![("authorization".into(), String::new()), ("accept".into(), String::new())],
+        origin: "https://feeds.example".into(),
+        body: Some(b"\xff[]\n".to_vec()),
+    };
+    let resp = call(&svc, &store, &req);
+    assert_eq!(resp.status, 404);
+    assert!(resp.body.is_empty(), "{}", String::from_utf8_lossy(&resp.body));
+    for (path, accept) in [("/taxii2/", "text/html"), ("/api/status", ""), ("/nope", "")] {
+        let req = Request { headers: vec![("accept".into(), accept.into())], path: path.into(), ..req.clone() };
+        let resp = call(&svc, &store, &req);
+        assert!(resp.body.is_empty(), "HEAD {path}: {} {}", resp.status, String::from_utf8_lossy(&resp.body));
+    }
+}

@@ -96,7 +96,8 @@ pub fn check_response(req: &Request, resp: &Response, objects_are_json: bool) {
         let field = if req.path == "/admin" || req.path.starts_with("/admin/") { "error" } else { "title" };
         assert!(v.get(field).and_then(|t| t.as_str()).is_some(), "an error without {field}: {v}");
     }
-    if req.method == "HEAD" {
+    // (The admin path, for the CLI's publish only, answers every method alike.)
+    if req.method == "HEAD" && !req.path.starts_with("/admin") {
         assert!(resp.body.is_empty(), "a HEAD answer with a body");
     }
 }
