@@ -4,6 +4,8 @@
 mod common;
 
 use common::{call, feed_store};
+use taxii_edge::auth::password::{hash_password, PasswordHash};
+use taxii_edge::auth::{authenticate, parse_header, Access, AuthError};
 use taxii_edge::query::Query;
 use taxii_edge::service::{Service, Settings};
 use taxii_edge::taxii::Request;
@@ -65,4 +67,24 @@ fn head_of_an_early_error_has_no_body() {
         let resp = call(&svc, &store, &req);
         assert!(resp.body.is_empty(), "HEAD {path}: {} {}", resp.status, String::from_utf8_lossy(&resp.body));
     }
+}
+
+/// `auth_header`: a password followed by NULs verified as the password, because PBKDF2's HMAC pads its key with
+/// zeros (fuzz/artifacts/auth_header/crash-58acae89f32a8494b7070020dc7bd9c513caa3f6). Control characters,
+/// which RFC 7617 forbids in credentials, are now refused, and `user add` refuses them in a password.
+#[test]
+fn a_password_padded_with_nuls_is_refused() {
+    let hash = PasswordHash::new(b"s3cret", b"fuzz salt", 1);
+    let users = format!(r#"{{"alice": {{"hash": "{hash}", "collections": "*"}}}}"#);
+    let access = Access::from_config(Some(&users), Some("All"), None, Some("fuzz")).unwrap();
+    let input = b"bearer alice.s3cret\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+    let header = std::str::from_utf8(input).unwrap();
+    assert!(matches!(authenticate(&access, Some(header)), Err(AuthError::Malformed(_))));
+    assert!(authenticate(&access, Some("Bearer alice.s3cret")).unwrap().name() == Some("alice"));
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode("alice:s3cret\0");
+    assert!(matches!(parse_header(&format!("Basic {basic}")), Err(AuthError::Malformed(_))));
+    assert!(matches!(parse_header("Bearer al\u{7}ice.s3cret"), Err(AuthError::Malformed(_))));
+    assert!(hash_password("s3cret\0", 1).is_err());
+    assert!(hash_password("s3cret", 1).is_ok());
 }
