@@ -84,7 +84,9 @@ pub fn check_response(req: &Request, resp: &Response, objects_are_json: bool) {
         req.query,
         String::from_utf8_lossy(&resp.body)
     );
-    if !resp.body.is_empty() && (objects_are_json || resp.status >= 400) {
+    // The admin path serves blobs as stored (`GET /admin/blobs/<key>`, for publishing): only its errors are JSON.
+    let admin = req.path == "/admin" || req.path.starts_with("/admin/");
+    if !resp.body.is_empty() && ((objects_are_json && !admin) || resp.status >= 400) {
         let parsed: Result<serde_json::Value, _> = serde_json::from_slice(&resp.body);
         assert!(parsed.is_ok(), "a body that is not JSON: {}", String::from_utf8_lossy(&resp.body));
         let ct = resp.header("content-type").unwrap_or_default();
@@ -93,7 +95,7 @@ pub fn check_response(req: &Request, resp: &Response, objects_are_json: bool) {
     if resp.status >= 400 && !resp.body.is_empty() {
         let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
         // The admin path answers its own JSON ({"error": …}); everything else a TAXII error resource.
-        let field = if req.path == "/admin" || req.path.starts_with("/admin/") { "error" } else { "title" };
+        let field = if admin { "error" } else { "title" };
         assert!(v.get(field).and_then(|t| t.as_str()).is_some(), "an error without {field}: {v}");
     }
     // (The admin path, for the CLI's publish only, answers every method alike.)
