@@ -138,7 +138,8 @@ impl Service {
             Err(e) => return Prepared::Answered(self.refuse(req, e.to_error(&self.settings.access))),
         };
         let path = req.path.trim_end_matches('/');
-        let segments: Vec<&str> = if path.is_empty() { vec![] } else { path[1..].split('/').collect() };
+        let segments: Vec<&str> =
+            if path.is_empty() { vec![] } else { path.strip_prefix('/').unwrap_or(path).split('/').collect() };
         let route = self.route(&segments);
         // An anonymous caller of a server whose discovery is not public may still read public collections;
         // everything else asks it to sign in (collections decide for themselves: see Viewer::no_such_collection).
@@ -249,7 +250,8 @@ impl Service {
     pub async fn respond<S: Store>(&self, store: &S, req: &Request, ready: &Ready<'_>) -> Response {
         let viewer = &ready.viewer;
         let path = req.path.trim_end_matches('/');
-        let segments: Vec<&str> = if path.is_empty() { vec![] } else { path[1..].split('/').collect() };
+        let segments: Vec<&str> =
+            if path.is_empty() { vec![] } else { path.strip_prefix('/').unwrap_or(path).split('/').collect() };
         let route = self.route(&segments);
         if path == "/api/status" {
             return self.status(store, req, viewer).await;

@@ -413,6 +413,17 @@ pub fn parse_header(header: &str) -> Result<(String, Vec<u8>), AuthError> {
     let header = header.trim();
     let (scheme, rest) = header.split_once([' ', '\t']).unwrap_or((header, ""));
     let rest = rest.trim();
+    let (user, pass) = credentials(scheme, rest)?;
+    // RFC 7617 forbids control characters; a NUL would also pad the PBKDF2 (HMAC) key, so that `pw\0` would
+    // verify as `pw`.
+    if user.chars().chain(pass.chars()).any(char::is_control) {
+        return Err(malformed("the credentials contain a control character"));
+    }
+    Ok((user, pass.into_bytes()))
+}
+
+fn credentials(scheme: &str, rest: &str) -> Result<(String, String), AuthError> {
+    let malformed = |s: &str| AuthError::Malformed(s.to_string());
     if scheme.eq_ignore_ascii_case("basic") {
         if rest.is_empty() {
             return Err(malformed("Basic carries no credentials"));
@@ -425,14 +436,14 @@ pub fn parse_header(header: &str) -> Result<(String, Vec<u8>), AuthError> {
         if user.is_empty() {
             return Err(malformed("the username is empty"));
         }
-        Ok((user.to_string(), pass.as_bytes().to_vec()))
+        Ok((user.to_string(), pass.to_string()))
     } else if scheme.eq_ignore_ascii_case("bearer") {
         let (user, pass) =
             rest.rsplit_once('.').ok_or_else(|| malformed("a Bearer API key has the form <username>.<password>"))?;
         if user.is_empty() {
             return Err(malformed("the username is empty"));
         }
-        Ok((user.to_string(), pass.as_bytes().to_vec()))
+        Ok((user.to_string(), pass.to_string()))
     } else {
         Err(AuthError::Unsupported(scheme.to_string()))
     }

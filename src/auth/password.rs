@@ -139,6 +139,9 @@ pub fn hash_password(password: &str, iterations: u32) -> Result<PasswordHash, St
     if !(1..=MAX_ITERATIONS).contains(&iterations) {
         return Err(format!("iterations must be 1 to {MAX_ITERATIONS}"));
     }
+    if password.chars().any(char::is_control) {
+        return Err("a password cannot contain control characters (HTTP Basic cannot carry them)".into());
+    }
     Ok(PasswordHash::new(password.as_bytes(), &random_bytes(16)?, iterations))
 }
 

@@ -586,9 +586,9 @@ fn date_value(text: &str) -> Option<DateValue> {
         if rest.is_empty() {
             return Some(DateValue::FromNow(0));
         }
-        let (sign, amount) = match rest.split_at(1) {
-            ("-", a) => (-1, a.trim()),
-            ("+", a) => (1, a.trim()),
+        let (sign, amount) = match (rest.strip_prefix('-'), rest.strip_prefix('+')) {
+            (Some(a), _) => (-1, a.trim()),
+            (_, Some(a)) => (1, a.trim()),
             _ => return None,
         };
         let unit_at = amount.find(|c: char| !c.is_ascii_digit())?;
