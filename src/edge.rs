@@ -112,6 +112,8 @@ fn settings(env: &Env) -> Settings {
     s.admin_token = secret(env, "ADMIN_TOKEN");
     s.public_url = var(env, "PUBLIC_URL");
     s.limits = crate::taxii::limits::Limits::from_vars(|name| var(env, name));
+    let ttl_ms = var(env, "POINTER_TTL_MS").and_then(|v| v.trim().parse::<i64>().ok()).filter(|&n| n >= 0);
+    s.pointer_ttl = ttl_ms.unwrap_or(crate::service::DEFAULT_POINTER_TTL_MS).min(3_600_000) * 1000;
     // Users and public collections (see crate::auth); nothing configured is a closed server, a broken
     // configuration one that answers 503 (fail closed) and says why in the log.
     s.access = crate::auth::Access::from_config_memo(
@@ -147,7 +149,7 @@ pub async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response>
     let service = Service { settings: settings(&env), cache: CACHE.with(Rc::clone) };
     let now = Timestamp((js_sys::Date::now() * 1000.0) as i64);
     let r2 = crate::edge_timeout::timed(R2(env.bucket("SNAPSHOTS")?), &env);
-    let store = Pinned::new(&r2);
+    let store = Pinned::with_memo(&r2, &service.cache.pointer, now, service.settings.pointer_ttl);
     let ready = match service.prepare(&store, &core, now).await {
         Prepared::Answered(out) => return to_worker(out, None),
         Prepared::Ready(ready) => ready,

@@ -44,7 +44,13 @@ pub struct Settings {
     pub access: Access,
     /// Request size limits (see [`crate::taxii::limits`]).
     pub limits: crate::taxii::limits::Limits,
+    /// How long (micros) an isolate reuses the publish pointer it read (see [`response_cache::PointerMemo`]);
+    /// 0 reads it on every request. The worker's default is [`DEFAULT_POINTER_TTL_MS`].
+    pub pointer_ttl: i64,
 }
+
+/// The worker's `POINTER_TTL_MS` when it is not set: a publish reaches every isolate within a second.
+pub const DEFAULT_POINTER_TTL_MS: i64 = 1000;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -61,6 +67,7 @@ impl Default for Settings {
             public_url: None,
             access: Access::open(),
             limits: Default::default(),
+            pointer_ttl: 0,
         }
     }
 }
@@ -110,7 +117,7 @@ impl Service {
 
     /// Answers one request. `now` is the current time (for the publish pointer).
     pub async fn handle<S: Store>(&self, store: &S, req: &Request, now: Timestamp) -> Response {
-        let store = Pinned::new(store);
+        let store = Pinned::with_memo(store, &self.cache.pointer, now, self.settings.pointer_ttl);
         match self.prepare(&store, req, now).await {
             Prepared::Answered(resp) => resp,
             Prepared::Ready(ready) => {
@@ -130,7 +137,11 @@ impl Service {
             return Prepared::Answered(self.refuse(req, e));
         }
         if req.path == "/admin" || req.path.starts_with("/admin/") {
-            return Prepared::Answered(admin::handle(&self.settings, store.inner(), req, now).await);
+            let resp = admin::handle(&self.settings, store.inner(), req, now).await;
+            if !matches!(req.method.as_str(), "GET" | "HEAD") {
+                store.forget_pointer(); // a switch is seen by this isolate's next request
+            }
+            return Prepared::Answered(resp);
         }
         // Authentication comes before anything else that is not public.
         let viewer = match auth::authenticate(&self.settings.access, req.header("authorization")) {

@@ -73,6 +73,8 @@ pub struct Cache {
     /// About 1 MB each at most.
     segments: BlobCache<Segment>,
     shards: BlobCache<IdShard>,
+    /// The publish pointer as last read (see [`crate::response_cache::Pinned::with_memo`]).
+    pub pointer: crate::response_cache::PointerMemo,
 }
 
 impl Default for Cache {
@@ -82,6 +84,7 @@ impl Default for Cache {
             indexes: BlobCache::new(64),
             segments: BlobCache::new(24),
             shards: BlobCache::new(24),
+            pointer: Default::default(),
         }
     }
 }

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { startWorker, buildSnapshot, publish, get, cli, tempDir, ipIndicators } from '../harness.mjs';
+import { startWorker, buildSnapshot, publish, putSnapshot, get, cli, tempDir, ipIndicators } from '../harness.mjs';
 
 const V20 = 'application/vnd.oasis.taxii+json; version=2.0';
 const STIX20 = 'application/vnd.oasis.stix+json; version=2.0';
@@ -276,5 +276,37 @@ test('without a Cache API (a workers.dev hostname) every request is a correct MI
     assert.equal(nm.status, 304);
   } finally {
     await w0.stop();
+  }
+});
+
+test('an isolate reuses the pointer it read for POINTER_TTL_MS; a switch through the admin API is seen at once', async () => {
+  const TTL = 1500;
+  const own = await startWorker({ vars: { POINTER_TTL_MS: String(TTL) } });
+  try {
+    const snap = (start) => buildSnapshot({ collections: { Feed: '' }, indicators: ipIndicators(5, { start }) });
+    const a = snap(100);
+    const b = snap(200);
+    const c = snap(300);
+    const id = (dir) => JSON.parse(readFileSync(join(dir, 'snapshot.json'), 'utf8')).snapshot;
+    publish(own.url, a);
+    const t0 = Date.now(); // the isolate's memo of the pointer is from now or later
+    const cols = await get(`${own.url}/threatintel/collections/`);
+    const first = `${own.url}/threatintel/collections/${cols.json.collections[0].id}/objects/`;
+    const served = async () => (await get(first)).headers.get('x-taxii-edge-snapshot');
+    assert.equal(await served(), id(a));
+    // b is made current behind the worker's back (straight into R2): within the TTL the isolate still serves a.
+    await putSnapshot(await own.mf.getR2Bucket('SNAPSHOTS'), b);
+    const asked = Date.now();
+    const stale = await served();
+    // (On a machine so slow that the TTL ran out meanwhile, either is right.)
+    if (asked - t0 < TTL - 100) assert.equal(stale, id(a), 'the memo, within the TTL');
+    else assert.ok([id(a), id(b)].includes(stale));
+    await new Promise((r) => setTimeout(r, TTL + 100));
+    assert.equal(await served(), id(b), 'one TTL later the isolate reads the pointer again');
+    // A publish through the admin API switches in this isolate, which forgets its memo.
+    publish(own.url, c);
+    assert.equal(await served(), id(c));
+  } finally {
+    await own.stop();
   }
 });

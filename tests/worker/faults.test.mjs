@@ -20,7 +20,8 @@ let bucket;
 let built = 0;
 
 before(async () => {
-  w = await startWorker({});
+  // Faults are written into R2 behind the worker's back: it reads the pointer on every request (no memo).
+  w = await startWorker({ vars: { POINTER_TTL_MS: '0' } });
   bucket = await w.mf.getR2Bucket('SNAPSHOTS');
 });
 after(() => w?.stop());
@@ -165,7 +166,7 @@ test('a corrupted id shard: lookups by id fail, pages do not', async () => {
 test('storage that answers too late: a 503 at the deadline (STORE_TIMEOUT_MS), logged', async () => {
   // Every R2 read takes 1.5 s; the worker gives up after 150 ms. The deadline's logic with a store that never
   // answers is tested natively in tests/faults.rs.
-  const slow = await startSlowStoreWorker({ delayMs: 1500, vars: { STORE_TIMEOUT_MS: '150' } });
+  const slow = await startSlowStoreWorker({ delayMs: 1500, vars: { STORE_TIMEOUT_MS: '150', POINTER_TTL_MS: '0' } });
   try {
     const dir = buildSnapshot({ collections: { Feed: '' }, indicators: ipIndicators(5) });
     await putSnapshot(await slow.bucket(), dir);
@@ -189,7 +190,7 @@ test('storage that answers too late: a 503 at the deadline (STORE_TIMEOUT_MS), l
 });
 
 test('storage that is slow but within the deadline serves whole pages', async () => {
-  const slow = await startSlowStoreWorker({ delayMs: 40, vars: { STORE_TIMEOUT_MS: '3000' } });
+  const slow = await startSlowStoreWorker({ delayMs: 40, vars: { STORE_TIMEOUT_MS: '3000', POINTER_TTL_MS: '0' } });
   try {
     const dir = buildSnapshot({ collections: { Feed: '' }, indicators: ipIndicators(25) });
     const id = await putSnapshot(await slow.bucket(), dir);
