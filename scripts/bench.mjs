@@ -103,8 +103,11 @@ function miniflare(state, port) {
 function publish(url, dir) {
   const t0 = performance.now();
   const r = run(CLI, ['publish', dir, '--url', url, '--token', ADMIN_TOKEN]);
-  const m = r.stdout.match(/(\d+) of (\d+) blobs uploaded \((\d+) bytes\)/);
-  return { seconds: (performance.now() - t0) / 1000, uploaded: +m[1], blobs: +m[2], bytes: +m[3] };
+  // "N of M blobs uploaded (12.3 MiB)": the CLI prints bytes for people (bytes, KiB, MiB, GiB).
+  const m = r.stdout.match(/(\d+) of (\d+) blobs uploaded \(([\d.]+) (bytes|KiB|MiB|GiB)\)/);
+  if (!m) throw new Error(`publish printed no upload summary:\n${r.stdout}`);
+  const unit = { bytes: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }[m[4]];
+  return { seconds: (performance.now() - t0) / 1000, uploaded: +m[1], blobs: +m[2], bytes: Math.round(+m[3] * unit) };
 }
 
 async function fetchPage(url, headers = {}) {

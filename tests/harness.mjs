@@ -36,6 +36,14 @@ export function cli(args, { allowFail = false } = {}) {
   return r;
 }
 
+/** Adds a user to a users file with `taxii-edge user add`; returns the generated password. */
+export function addUser(file, name, collections) {
+  const r = cli(['user', 'add', name, '--collections', collections, '--users', file]);
+  const m = r.stdout.match(/password: (\S+)/);
+  if (!m) throw new Error(`user add printed no password:\n${r.stdout}`);
+  return m[1];
+}
+
 /** A fresh temporary directory. */
 export function tempDir(prefix = 'taxii-edge-') {
   return mkdtempSync(join(tmpdir(), prefix));

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { startWorker, buildSnapshot, get, cli, tempDir, ADMIN_TOKEN } from '../harness.mjs';
+import { startWorker, buildSnapshot, get, cli, tempDir, ADMIN_TOKEN, addUser } from '../harness.mjs';
 
 const V21 = 'application/taxii+json;version=2.1';
 const V20 = 'application/vnd.oasis.taxii+json; version=2.0';
@@ -30,13 +30,6 @@ function indicators() {
     out.push({ value: `https://u${i}.example/x`, indicator_type: 'URL', score: 3, modified: t });
   }
   return out;
-}
-
-function addUser(file, name, collections) {
-  const r = cli(['user', 'add', name, '--collections', collections, '--users', file]);
-  const m = r.stdout.match(/password: (\S+)/);
-  assert.ok(m, r.stdout);
-  return m[1];
 }
 
 before(async () => {

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { startWorker, buildSnapshot, publish, putSnapshot, get, cli, tempDir, ipIndicators } from '../harness.mjs';
+import { startWorker, buildSnapshot, publish, putSnapshot, get, cli, tempDir, ipIndicators, addUser } from '../harness.mjs';
 
 const V20 = 'application/vnd.oasis.taxii+json; version=2.0';
 const STIX20 = 'application/vnd.oasis.stix+json; version=2.0';
@@ -31,13 +31,6 @@ function indicators(n, start = 0) {
 }
 
 const COLLECTIONS = { 'Public IPs': 'type:IP', 'Partner Domains': 'type:Domain', 'Internal URLs': 'type:URL' };
-
-function addUser(file, name, collections) {
-  const r = cli(['user', 'add', name, '--collections', collections, '--users', file]);
-  const m = r.stdout.match(/password: (\S+)/);
-  assert.ok(m, r.stdout);
-  return m[1];
-}
 
 before(async () => {
   const snapshot = buildSnapshot({ collections: COLLECTIONS, indicators: indicators(30) });
