@@ -365,9 +365,10 @@ fn read_inputs(
     inputs: &[PathBuf],
     collections: &[taxii_edge::config::CollectionConfig],
     render: &RenderOptions,
+    now: Timestamp,
 ) -> Result<(usize, Prepared, Vec<RecordError>), Fail> {
     const BATCH: usize = 8192;
-    let mut prepared = Prepared::new(collections, render);
+    let mut prepared = Prepared::new(collections, render, now);
     let mut batch = Vec::with_capacity(BATCH);
     let mut read = 0usize;
     let mut bad_records = Vec::new();
@@ -379,7 +380,7 @@ fn read_inputs(
                 read += 1;
                 batch.push(ind);
                 if batch.len() == BATCH {
-                    prepared.push(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)), render);
+                    prepared.push(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)), collections, render);
                 }
             }
             Err(e) => bad_records.push(e),
@@ -389,7 +390,7 @@ fn read_inputs(
             bad(e.to_string())
         })?;
     }
-    prepared.push(batch, render);
+    prepared.push(batch, collections, render);
     spin.finish_and_clear();
     Ok((read, prepared, bad_records))
 }
@@ -469,7 +470,7 @@ fn run_build(
     };
     render.check().map_err(|e| bad(format!("--as-indicator: {e}")))?;
     let phase = std::time::Instant::now();
-    let (read, prepared, mut bad_records) = read_inputs(inputs, &collections, &render)?;
+    let (read, prepared, mut bad_records) = read_inputs(inputs, &collections, &render, now)?;
     if std::env::var_os("TAXII_EDGE_TIMINGS").is_some() {
         eprintln!("[timing] read and render: {:.2} s ({read} indicators)", phase.elapsed().as_secs_f64());
     }
@@ -494,26 +495,24 @@ fn run_build(
     let mut skipped = bad_records.len();
     let mut refused = false;
     let spin = spinner(&format!("writing {read} indicators"));
-    let built =
-        build_prepared_to_dir(prepared, &collections, &render, now, &previous, keep, out, &mut |render_errors| {
-            bad_records.extend(
-                render_errors.iter().map(|e| RecordError { position: e.origin.clone(), reason: e.reason.clone() }),
-            );
-            skipped = bad_records.len();
-            spin.suspend(|| {
-                for e in &bad_records {
-                    eprintln!("{}: {e}", if skip_bad { "skipped" } else { "bad record" });
-                }
-            });
-            if !bad_records.is_empty() && !skip_bad {
-                refused = true;
-                return Err(format!(
-                    "{} bad records: fix them, or pass --skip-bad to build without them",
-                    bad_records.len()
-                ));
+    let built = build_prepared_to_dir(prepared, &collections, &render, &previous, keep, out, &mut |render_errors| {
+        bad_records
+            .extend(render_errors.iter().map(|e| RecordError { position: e.origin.clone(), reason: e.reason.clone() }));
+        skipped = bad_records.len();
+        spin.suspend(|| {
+            for e in &bad_records {
+                eprintln!("{}: {e}", if skip_bad { "skipped" } else { "bad record" });
             }
-            Ok(())
         });
+        if !bad_records.is_empty() && !skip_bad {
+            refused = true;
+            return Err(format!(
+                "{} bad records: fix them, or pass --skip-bad to build without them",
+                bad_records.len()
+            ));
+        }
+        Ok(())
+    });
     spin.finish_and_clear();
     let built = built.map_err(|e| if refused { bad(e) } else { Fail::from(e) })?;
     if let Some(prev) = &previous_dir {

@@ -175,6 +175,11 @@ pub struct Prepared {
     /// The rendered indicators, slimmed; parallel to `rendered`.
     indicators: Vec<Indicator>,
     rendered: Vec<Packed>,
+    /// Which collections select each indicator: `words` bits per indicator, bit `c` for collection `c`.
+    selected: Vec<u64>,
+    words: usize,
+    /// The build time the queries were evaluated at.
+    now: Timestamp,
     /// Indicators that could not be rendered (they are in no collection).
     render_errors: Vec<RenderError>,
     /// The fields kept (see [`kept_fields`]).
@@ -182,24 +187,40 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// An empty set for these collections and render options.
-    pub fn new(collections: &[CollectionConfig], render: &RenderOptions) -> Prepared {
+    /// An empty set for these collections (whose queries are evaluated at `now`, the build time) and render
+    /// options: the build must be given the same ones.
+    pub fn new(collections: &[CollectionConfig], render: &RenderOptions, now: Timestamp) -> Prepared {
         Prepared {
             indicators: Vec::new(),
             rendered: Vec::new(),
+            selected: Vec::new(),
+            words: collections.len().div_ceil(64).max(1),
+            now,
             render_errors: Vec::new(),
-            keep: kept_fields(collections, render),
+            keep: kept_fields(render),
         }
     }
 
-    /// Renders a batch of indicators (on every core, in order) and keeps what the build needs of them.
-    pub fn push(&mut self, batch: Vec<Indicator>, render: &RenderOptions) {
-        let results = par_map(&batch, |ind| stix::render_indicator(ind, render).map(|r| Packed::from(&r)));
+    /// Renders a batch of indicators and evaluates the collection queries on them (on every core, in order), and
+    /// keeps what the build needs of them.
+    pub fn push(&mut self, batch: Vec<Indicator>, collections: &[CollectionConfig], render: &RenderOptions) {
+        let (words, now) = (self.words, self.now);
+        let results = par_map(&batch, |ind| {
+            let r = stix::render_indicator(ind, render).map(|r| Packed::from(&r))?;
+            let mut bits = vec![0u64; words];
+            for (c, cfg) in collections.iter().enumerate() {
+                if cfg.query.matches_at(ind, now) {
+                    bits[c / 64] |= 1 << (c % 64);
+                }
+            }
+            Ok((r, bits))
+        });
         for (ind, result) in batch.into_iter().zip(results) {
             match result {
-                Ok(packed) => {
+                Ok((packed, bits)) => {
                     self.indicators.push(self.keep.slim(ind, render));
                     self.rendered.push(packed);
+                    self.selected.extend(bits);
                 }
                 Err(e) => self.render_errors.push(e),
             }
@@ -229,34 +250,10 @@ struct Keep {
     names: std::collections::BTreeSet<String>,
 }
 
-/// The fields the collection queries test (by lower-cased name and by CLI name, as the query looks them up),
-/// the TLP marking and imported STIX relationships (read by the collection extras) and the extension fields.
-fn kept_fields(collections: &[CollectionConfig], render: &RenderOptions) -> Keep {
-    fn walk(q: &crate::query::Query, names: &mut std::collections::BTreeSet<String>) {
-        use crate::query::{Field, Query};
-        match q {
-            Query::All => {}
-            Query::Term(t) => match &t.field {
-                Field::Other(name) => {
-                    names.insert(name.clone());
-                    names.insert(crate::import::cli_name(name));
-                }
-                Field::LastSeen => {
-                    names.insert("lastseen".into());
-                }
-                Field::ExpirationStatus => {
-                    names.insert("expirationstatus".into());
-                }
-                _ => {}
-            },
-            Query::Not(q) => walk(q, names),
-            Query::And(qs) | Query::Or(qs) => qs.iter().for_each(|q| walk(q, names)),
-        }
-    }
+/// The fields the collection extras read once the queries are evaluated: the TLP marking, imported STIX
+/// relationships and the extension fields.
+fn kept_fields(render: &RenderOptions) -> Keep {
     let mut names = std::collections::BTreeSet::new();
-    for c in collections {
-        walk(&c.query, &mut names);
-    }
     for n in ["trafficlightprotocol", stix::passthrough::RELATIONSHIPS] {
         names.insert(n.to_string());
     }
@@ -267,9 +264,11 @@ fn kept_fields(collections: &[CollectionConfig], render: &RenderOptions) -> Keep
 }
 
 impl Keep {
-    /// The indicator without the fields no later stage reads (its origin too: errors are reported by now).
+    /// The indicator without the fields no later stage reads (its origin and tags too: errors are reported and
+    /// queries evaluated by now; an extension field named `tags` reads the copy in `fields`).
     fn slim(&self, mut ind: Indicator, render: &RenderOptions) -> Indicator {
         ind.origin = String::new();
+        ind.tags = Vec::new();
         if self.all {
             return ind;
         }
@@ -283,7 +282,6 @@ impl Keep {
                     || before == stix::render::xsoar_fields(&ind, &render.extension_fields).is_empty()
             );
         }
-        ind.tags.shrink_to_fit();
         ind
     }
 }
@@ -358,10 +356,10 @@ fn build_into(
 ) -> Result<BuiltParts, String> {
     let phase = Phases::start();
     phase.mark("start (indicators imported)");
-    let mut prepared = Prepared::new(input.collections, input.render);
-    prepared.push(input.indicators.to_vec(), input.render);
+    let mut prepared = Prepared::new(input.collections, input.render, input.now);
+    prepared.push(input.indicators.to_vec(), input.collections, input.render);
     phase.mark("render");
-    build_prepared(prepared, input.collections, input.render, input.now, input.previous, keep, blobs, check)
+    build_prepared(prepared, input.collections, input.render, input.previous, keep, blobs, check)
 }
 
 /// Builds the snapshot from prepared indicators into the directory `dir`, as [`build_to_dir`] does.
@@ -370,7 +368,6 @@ pub fn build_prepared_to_dir(
     prepared: Prepared,
     collections: &[CollectionConfig],
     render: &RenderOptions,
-    now: Timestamp,
     previous: &Dates,
     keep: History,
     dir: &Path,
@@ -378,7 +375,7 @@ pub fn build_prepared_to_dir(
 ) -> Result<Built, String> {
     let mut sink = DirSink { root: dir.to_path_buf(), error: None };
     let (manifest_key, manifest, render_errors) =
-        build_prepared(prepared, collections, render, now, previous, keep, &mut sink, check)?;
+        build_prepared(prepared, collections, render, previous, keep, &mut sink, check)?;
     finish_dir(dir, sink, manifest_key, manifest, render_errors)
 }
 
@@ -387,28 +384,30 @@ fn build_prepared(
     prepared: Prepared,
     collections: &[CollectionConfig],
     render: &RenderOptions,
-    now: Timestamp,
     previous: &Dates,
     keep: History,
     blobs: &mut dyn BlobSink,
     check: &mut dyn FnMut(&[RenderError]) -> Result<(), String>,
 ) -> Result<BuiltParts, String> {
     let phase = Phases::start();
-    let Prepared { indicators, rendered, render_errors, .. } = prepared;
+    let Prepared { indicators, rendered, selected, words, now, render_errors, .. } = prepared;
+    if phase.on {
+        let bytes: usize = rendered.iter().map(|p| p.buf.len()).sum();
+        phase.mark(&format!("start ({} objects, {} MB rendered)", rendered.len(), bytes / 1_000_000));
+    }
     check(&render_errors)?;
     let mut entries = Vec::with_capacity(collections.len());
-    for cfg in collections {
+    for (c, cfg) in collections.iter().enumerate() {
         let id = ids::collection_id(&render.namespace, &cfg.name);
-        let selected = par_map(&indicators, |ind| cfg.query.matches_at(ind, now));
-        let members: Vec<usize> = (0..indicators.len()).filter(|&i| selected[i]).collect();
-        drop(selected);
+        let members: Vec<usize> =
+            (0..indicators.len()).filter(|&i| selected[i * words + c / 64] & (1 << (c % 64)) != 0).collect();
         let inds: Vec<&Indicator> = members.iter().map(|&i| &indicators[i]).collect();
         let objs: Vec<&Packed> = members.iter().map(|&i| &rendered[i]).collect();
         // The extras read the members' ids and types only.
         let extras: Vec<Packed> = {
             let heads: Vec<Rendered> = objs.iter().map(|p| p.ids_only()).collect();
             let head_refs: Vec<&Rendered> = heads.iter().collect();
-            stix::collection_extras(&inds, &head_refs, render).iter().map(Packed::from).collect()
+            stix::collection_extras(&inds, &head_refs, render).into_iter().map(|r| Packed::from(&r)).collect()
         };
         drop(inds);
         let all: Vec<&Packed> = extras.iter().chain(objs.iter().copied()).collect();
