@@ -358,9 +358,9 @@ fn read_config(config: &Path) -> Result<Vec<taxii_edge::config::CollectionConfig
     parse_collections(&text).map_err(|e| bad(format!("{}: {e}", config.display())))
 }
 
-/// Reads every input with a spinner, rendering the indicators in batches as they are read (see [`Prepared`]);
-/// a file that cannot be read at all is bad input (exit 2). Returns how many indicators were read, the prepared
-/// ones and the bad records.
+/// Reads every input with a spinner, rendering the indicators in batches as they are read (see [`Prepared`]):
+/// one thread parses the inputs while the others render. A file that cannot be read at all is bad input
+/// (exit 2). Returns how many indicators were read, the prepared ones and the bad records.
 fn read_inputs(
     inputs: &[PathBuf],
     collections: &[taxii_edge::config::CollectionConfig],
@@ -369,29 +369,38 @@ fn read_inputs(
 ) -> Result<(usize, Prepared, Vec<RecordError>), Fail> {
     const BATCH: usize = 8192;
     let mut prepared = Prepared::new(collections, render, now);
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut read = 0usize;
-    let mut bad_records = Vec::new();
     let spin = spinner("reading inputs");
-    for input in inputs {
-        spin.set_message(format!("reading {}", input.display()));
-        let got = import_file_each(input, &mut |record| match record {
-            Ok(ind) => {
-                read += 1;
-                batch.push(ind);
-                if batch.len() == BATCH {
-                    prepared.push(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)), collections, render);
-                }
+    let (send, batches) = std::sync::mpsc::sync_channel::<Vec<taxii_edge::indicator::Indicator>>(2);
+    let got = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut batch = Vec::with_capacity(BATCH);
+            let mut read = 0usize;
+            let mut bad_records = Vec::new();
+            for input in inputs {
+                spin.set_message(format!("reading {}", input.display()));
+                import_file_each(input, &mut |record| match record {
+                    Ok(ind) => {
+                        read += 1;
+                        batch.push(ind);
+                        if batch.len() == BATCH {
+                            // A closed channel means the renderer stopped: the error comes from its side.
+                            let _ = send.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                        }
+                    }
+                    Err(e) => bad_records.push(e),
+                })?;
             }
-            Err(e) => bad_records.push(e),
+            let _ = send.send(batch);
+            drop(send);
+            Ok::<_, RecordError>((read, bad_records))
         });
-        got.map_err(|e| {
-            spin.finish_and_clear();
-            bad(e.to_string())
-        })?;
-    }
-    prepared.push(batch, collections, render);
+        for batch in batches {
+            prepared.push(batch, collections, render);
+        }
+        reader.join().expect("the input reader panicked")
+    });
     spin.finish_and_clear();
+    let (read, bad_records) = got.map_err(|e| bad(e.to_string()))?;
     Ok((read, prepared, bad_records))
 }
 
