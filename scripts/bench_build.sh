@@ -4,11 +4,12 @@
 # first snapshot with --previous. Prints wall time and peak RSS of each build (/usr/bin/time -v) and the bytes the
 # re-publish would upload (blobs the first snapshot lacks) against the snapshot's total.
 # Usage: bash scripts/bench_build.sh [COUNT]   (default 1000000; needs the release CLI: cargo build --release)
+# BENCH_OUT=DIR puts the inputs and snapshots there (default bench/out/build; a 1M snapshot is ~8 GB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT="${1:-1000000}"
 CLI=target/release/taxii-edge
-OUT=bench/out/build
+OUT="${BENCH_OUT:-bench/out/build}"
 CONFIG=bench/collections-10.json
 NOW=2026-01-01T00:00:00Z
 [ -x "$CLI" ] || cargo build --quiet --release --bin taxii-edge

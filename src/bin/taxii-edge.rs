@@ -6,9 +6,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use taxii_edge::config::parse_collections;
-use taxii_edge::import::{import_file, RecordError};
+use taxii_edge::import::{import_file, import_file_each, RecordError};
 use taxii_edge::publish::Admin;
-use taxii_edge::snapshot::builder::{build_to_dir, BuildInput, History};
+use taxii_edge::snapshot::builder::{build_prepared_to_dir, History, Prepared};
 use taxii_edge::snapshot::dir::{self, SnapshotDir};
 use taxii_edge::stix::{ids, ExtensionFields, RenderOptions};
 use taxii_edge::time::Timestamp;
@@ -358,8 +358,54 @@ fn read_config(config: &Path) -> Result<Vec<taxii_edge::config::CollectionConfig
     parse_collections(&text).map_err(|e| bad(format!("{}: {e}", config.display())))
 }
 
-/// Reads every input with a spinner; a file that cannot be read at all is bad input (exit 2).
-fn read_inputs(inputs: &[PathBuf]) -> Result<(Vec<taxii_edge::indicator::Indicator>, Vec<RecordError>), Fail> {
+/// Reads every input with a spinner, rendering the indicators in batches as they are read (see [`Prepared`]):
+/// one thread parses the inputs while the others render. A file that cannot be read at all is bad input
+/// (exit 2). Returns how many indicators were read, the prepared ones and the bad records.
+fn read_inputs(
+    inputs: &[PathBuf],
+    collections: &[taxii_edge::config::CollectionConfig],
+    render: &RenderOptions,
+    now: Timestamp,
+) -> Result<(usize, Prepared, Vec<RecordError>), Fail> {
+    const BATCH: usize = 8192;
+    let mut prepared = Prepared::new(collections, render, now);
+    let spin = spinner("reading inputs");
+    let (send, batches) = std::sync::mpsc::sync_channel::<Vec<taxii_edge::indicator::Indicator>>(2);
+    let got = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut batch = Vec::with_capacity(BATCH);
+            let mut read = 0usize;
+            let mut bad_records = Vec::new();
+            for input in inputs {
+                spin.set_message(format!("reading {}", input.display()));
+                import_file_each(input, &mut |record| match record {
+                    Ok(ind) => {
+                        read += 1;
+                        batch.push(ind);
+                        if batch.len() == BATCH {
+                            // A closed channel means the renderer stopped: the error comes from its side.
+                            let _ = send.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                        }
+                    }
+                    Err(e) => bad_records.push(e),
+                })?;
+            }
+            let _ = send.send(batch);
+            drop(send);
+            Ok::<_, RecordError>((read, bad_records))
+        });
+        for batch in batches {
+            prepared.push(batch, collections, render);
+        }
+        reader.join().expect("the input reader panicked")
+    });
+    spin.finish_and_clear();
+    let (read, bad_records) = got.map_err(|e| bad(e.to_string()))?;
+    Ok((read, prepared, bad_records))
+}
+
+/// Reads every input whole with a spinner; a file that cannot be read at all is bad input (exit 2).
+fn read_whole_inputs(inputs: &[PathBuf]) -> Result<(Vec<taxii_edge::indicator::Indicator>, Vec<RecordError>), Fail> {
     let mut indicators = Vec::new();
     let mut bad_records = Vec::new();
     let spin = spinner("reading inputs");
@@ -421,7 +467,6 @@ fn run_build(
 ) -> Result<(), Fail> {
     let started = std::time::Instant::now();
     let collections = read_config(config)?;
-    let (indicators, mut bad_records) = read_inputs(inputs)?;
     let now = parse_now(now)?;
     let render = RenderOptions {
         namespace: ids::namespace_for(customer),
@@ -433,6 +478,11 @@ fn run_build(
         producer: Some(stix.producer).filter(|p| !p.trim().is_empty()),
     };
     render.check().map_err(|e| bad(format!("--as-indicator: {e}")))?;
+    let phase = std::time::Instant::now();
+    let (read, prepared, mut bad_records) = read_inputs(inputs, &collections, &render, now)?;
+    if std::env::var_os("TAXII_EDGE_TIMINGS").is_some() {
+        eprintln!("[timing] read and render: {:.2} s ({read} indicators)", phase.elapsed().as_secs_f64());
+    }
     let mut previous_dir = None;
     let previous = match previous {
         Previous::None => HashMap::new(),
@@ -453,31 +503,25 @@ fn run_build(
     // Blobs are written as they are made; bad records are reported (and fail the build) before any is written.
     let mut skipped = bad_records.len();
     let mut refused = false;
-    let spin = spinner(&format!("rendering and writing {} indicators", indicators.len()));
-    let built = build_to_dir(
-        &BuildInput { collections: &collections, indicators: &indicators, render: &render, now, previous: &previous },
-        keep,
-        out,
-        &mut |render_errors| {
-            bad_records.extend(
-                render_errors.iter().map(|e| RecordError { position: e.origin.clone(), reason: e.reason.clone() }),
-            );
-            skipped = bad_records.len();
-            spin.suspend(|| {
-                for e in &bad_records {
-                    eprintln!("{}: {e}", if skip_bad { "skipped" } else { "bad record" });
-                }
-            });
-            if !bad_records.is_empty() && !skip_bad {
-                refused = true;
-                return Err(format!(
-                    "{} bad records: fix them, or pass --skip-bad to build without them",
-                    bad_records.len()
-                ));
+    let spin = spinner(&format!("writing {read} indicators"));
+    let built = build_prepared_to_dir(prepared, &collections, &render, &previous, keep, out, &mut |render_errors| {
+        bad_records
+            .extend(render_errors.iter().map(|e| RecordError { position: e.origin.clone(), reason: e.reason.clone() }));
+        skipped = bad_records.len();
+        spin.suspend(|| {
+            for e in &bad_records {
+                eprintln!("{}: {e}", if skip_bad { "skipped" } else { "bad record" });
             }
-            Ok(())
-        },
-    );
+        });
+        if !bad_records.is_empty() && !skip_bad {
+            refused = true;
+            return Err(format!(
+                "{} bad records: fix them, or pass --skip-bad to build without them",
+                bad_records.len()
+            ));
+        }
+        Ok(())
+    });
     spin.finish_and_clear();
     let built = built.map_err(|e| if refused { bad(e) } else { Fail::from(e) })?;
     if let Some(prev) = &previous_dir {
@@ -490,7 +534,7 @@ fn run_build(
     }
     say!(
         "{} indicators read, {} skipped, {} collections, in {:.1} s",
-        indicators.len(),
+        read,
         skipped,
         built.manifest.collections.len(),
         started.elapsed().as_secs_f64()
@@ -747,7 +791,7 @@ fn run_validate(
         ..RenderOptions::default()
     };
     render.check().map_err(|e| bad(format!("--as-indicator: {e}")))?;
-    let (indicators, mut problems) = read_inputs(inputs)?;
+    let (indicators, mut problems) = read_whole_inputs(inputs)?;
     let records = indicators.len() + problems.len();
     let progress = bar(indicators.len() as u64, "checking {bar:30} {pos}/{len} indicators");
     let mut good = vec![true; indicators.len()];

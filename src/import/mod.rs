@@ -97,6 +97,39 @@ pub fn import_file(path: &std::path::Path) -> Result<Imported, RecordError> {
     import_text(&name, &text)
 }
 
+/// Reads one input file record by record, handing each indicator, or each bad record, to `each` in input order;
+/// the result is the same as [`import_file`]'s. Large XSOAR JSON-lines files are streamed (the file's text is
+/// never held whole, each record becomes an [`Indicator`] as it is read); other inputs are read whole. An error
+/// for the whole file can come after some records were handed over: the caller then drops them.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn import_file_each(
+    path: &std::path::Path,
+    each: &mut dyn FnMut(Result<Indicator, RecordError>),
+) -> Result<(), RecordError> {
+    use std::io::Read;
+    let name = path.display().to_string();
+    let cannot =
+        |e: std::io::Error| RecordError { position: name.clone(), reason: format!("cannot read the file: {e}") };
+    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    let mut head = Vec::with_capacity(STREAM_HEAD);
+    (&mut file).take(STREAM_HEAD as u64).read_to_end(&mut head).map_err(cannot)?;
+    if head.len() == STREAM_HEAD {
+        if let Some(skip) = xsoar::streamable_lines(&name, &head) {
+            let reader = std::io::BufReader::with_capacity(1 << 20, std::io::Cursor::new(head).chain(file));
+            return xsoar::stream_lines(&name, reader, skip, each);
+        }
+    }
+    drop(file);
+    let got = import_file(path)?;
+    got.indicators.into_iter().for_each(|i| each(Ok(i)));
+    got.errors.into_iter().for_each(|e| each(Err(e)));
+    Ok(())
+}
+
+/// How much of a file is looked at to decide whether it can be streamed; smaller files are read whole.
+#[cfg(not(target_arch = "wasm32"))]
+const STREAM_HEAD: usize = 64 * 1024;
+
 /// Reads one input's text; `name` (a file name) is used in positions and, by its extension, to pick the
 /// importer.
 #[cfg(not(target_arch = "wasm32"))]

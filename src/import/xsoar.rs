@@ -73,6 +73,96 @@ pub fn import_str(name: &str, text: &str) -> Result<Imported, RecordError> {
     Ok(out)
 }
 
+/// Whether a file that starts with `head` (its first bytes, not all of it) is XSOAR JSON lines that
+/// [`import_str`] would read line by line, and so can be streamed: `Some(n)` with the length of its byte-order
+/// mark. That is when the file is not named or shaped as another format, and its first non-blank line is a whole
+/// JSON object followed by more than whitespace (so the file is not one JSON document). Anything else gets
+/// `None` and is read whole, which keeps every message exactly as [`super::import_file`] gives it.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn streamable_lines(name: &str, head: &[u8]) -> Option<usize> {
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        return None;
+    }
+    let text = match std::str::from_utf8(head) {
+        Ok(t) => t,
+        // Cut inside a character at the end of the head: fine; a bad byte inside it: read whole for the error.
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).ok()?,
+        Err(_) => return None,
+    };
+    match super::Format::from_name(name).unwrap_or_else(|| super::Format::sniff(text)) {
+        super::Format::Xsoar if !super::stix::looks_like_stix(text) => {}
+        _ => return None,
+    }
+    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let body = &text[bom..];
+    if !body.trim_start().starts_with('{') {
+        return None;
+    }
+    let mut at = 0;
+    for line in body.split_inclusive('\n') {
+        at += line.len();
+        if !line.ends_with('\n') {
+            return None; // the first line does not end in the head
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let rest = &body.as_bytes()[at..];
+        let more = rest.iter().any(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+        return match serde_json::from_str::<Value>(line) {
+            Ok(Value::Object(_)) if more => Some(bom),
+            _ => None,
+        };
+    }
+    None
+}
+
+/// Reads XSOAR JSON lines from `reader` (a file that [`streamable_lines`] accepted; `bom` bytes of byte-order mark
+/// first), handing each record to `each` as it is read: the records and messages [`import_str`] gives.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn stream_lines(
+    name: &str,
+    mut reader: impl std::io::BufRead,
+    bom: usize,
+    each: &mut dyn FnMut(Result<Indicator, RecordError>),
+) -> Result<(), RecordError> {
+    let mut buf = Vec::new();
+    let mut offset = 0usize; // of the line in the file
+    let mut number = 0usize;
+    loop {
+        buf.clear();
+        let n = reader.read_until(b'\n', &mut buf).map_err(|e| whole(name, &format!("cannot read the file: {e}")))?;
+        if n == 0 {
+            return Ok(());
+        }
+        number += 1;
+        let start = if number == 1 { bom } else { 0 };
+        let line = match std::str::from_utf8(&buf[start..]) {
+            Ok(line) => line,
+            Err(e) => {
+                let at = offset + start + e.valid_up_to();
+                return Err(whole(
+                    name,
+                    &format!(
+                        "the file is not UTF-8 text (first bad byte at line {number}, byte {}): save it as UTF-8",
+                        at + 1
+                    ),
+                ));
+            }
+        };
+        offset += n;
+        let line = line.strip_suffix('\n').map_or(line, |l| l.strip_suffix('\r').unwrap_or(l));
+        if line.trim().is_empty() {
+            continue;
+        }
+        let position = format!("{name}:{number}");
+        each(match serde_json::from_str::<Value>(line) {
+            Ok(record) => indicator_from(&position, record).map_err(|reason| RecordError { position, reason }),
+            Err(e) => Err(RecordError { position, reason: format!("not JSON: {e}") }),
+        });
+    }
+}
+
 fn whole(name: &str, reason: &str) -> RecordError {
     RecordError { position: name.to_string(), reason: reason.to_string() }
 }

@@ -122,6 +122,17 @@ pub fn build_to_dir(
 ) -> Result<Built, String> {
     let mut sink = DirSink { root: dir.to_path_buf(), error: None };
     let (manifest_key, manifest, render_errors) = build_into(input, keep, &mut sink, check)?;
+    finish_dir(dir, sink, manifest_key, manifest, render_errors)
+}
+
+/// Checks the blobs were written and writes `snapshot.json`.
+fn finish_dir(
+    dir: &Path,
+    sink: DirSink,
+    manifest_key: String,
+    manifest: Manifest,
+    render_errors: Vec<RenderError>,
+) -> Result<Built, String> {
     if let Some(e) = sink.error {
         return Err(e);
     }
@@ -156,6 +167,187 @@ fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
 
 type BuiltParts = (String, Manifest, Vec<RenderError>);
 
+/// Indicators made ready for a build: each rendered once, then kept in a compact form ([`Packed`] bytes and the
+/// indicator with only the fields the collection queries and the collection extras read). [`build_to_dir`] and
+/// [`build`] prepare their whole input at once; the CLI feeds [`Prepared::push`] batch by batch while it reads
+/// the inputs, so that a full [`Indicator`] (every XSOAR field) never outlives its batch.
+pub struct Prepared {
+    /// The rendered indicators, slimmed; parallel to `rendered`.
+    indicators: Vec<Indicator>,
+    rendered: Vec<Packed>,
+    /// Which collections select each indicator: `words` bits per indicator, bit `c` for collection `c`.
+    selected: Vec<u64>,
+    words: usize,
+    /// The build time the queries were evaluated at.
+    now: Timestamp,
+    /// Indicators that could not be rendered (they are in no collection).
+    render_errors: Vec<RenderError>,
+    /// The fields kept (see [`kept_fields`]).
+    keep: Keep,
+}
+
+impl Prepared {
+    /// An empty set for these collections (whose queries are evaluated at `now`, the build time) and render
+    /// options: the build must be given the same ones.
+    pub fn new(collections: &[CollectionConfig], render: &RenderOptions, now: Timestamp) -> Prepared {
+        Prepared {
+            indicators: Vec::new(),
+            rendered: Vec::new(),
+            selected: Vec::new(),
+            words: collections.len().div_ceil(64).max(1),
+            now,
+            render_errors: Vec::new(),
+            keep: kept_fields(render),
+        }
+    }
+
+    /// Renders a batch of indicators and evaluates the collection queries on them (on every core, in order), and
+    /// keeps what the build needs of them.
+    pub fn push(&mut self, batch: Vec<Indicator>, collections: &[CollectionConfig], render: &RenderOptions) {
+        let (words, now) = (self.words, self.now);
+        let results = par_map(&batch, |ind| {
+            let r = stix::render_indicator(ind, render).map(|r| Packed::from(&r))?;
+            let mut bits = vec![0u64; words];
+            for (c, cfg) in collections.iter().enumerate() {
+                if cfg.query.matches_at(ind, now) {
+                    bits[c / 64] |= 1 << (c % 64);
+                }
+            }
+            Ok((r, bits))
+        });
+        for (ind, result) in batch.into_iter().zip(results) {
+            match result {
+                Ok((packed, bits)) => {
+                    self.indicators.push(self.keep.slim(ind, render));
+                    self.rendered.push(packed);
+                    self.selected.extend(bits);
+                }
+                Err(e) => self.render_errors.push(e),
+            }
+        }
+    }
+
+    /// How many indicators were rendered.
+    pub fn len(&self) -> usize {
+        self.indicators.len()
+    }
+
+    /// Whether none was.
+    pub fn is_empty(&self) -> bool {
+        self.indicators.is_empty()
+    }
+
+    /// The indicators that could not be rendered, in input order.
+    pub fn render_errors(&self) -> &[RenderError] {
+        &self.render_errors
+    }
+}
+
+/// Which fields of an indicator a build still needs once it is rendered.
+struct Keep {
+    /// Every field, when a query or the extension fields need them all.
+    all: bool,
+    names: std::collections::BTreeSet<String>,
+}
+
+/// The fields the collection extras read once the queries are evaluated: the TLP marking, imported STIX
+/// relationships and the extension fields.
+fn kept_fields(render: &RenderOptions) -> Keep {
+    let mut names = std::collections::BTreeSet::new();
+    for n in ["trafficlightprotocol", stix::passthrough::RELATIONSHIPS] {
+        names.insert(n.to_string());
+    }
+    if let stix::ExtensionFields::List(list) = &render.extension_fields {
+        names.extend(list.iter().cloned());
+    }
+    Keep { all: matches!(render.extension_fields, stix::ExtensionFields::All), names }
+}
+
+impl Keep {
+    /// The indicator without the fields no later stage reads (its origin and tags too: errors are reported and
+    /// queries evaluated by now; an extension field named `tags` reads the copy in `fields`).
+    fn slim(&self, mut ind: Indicator, render: &RenderOptions) -> Indicator {
+        ind.origin = String::new();
+        ind.tags = Vec::new();
+        if self.all {
+            return ind;
+        }
+        if ind.fields.keys().any(|k| !self.names.contains(k)) {
+            let before = render.extension_fields.enabled()
+                && stix::render::xsoar_fields(&ind, &render.extension_fields).is_empty();
+            let full = std::mem::take(&mut ind.fields);
+            ind.fields = full.into_iter().filter(|(k, _)| self.names.contains(k)).collect();
+            debug_assert!(
+                !render.extension_fields.enabled()
+                    || before == stix::render::xsoar_fields(&ind, &render.extension_fields).is_empty()
+            );
+        }
+        ind
+    }
+}
+
+/// One rendered object in a single allocation: the 2.1 id, type and JSON and the 2.0 id, type and JSON, one
+/// after the other, and its version.
+pub struct Packed {
+    buf: Box<str>,
+    /// Where each part but the last ends in `buf`.
+    ends: [u32; 5],
+    version: Timestamp,
+}
+
+impl From<&Rendered> for Packed {
+    fn from(r: &Rendered) -> Packed {
+        let parts = [&r.id21, &r.type21, &r.id20, &r.type20, &r.json21, &r.json20];
+        let mut buf = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        let mut ends = [0u32; 5];
+        for (k, p) in parts.iter().enumerate() {
+            buf.push_str(p);
+            if k < 5 {
+                ends[k] = buf.len() as u32;
+            }
+        }
+        Packed { buf: buf.into_boxed_str(), ends, version: r.version }
+    }
+}
+
+impl Packed {
+    fn part(&self, k: usize) -> &str {
+        let start = if k == 0 { 0 } else { self.ends[k - 1] as usize };
+        let end = if k == 5 { self.buf.len() } else { self.ends[k] as usize };
+        &self.buf[start..end]
+    }
+    fn id21(&self) -> &str {
+        self.part(0)
+    }
+    fn type21(&self) -> &str {
+        self.part(1)
+    }
+    fn id20(&self) -> &str {
+        self.part(2)
+    }
+    fn type20(&self) -> &str {
+        self.part(3)
+    }
+    fn json21(&self) -> &str {
+        self.part(4)
+    }
+    fn json20(&self) -> &str {
+        self.part(5)
+    }
+    /// The ids and types without the JSON: what the collection extras read of their members.
+    fn ids_only(&self) -> Rendered {
+        Rendered {
+            id21: self.id21().into(),
+            type21: self.type21().into(),
+            json21: String::new(),
+            id20: self.id20().into(),
+            type20: self.type20().into(),
+            json20: String::new(),
+            version: self.version,
+        }
+    }
+}
+
 fn build_into(
     input: &BuildInput<'_>,
     keep: History,
@@ -164,31 +356,69 @@ fn build_into(
 ) -> Result<BuiltParts, String> {
     let phase = Phases::start();
     phase.mark("start (indicators imported)");
-    let results = par_map(input.indicators, |ind| stix::render_indicator(ind, input.render));
-    let mut render_errors = Vec::new();
-    let rendered: Vec<Option<Rendered>> =
-        results.into_iter().map(|r| r.map_err(|e| render_errors.push(e)).ok()).collect();
+    let mut prepared = Prepared::new(input.collections, input.render, input.now);
+    prepared.push(input.indicators.to_vec(), input.collections, input.render);
     phase.mark("render");
+    build_prepared(prepared, input.collections, input.render, input.previous, keep, blobs, check)
+}
+
+/// Builds the snapshot from prepared indicators into the directory `dir`, as [`build_to_dir`] does.
+#[allow(clippy::too_many_arguments)]
+pub fn build_prepared_to_dir(
+    prepared: Prepared,
+    collections: &[CollectionConfig],
+    render: &RenderOptions,
+    previous: &Dates,
+    keep: History,
+    dir: &Path,
+    check: &mut dyn FnMut(&[RenderError]) -> Result<(), String>,
+) -> Result<Built, String> {
+    let mut sink = DirSink { root: dir.to_path_buf(), error: None };
+    let (manifest_key, manifest, render_errors) =
+        build_prepared(prepared, collections, render, previous, keep, &mut sink, check)?;
+    finish_dir(dir, sink, manifest_key, manifest, render_errors)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_prepared(
+    prepared: Prepared,
+    collections: &[CollectionConfig],
+    render: &RenderOptions,
+    previous: &Dates,
+    keep: History,
+    blobs: &mut dyn BlobSink,
+    check: &mut dyn FnMut(&[RenderError]) -> Result<(), String>,
+) -> Result<BuiltParts, String> {
+    let phase = Phases::start();
+    let Prepared { indicators, rendered, selected, words, now, render_errors, .. } = prepared;
+    if phase.on {
+        let bytes: usize = rendered.iter().map(|p| p.buf.len()).sum();
+        phase.mark(&format!("start ({} objects, {} MB rendered)", rendered.len(), bytes / 1_000_000));
+    }
     check(&render_errors)?;
-    let mut entries = Vec::with_capacity(input.collections.len());
-    for cfg in input.collections {
-        let id = ids::collection_id(&input.render.namespace, &cfg.name);
-        let selected = par_map(input.indicators, |ind| cfg.query.matches_at(ind, input.now));
+    let mut entries = Vec::with_capacity(collections.len());
+    for (c, cfg) in collections.iter().enumerate() {
+        let id = ids::collection_id(&render.namespace, &cfg.name);
         let members: Vec<usize> =
-            (0..input.indicators.len()).filter(|&i| rendered[i].is_some() && selected[i]).collect();
-        drop(selected);
-        let inds: Vec<&Indicator> = members.iter().map(|&i| &input.indicators[i]).collect();
-        let objs: Vec<&Rendered> = members.iter().filter_map(|&i| rendered[i].as_ref()).collect();
-        let extras = stix::collection_extras(&inds, &objs, input.render);
-        let all: Vec<&Rendered> = extras.iter().chain(objs.iter().copied()).collect();
-        let previous = input.previous.get(&id);
-        let entry = write_collection(cfg, id, all, previous, input.now, keep, blobs)
+            (0..indicators.len()).filter(|&i| selected[i * words + c / 64] & (1 << (c % 64)) != 0).collect();
+        let inds: Vec<&Indicator> = members.iter().map(|&i| &indicators[i]).collect();
+        let objs: Vec<&Packed> = members.iter().map(|&i| &rendered[i]).collect();
+        // The extras read the members' ids and types only.
+        let extras: Vec<Packed> = {
+            let heads: Vec<Rendered> = objs.iter().map(|p| p.ids_only()).collect();
+            let head_refs: Vec<&Rendered> = heads.iter().collect();
+            stix::collection_extras(&inds, &head_refs, render).into_iter().map(|r| Packed::from(&r)).collect()
+        };
+        drop(inds);
+        let all: Vec<&Packed> = extras.iter().chain(objs.iter().copied()).collect();
+        let previous = previous.get(&id);
+        let entry = write_collection(cfg, id, all, previous, now, keep, blobs)
             .map_err(|e| format!("collection {:?}: {e}", cfg.name))?;
         entries.push(entry);
         phase.mark(&format!("collection {}", cfg.name));
     }
-    let config_digest = content_hash(format!("{:?}{:?}", input.collections, input.render).as_bytes());
-    let manifest = Manifest { format: FORMAT, created: input.now, config_digest, collections: entries };
+    let config_digest = content_hash(format!("{collections:?}{render:?}").as_bytes());
+    let manifest = Manifest { format: FORMAT, created: now, config_digest, collections: entries };
     let bytes = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
     let manifest_key = blob_key("manifest", &bytes);
     blobs.put(manifest_key.clone(), bytes);
@@ -221,7 +451,7 @@ const DELTA_DEN: usize = 8;
 struct Rec<'r> {
     e: ShardEntry,
     /// The bytes, when the record is a live version rendered now (old records otherwise have none here).
-    body: Option<&'r Rendered>,
+    body: Option<&'r Packed>,
     flags: u8,
     new: bool,
     in_delta: bool,
@@ -230,9 +460,9 @@ struct Rec<'r> {
 }
 
 /// A content hash of what a record serves: an unchanged version whose bytes changed is a new record.
-fn content_of(r: &Rendered) -> u32 {
+fn content_of(r: &Packed) -> u32 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
-    for part in [&r.id21, &r.type21, &r.id20, &r.type20, &r.json21, &r.json20] {
+    for part in [r.id21(), r.type21(), r.id20(), r.type20(), r.json21(), r.json20()] {
         h.update(part.as_bytes());
         h.update(&[0]);
     }
@@ -242,26 +472,27 @@ fn content_of(r: &Rendered) -> u32 {
 fn write_collection(
     cfg: &CollectionConfig,
     id: String,
-    objects: Vec<&Rendered>,
+    objects: Vec<&Packed>,
     previous: Option<&PreviousCollection>,
     now: Timestamp,
     keep: History,
     blobs: &mut dyn BlobSink,
 ) -> Result<CollectionEntry, String> {
     // The current version of each object (the newest when an id comes twice).
-    let mut newest: HashMap<&str, &Rendered> = HashMap::with_capacity(objects.len());
+    let mut newest: HashMap<&str, &Packed> = HashMap::with_capacity(objects.len());
     for r in objects {
-        let keep = newest.get(r.id21.as_str()).is_none_or(|old| (r.version, &r.json21) > (old.version, &old.json21));
+        let keep = newest.get(r.id21()).is_none_or(|old| (r.version, r.json21()) > (old.version, old.json21()));
         if keep {
-            newest.insert(&r.id21, r);
+            newest.insert(r.id21(), r);
         }
     }
-    let mut current: HashMap<u64, (&Rendered, u32)> = HashMap::with_capacity(newest.len());
+    let mut current: HashMap<u64, (&Packed, u32)> = HashMap::with_capacity(newest.len());
     for r in newest.into_values() {
-        if let Some((other, _)) = current.insert(id_hash(&r.id21), (r, content_of(r))) {
+        if let Some((other, _)) = current.insert(id_hash(r.id21()), (r, content_of(r))) {
             return Err(format!(
                 "the ids {} and {} have the same 64-bit hash, which the id index cannot tell apart: report this",
-                other.id21, r.id21
+                other.id21(),
+                r.id21()
             ));
         }
     }
@@ -285,19 +516,19 @@ fn write_collection(
         }
     }
     let floor = recs.iter().map(|r| r.e.d).max().map_or(now, |m| Timestamp(m).next().max(now));
-    let mut fresh: Vec<(&Rendered, u32)> =
+    let mut fresh: Vec<(&Packed, u32)> =
         current.iter().filter(|(h, _)| !live.contains_key(h)).map(|(_, &rc)| rc).collect();
-    fresh.sort_by(|a, b| (a.0.version, &a.0.id21).cmp(&(b.0.version, &b.0.id21)));
+    fresh.sort_by(|a, b| (a.0.version, a.0.id21()).cmp(&(b.0.version, b.0.id21())));
     for (i, (r, c)) in fresh.into_iter().enumerate() {
         let n = types.len();
-        let ty = *type_code.entry(r.type21.clone()).or_insert_with(|| {
-            types.push(r.type21.clone());
+        let ty = *type_code.entry(r.type21().to_string()).or_insert_with(|| {
+            types.push(r.type21().to_string());
             n as u16
         });
-        let h21 = id_hash(&r.id21);
+        let h21 = id_hash(r.id21());
         let e = ShardEntry {
             h21,
-            h20: (r.id20 != r.id21).then(|| id_hash(&r.id20)),
+            h20: (r.id20() != r.id21()).then(|| id_hash(r.id20())),
             d: floor.0 + i as i64,
             v: r.version.0,
             content: c,
@@ -336,9 +567,9 @@ fn write_collection(
     }
     let mut types20: BTreeMap<String, Vec<String>> = prev_index.map(|x| x.types20.clone()).unwrap_or_default();
     for r in recs.iter().filter_map(|r| r.body) {
-        let list = types20.entry(r.type20.clone()).or_default();
-        if !list.contains(&r.type21) {
-            list.push(r.type21.clone());
+        let list = types20.entry(r.type20().to_string()).or_default();
+        if !list.iter().any(|t| t == r.type21()) {
+            list.push(r.type21().to_string());
         }
     }
     let (id_shards, id_delta) = write_id_shards(&recs, prev_index, blobs);
@@ -522,12 +753,12 @@ fn lay_out(
                         RecordIn {
                             date_added: Timestamp(e.d),
                             version: r.version,
-                            id21: &r.id21,
-                            type21: &r.type21,
-                            id20: &r.id20,
-                            type20: &r.type20,
-                            json21: &r.json21,
-                            json20: &r.json20,
+                            id21: r.id21(),
+                            type21: r.type21(),
+                            id20: r.id20(),
+                            type20: r.type20(),
+                            json21: r.json21(),
+                            json20: r.json20(),
                         }
                     })
                     .collect();
