@@ -97,3 +97,34 @@ fn keep_versions_takes_days_and_a_format_1_previous_is_refused() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("format 1") && err.contains("without") && err.contains("--previous"), "{err}");
 }
+
+#[test]
+fn blobs_are_written_whole_and_a_write_that_fails_fails_the_build() {
+    let dir = scratch("write");
+    let input = feed(&dir, "a.jsonl", 2500, 0);
+    ok(build(&dir, &input, "one", "2025-01-01T00:00:00Z", &[]));
+    // Each blob went to `<key>.partial` and was renamed into place: none is left behind.
+    let mut stack = vec![dir.join("one").join("blobs")];
+    let mut files = 0;
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files += 1;
+                assert!(!p.to_string_lossy().ends_with(".partial"), "left behind: {}", p.display());
+            }
+        }
+    }
+    assert!(files >= 5, "{files} blobs");
+    // A directory the writer cannot write into (its `blobs` is a file): the build fails, naming the path.
+    let bad = dir.join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(bad.join("blobs"), b"not a directory").unwrap();
+    let o = build(&dir, &input, "bad", "2025-01-01T00:00:00Z", &[]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("cannot create") && err.contains("blobs"), "{err}");
+    assert!(!bad.join("snapshot.json").exists(), "a failed build must not name a snapshot");
+}

@@ -465,7 +465,7 @@ fn relationships_only_between_members_with_derived_ids() {
     let types: Vec<&str> = extras.iter().map(|r| r.type21.as_str()).collect();
     assert_eq!(types, ["marking-definition", "marking-definition", "identity", "relationship", "relationship"]);
     assert_eq!(extras[2].id21, PRODUCER21);
-    assert!(collection_extras(&[], &[], &o).is_empty());
+    assert!(collection_extras::<taxii_edge::stix::Rendered>(&[], &[], &o).is_empty());
 }
 
 #[test]

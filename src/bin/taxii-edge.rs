@@ -9,6 +9,11 @@ use taxii_edge::config::parse_collections;
 use taxii_edge::import::{import_file, import_file_each, RecordError};
 use taxii_edge::publish::Admin;
 use taxii_edge::snapshot::builder::{build_prepared_to_dir, History, Prepared};
+
+/// A build allocates and frees millions of small strings on several threads: mimalloc does that with far less
+/// time in the allocator than the system's (see docs/BENCHMARKS.md, the build).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use taxii_edge::snapshot::dir::{self, SnapshotDir};
 use taxii_edge::stix::{ids, ExtensionFields, RenderOptions};
 use taxii_edge::time::Timestamp;
@@ -481,7 +486,11 @@ fn run_build(
     let phase = std::time::Instant::now();
     let (read, prepared, mut bad_records) = read_inputs(inputs, &collections, &render, now)?;
     if std::env::var_os("TAXII_EDGE_TIMINGS").is_some() {
-        eprintln!("[timing] read and render: {:.2} s ({read} indicators)", phase.elapsed().as_secs_f64());
+        eprintln!(
+            "[timing] read and render: {:.2} s ({read} indicators, {})",
+            phase.elapsed().as_secs_f64(),
+            taxii_edge::snapshot::builder::memory()
+        );
     }
     let mut previous_dir = None;
     let previous = match previous {

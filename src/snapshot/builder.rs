@@ -23,10 +23,12 @@ use super::format::{PreviousCollection, ShardEntry};
 use super::segment::{encode, RecordIn};
 use crate::config::CollectionConfig;
 use crate::indicator::Indicator;
-use crate::stix::{self, ids, RenderError, RenderOptions, Rendered};
+use crate::stix::{self, ids, Head, RenderError, RenderOptions, Rendered};
 use crate::time::Timestamp;
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::thread::JoinHandle;
 
 /// Everything a build needs.
 pub struct BuildInput<'a> {
@@ -84,17 +86,53 @@ impl BlobSink for BTreeMap<String, Vec<u8>> {
     }
 }
 
-/// Writes blobs under `<root>/blobs/<key>` as they come, skipping those already there; keeps the first error.
+/// Blobs waiting for the writer thread: about 15 MB of segments.
+const WRITE_QUEUE: usize = 16;
+
+/// Writes blobs under `<root>/blobs/<key>` as they come, skipping those already there, on a thread of its own:
+/// writing a 1M-indicator snapshot (~8 GB) is most of a build's system time, and this way it overlaps encoding.
+/// The writer stops at the first error, which [`DirSink::finish`] returns; dropping the sink waits for the writer.
 struct DirSink {
-    root: PathBuf,
-    error: Option<String>,
+    queue: Option<SyncSender<(String, Vec<u8>)>>,
+    writer: Option<JoinHandle<Result<(), String>>>,
+}
+
+impl DirSink {
+    fn new(root: &Path) -> DirSink {
+        let (queue, blobs) = sync_channel::<(String, Vec<u8>)>(WRITE_QUEUE);
+        let root = root.to_path_buf();
+        let writer = std::thread::spawn(move || {
+            for (key, bytes) in blobs {
+                super::dir::write_blob(&root, &key, &bytes)?;
+            }
+            Ok(())
+        });
+        DirSink { queue: Some(queue), writer: Some(writer) }
+    }
+
+    /// Waits until every blob put is written (or the writer stopped): the first error, if any.
+    fn finish(&mut self) -> Result<(), String> {
+        drop(self.queue.take());
+        match self.writer.take().map(JoinHandle::join) {
+            None | Some(Ok(Ok(()))) => Ok(()),
+            Some(Ok(Err(e))) => Err(e),
+            Some(Err(_)) => Err("the thread writing the snapshot's blobs panicked".into()),
+        }
+    }
 }
 
 impl BlobSink for DirSink {
     fn put(&mut self, key: String, bytes: Vec<u8>) {
-        if self.error.is_none() {
-            self.error = super::dir::write_blob(&self.root, &key, &bytes).err();
+        if let Some(queue) = &self.queue {
+            // A closed queue means the writer stopped on an error, which `finish` returns.
+            let _ = queue.send((key, bytes));
         }
+    }
+}
+
+impl Drop for DirSink {
+    fn drop(&mut self) {
+        let _ = self.finish();
     }
 }
 
@@ -120,7 +158,7 @@ pub fn build_to_dir(
     dir: &Path,
     check: &mut dyn FnMut(&[RenderError]) -> Result<(), String>,
 ) -> Result<Built, String> {
-    let mut sink = DirSink { root: dir.to_path_buf(), error: None };
+    let mut sink = DirSink::new(dir);
     let (manifest_key, manifest, render_errors) = build_into(input, keep, &mut sink, check)?;
     finish_dir(dir, sink, manifest_key, manifest, render_errors)
 }
@@ -128,14 +166,12 @@ pub fn build_to_dir(
 /// Checks the blobs were written and writes `snapshot.json`.
 fn finish_dir(
     dir: &Path,
-    sink: DirSink,
+    mut sink: DirSink,
     manifest_key: String,
     manifest: Manifest,
     render_errors: Vec<RenderError>,
 ) -> Result<Built, String> {
-    if let Some(e) = sink.error {
-        return Err(e);
-    }
+    sink.finish()?;
     let built = Built { blobs: BTreeMap::new(), manifest_key, manifest, render_errors };
     let file = super::dir::SnapshotFile {
         snapshot: built.snapshot_id().to_string(),
@@ -316,15 +352,6 @@ impl Packed {
         let end = if k == 5 { self.buf.len() } else { self.ends[k] as usize };
         &self.buf[start..end]
     }
-    fn id21(&self) -> &str {
-        self.part(0)
-    }
-    fn type21(&self) -> &str {
-        self.part(1)
-    }
-    fn id20(&self) -> &str {
-        self.part(2)
-    }
     fn type20(&self) -> &str {
         self.part(3)
     }
@@ -334,17 +361,18 @@ impl Packed {
     fn json20(&self) -> &str {
         self.part(5)
     }
-    /// The ids and types without the JSON: what the collection extras read of their members.
-    fn ids_only(&self) -> Rendered {
-        Rendered {
-            id21: self.id21().into(),
-            type21: self.type21().into(),
-            json21: String::new(),
-            id20: self.id20().into(),
-            type20: self.type20().into(),
-            json20: String::new(),
-            version: self.version,
-        }
+}
+
+/// The extras read the members' ids and types only.
+impl stix::Head for Packed {
+    fn id21(&self) -> &str {
+        self.part(0)
+    }
+    fn type21(&self) -> &str {
+        self.part(1)
+    }
+    fn id20(&self) -> &str {
+        self.part(2)
     }
 }
 
@@ -373,7 +401,7 @@ pub fn build_prepared_to_dir(
     dir: &Path,
     check: &mut dyn FnMut(&[RenderError]) -> Result<(), String>,
 ) -> Result<Built, String> {
-    let mut sink = DirSink { root: dir.to_path_buf(), error: None };
+    let mut sink = DirSink::new(dir);
     let (manifest_key, manifest, render_errors) =
         build_prepared(prepared, collections, render, previous, keep, &mut sink, check)?;
     finish_dir(dir, sink, manifest_key, manifest, render_errors)
@@ -403,12 +431,8 @@ fn build_prepared(
             (0..indicators.len()).filter(|&i| selected[i * words + c / 64] & (1 << (c % 64)) != 0).collect();
         let inds: Vec<&Indicator> = members.iter().map(|&i| &indicators[i]).collect();
         let objs: Vec<&Packed> = members.iter().map(|&i| &rendered[i]).collect();
-        // The extras read the members' ids and types only.
-        let extras: Vec<Packed> = {
-            let heads: Vec<Rendered> = objs.iter().map(|p| p.ids_only()).collect();
-            let head_refs: Vec<&Rendered> = heads.iter().collect();
-            stix::collection_extras(&inds, &head_refs, render).into_iter().map(|r| Packed::from(&r)).collect()
-        };
+        let extras: Vec<Packed> =
+            stix::collection_extras(&inds, &objs, render).into_iter().map(|r| Packed::from(&r)).collect();
         drop(inds);
         let all: Vec<&Packed> = extras.iter().chain(objs.iter().copied()).collect();
         let previous = previous.get(&id);
@@ -863,15 +887,25 @@ impl Phases {
             return;
         }
         let now = std::time::Instant::now();
-        let rss = std::fs::read_to_string("/proc/self/statm")
-            .ok()
-            .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
-            .map_or(String::from("?"), |pages| format!("{} MB", pages * 4096 / 1_000_000));
         eprintln!(
-            "[timing] {what}: {:.2} s (at {:.2} s, rss {rss})",
+            "[timing] {what}: {:.2} s (at {:.2} s, {})",
             (now - self.last.get()).as_secs_f64(),
-            (now - self.start).as_secs_f64()
+            (now - self.start).as_secs_f64(),
+            memory()
         );
         self.last.set(now);
     }
+}
+
+/// The process's resident memory now and at its peak so far (Linux), for the timings.
+pub fn memory() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .map_or(String::from("?"), |kb| format!("{} MB", kb * 1024 / 1_000_000))
+    };
+    format!("rss {}, peak {}", field("VmRSS:"), field("VmHWM:"))
 }

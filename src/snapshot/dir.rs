@@ -20,7 +20,9 @@ pub struct SnapshotFile {
     pub created: Timestamp,
 }
 
-/// Writes one blob under `<dir>/blobs/<key>`; a blob already there is left as it is (same key, same bytes).
+/// Writes one blob under `<dir>/blobs/<key>`; a blob already there is left as it is (same key, same bytes). The
+/// bytes go to `<key>.partial` first and are renamed into place, so a build killed mid-write leaves no blob
+/// whose name promises bytes it lacks (a later build would keep it as it is).
 pub fn write_blob(dir: &Path, key: &str, bytes: &[u8]) -> Result<(), String> {
     let path = dir.join("blobs").join(key);
     if path.exists() {
@@ -28,7 +30,11 @@ pub fn write_blob(dir: &Path, key: &str, bytes: &[u8]) -> Result<(), String> {
     }
     let parent = path.parent().expect("blob paths have a parent");
     std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-    std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    let mut partial = path.clone().into_os_string();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    std::fs::write(&partial, bytes).map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
+    std::fs::rename(&partial, &path).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Writes `snapshot.json`, naming the snapshot's manifest: written last, once every blob is in place.

@@ -16,7 +16,7 @@
 use super::ids;
 use super::markings::Tlp;
 use super::render::{stamp, tlp_of, xsoar_fields, CUSTOM_PREFIX};
-use super::{RenderOptions, Rendered};
+use super::{Head, RenderOptions, Rendered};
 use crate::indicator::{Indicator, Relationship};
 use crate::time::Timestamp;
 use serde_json::{json, Map, Value};
@@ -50,7 +50,7 @@ fn fixed_version() -> Timestamp {
 
 /// The objects a collection serves besides its indicators' own: relationships between members, the marking
 /// definitions and identity they reference, extension definitions. `members` and `rendered` are parallel.
-pub fn collection_extras(members: &[&Indicator], rendered: &[&Rendered], opts: &RenderOptions) -> Vec<Rendered> {
+pub fn collection_extras<H: Head>(members: &[&Indicator], rendered: &[&H], opts: &RenderOptions) -> Vec<Rendered> {
     let mut out = Vec::new();
     if members.is_empty() {
         return out;
@@ -72,8 +72,8 @@ pub fn collection_extras(members: &[&Indicator], rendered: &[&Rendered], opts: &
     let mut types = BTreeSet::new();
     if opts.extension_fields.enabled() {
         for (m, r) in members.iter().zip(rendered) {
-            if r.type21 != "file" && !xsoar_fields(m, &opts.extension_fields).is_empty() {
-                types.insert(r.type21.as_str());
+            if r.type21() != "file" && !xsoar_fields(m, &opts.extension_fields).is_empty() {
+                types.insert(r.type21());
             }
         }
     }
@@ -177,12 +177,15 @@ pub fn relationship_id(opts: &RenderOptions, src: &Indicator, rel: &Relationship
     Some((ids::sdo_id(&opts.namespace, "relationship", &key), rtype))
 }
 
-fn relationships(
+fn relationships<H: Head>(
     members: &[&Indicator],
-    rendered: &[&Rendered],
+    rendered: &[&H],
     tlps: &[Option<Tlp>],
     opts: &RenderOptions,
 ) -> Vec<Rendered> {
+    if members.iter().all(|m| m.relationships.is_empty()) {
+        return Vec::new();
+    }
     let mut by_value: HashMap<&str, usize> = HashMap::with_capacity(members.len());
     for (i, m) in members.iter().enumerate() {
         by_value.entry(m.value.as_str()).or_insert(i);
@@ -219,8 +222,11 @@ fn relationships(
                 if let Some(d) = rel.description.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
                     m.insert("description".into(), json!(d));
                 }
-                let (s, t) =
-                    if v21 { (&rendered[i].id21, &rendered[j].id21) } else { (&rendered[i].id20, &rendered[j].id20) };
+                let (s, t) = if v21 {
+                    (rendered[i].id21(), rendered[j].id21())
+                } else {
+                    (rendered[i].id20(), rendered[j].id20())
+                };
                 m.insert("source_ref".into(), json!(s));
                 m.insert("target_ref".into(), json!(t));
                 if let Some(t) = tlp {

@@ -67,7 +67,9 @@ impl ExtensionFields {
 
 /// What a collection serves besides its members (see [`extras`]), and the imported STIX relationships whose two
 /// ends are members (see [`passthrough`]).
-pub fn collection_extras(members: &[&Indicator], rendered: &[&Rendered], opts: &RenderOptions) -> Vec<Rendered> {
+/// `rendered` holds the members' ids and types, parallel to `members` (a [`Rendered`] or anything else that
+/// knows them: the build passes its compact form, so the extras of a million members copy no id).
+pub fn collection_extras<H: Head>(members: &[&Indicator], rendered: &[&H], opts: &RenderOptions) -> Vec<Rendered> {
     let mut out = extras::collection_extras(members, rendered, opts);
     out.extend(passthrough::relationships(members, rendered, opts));
     out
@@ -167,6 +169,25 @@ pub struct Rendered {
     pub json20: String,
     /// The object's TAXII version: `modified`, else `created`.
     pub version: Timestamp,
+}
+
+/// What the collection extras read of a rendered member: its ids and type.
+pub trait Head {
+    fn id21(&self) -> &str;
+    fn type21(&self) -> &str;
+    fn id20(&self) -> &str;
+}
+
+impl Head for Rendered {
+    fn id21(&self) -> &str {
+        &self.id21
+    }
+    fn type21(&self) -> &str {
+        &self.type21
+    }
+    fn id20(&self) -> &str {
+        &self.id20
+    }
 }
 
 /// An indicator that could not be rendered: where it came from and why.

@@ -15,7 +15,7 @@
 //! - Relationships are served in a collection when both of their ends are in it ([`relationships`]).
 
 use super::render::CUSTOM_PREFIX;
-use super::{RenderOptions, Rendered};
+use super::{Head, RenderOptions, Rendered};
 use crate::indicator::Indicator;
 use crate::time::Timestamp;
 use serde_json::{Map, Value};
@@ -85,8 +85,11 @@ pub fn render(ind: &Indicator, object: &Value, opts: &RenderOptions) -> Result<R
 }
 
 /// The relationship objects to serve in a collection: those kept with a member whose target is a member too.
-pub fn relationships(members: &[&Indicator], rendered: &[&Rendered], opts: &RenderOptions) -> Vec<Rendered> {
-    let ids: HashSet<&str> = rendered.iter().map(|r| r.id21.as_str()).collect();
+pub fn relationships<H: Head>(members: &[&Indicator], rendered: &[&H], opts: &RenderOptions) -> Vec<Rendered> {
+    if members.iter().all(|m| !m.fields.contains_key(RELATIONSHIPS)) {
+        return Vec::new();
+    }
+    let ids: HashSet<&str> = rendered.iter().map(|r| r.id21()).collect();
     let mut out = Vec::new();
     for m in members {
         let Some(Value::Array(rels)) = m.fields.get(RELATIONSHIPS) else { continue };
