@@ -21,10 +21,9 @@
 //! empty is not a record and is passed over.
 
 use super::{cli_name, Imported, RecordError};
-use crate::indicator::{created_and_modified, mirror_tags, Indicator};
+use crate::indicator::{created_and_modified, mirror_tags, Fields, Indicator};
 use crate::time::Timestamp;
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 /// The role of a column.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -189,7 +188,7 @@ fn row(
     let mut score = 0;
     let mut tags: Vec<String> = Vec::new();
     let (mut created, mut modified, mut expiration) = (None, None, None);
-    let mut fields = BTreeMap::new();
+    let mut fields = Fields::new();
     let mut names = (None, None);
     for ((col, cell), head) in cols.iter().zip(record.iter()).zip(header.iter()) {
         match col {

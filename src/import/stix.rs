@@ -19,12 +19,12 @@
 //! in a list or bundle, `file:line` in JSON lines) and why.
 
 use super::{Imported, RecordError};
-use crate::indicator::{created_and_modified, mirror_tags, Indicator};
+use crate::indicator::{created_and_modified, mirror_tags, Fields, Indicator};
 use crate::stix::markings::Tlp;
 use crate::stix::passthrough::{is_served_sco, OBJECT, RELATIONSHIPS};
 use crate::time::Timestamp;
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// The STIX 2.1 SDO and meta object types (custom `x-` types are taken too).
 const SDO_TYPES: &[&str] = &[
@@ -159,7 +159,7 @@ pub fn import_objects(items: Vec<(String, Value)>) -> Imported {
         match index.get(&source) {
             Some(&i) => {
                 let list =
-                    out.indicators[i].fields.entry(RELATIONSHIPS.to_string()).or_insert_with(|| Value::Array(vec![]));
+                    out.indicators[i].fields.get_or_insert_with(RELATIONSHIPS.to_string(), || Value::Array(vec![]));
                 if let Value::Array(a) = list {
                     a.push(Value::Object(rel));
                 }
@@ -310,7 +310,7 @@ fn str_of<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
 }
 
 /// The SCO's value and its model fields; an error when the SCO has nothing to serve it by.
-fn sco_value(t: &str, obj: &Map<String, Value>, fields: &mut BTreeMap<String, Value>) -> Result<String, String> {
+fn sco_value(t: &str, obj: &Map<String, Value>, fields: &mut Fields) -> Result<String, String> {
     let need = |what: &str| format!("a {t} needs {what}");
     Ok(match t {
         "file" => {
@@ -409,7 +409,7 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 fn indicator_of(position: &str, obj: Map<String, Value>) -> Result<Indicator, String> {
     let t = obj["type"].as_str().unwrap_or_default().to_string();
     let id = obj["id"].as_str().unwrap_or_default().to_string();
-    let mut fields: BTreeMap<String, Value> = BTreeMap::new();
+    let mut fields = Fields::new();
     let (xsoar_type, value) = if is_served_sco(&t) {
         let v = sco_value(&t, &obj, &mut fields)?;
         (xsoar_of_sco(&t).to_string(), v)
@@ -437,7 +437,7 @@ fn indicator_of(position: &str, obj: Map<String, Value>) -> Result<Indicator, St
         }
     }
     for (k, v) in &obj {
-        fields.entry(k.to_ascii_lowercase()).or_insert_with(|| v.clone());
+        fields.get_or_insert_with(k.to_ascii_lowercase(), || v.clone());
     }
     fields.insert("stixid".into(), Value::String(id.clone()));
     fields.insert("stixtype".into(), Value::String(t.clone()));

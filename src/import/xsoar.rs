@@ -219,7 +219,7 @@ pub fn indicator_from(origin: &str, record: Value) -> Result<Indicator, String> 
         }
     }
     let relationships = relationships_from(obj.remove("relationships"))?;
-    let mut fields = std::collections::BTreeMap::new();
+    let mut fields = crate::indicator::Fields::new();
     for (k, v) in obj.into_iter().chain(custom) {
         if !v.is_null() {
             fields.insert(k.to_ascii_lowercase(), v);

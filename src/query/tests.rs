@@ -10,7 +10,7 @@ fn ts(s: &str) -> Timestamp {
 const NOW: &str = "2025-06-15T12:00:00Z";
 
 fn ind() -> Indicator {
-    let mut fields = std::collections::BTreeMap::new();
+    let mut fields = crate::indicator::Fields::new();
     fields.insert("sourcebrands".into(), json!(["Some Feed", "AlienVault OTX"]));
     fields.insert("sourceinstances".into(), json!(["Some Feed_instance_1"]));
     fields.insert("expirationstatus".into(), json!("active"));

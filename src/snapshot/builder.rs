@@ -311,8 +311,7 @@ impl Keep {
         if ind.fields.keys().any(|k| !self.names.contains(k)) {
             let before = render.extension_fields.enabled()
                 && stix::render::xsoar_fields(&ind, &render.extension_fields).is_empty();
-            let full = std::mem::take(&mut ind.fields);
-            ind.fields = full.into_iter().filter(|(k, _)| self.names.contains(k)).collect();
+            ind.fields.retain(|k| self.names.contains(k));
             debug_assert!(
                 !render.extension_fields.enabled()
                     || before == stix::render::xsoar_fields(&ind, &render.extension_fields).is_empty()
@@ -322,57 +321,77 @@ impl Keep {
     }
 }
 
-/// One rendered object in a single allocation: the 2.1 id, type and JSON and the 2.0 id, type and JSON, one
-/// after the other, and its version.
+/// One rendered object, compact: the 2.1 id and type and the 2.0 id and type in one allocation, the 2.1 and 2.0
+/// JSON together LZ4-compressed in another (a million objects' JSON is ~900 MB as it is, ~40% of that
+/// compressed), and what the build compares without reading either: the version, the id hashes and the
+/// content hash.
 pub struct Packed {
-    buf: Box<str>,
-    /// Where each part but the last ends in `buf`.
-    ends: [u32; 5],
+    heads: Box<str>,
+    /// Where the 2.1 id, the 2.1 type and the 2.0 id end in `heads`.
+    ends: [u16; 3],
+    /// The 2.1 JSON then the 2.0 JSON, LZ4 block-compressed.
+    json: Box<[u8]>,
+    /// The length of the 2.1 JSON and of both.
+    json21_len: u32,
+    json_len: u32,
     version: Timestamp,
+    h21: u64,
+    /// The 2.0 id's hash when the 2.0 id differs.
+    h20: Option<u64>,
+    content: u32,
 }
 
 impl From<&Rendered> for Packed {
     fn from(r: &Rendered) -> Packed {
-        let parts = [&r.id21, &r.type21, &r.id20, &r.type20, &r.json21, &r.json20];
-        let mut buf = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-        let mut ends = [0u32; 5];
-        for (k, p) in parts.iter().enumerate() {
-            buf.push_str(p);
-            if k < 5 {
-                ends[k] = buf.len() as u32;
-            }
+        let heads = [&r.id21, &r.type21, &r.id20, &r.type20].map(String::as_str).concat();
+        let end = |n: usize| u16::try_from(n).expect("STIX ids and types are short");
+        let ends =
+            [end(r.id21.len()), end(r.id21.len() + r.type21.len()), end(r.id21.len() + r.type21.len() + r.id20.len())];
+        let both = [r.json21.as_str(), r.json20.as_str()].concat();
+        let length = |n: usize| u32::try_from(n).expect("an object's JSON is under 4 GB");
+        Packed {
+            heads: heads.into_boxed_str(),
+            ends,
+            json: lz4_flex::block::compress(both.as_bytes()).into_boxed_slice(),
+            json21_len: length(r.json21.len()),
+            json_len: length(both.len()),
+            version: r.version,
+            h21: id_hash(&r.id21),
+            h20: (r.id20 != r.id21).then(|| id_hash(&r.id20)),
+            content: content_of(r),
         }
-        Packed { buf: buf.into_boxed_str(), ends, version: r.version }
     }
 }
 
 impl Packed {
-    fn part(&self, k: usize) -> &str {
-        let start = if k == 0 { 0 } else { self.ends[k - 1] as usize };
-        let end = if k == 5 { self.buf.len() } else { self.ends[k] as usize };
-        &self.buf[start..end]
-    }
     fn type20(&self) -> &str {
-        self.part(3)
+        &self.heads[self.ends[2] as usize..]
     }
-    fn json21(&self) -> &str {
-        self.part(4)
+
+    /// The 2.1 JSON and the 2.0 JSON, one after the other, and where the first ends.
+    fn json(&self) -> (String, usize) {
+        let bytes = lz4_flex::block::decompress(&self.json, self.json_len as usize)
+            .expect("the build decompresses what it compressed");
+        (String::from_utf8(bytes).expect("compressed from a string"), self.json21_len as usize)
     }
-    fn json20(&self) -> &str {
-        self.part(5)
+
+    fn json21(&self) -> String {
+        let (mut both, at) = self.json();
+        both.truncate(at);
+        both
     }
 }
 
 /// The extras read the members' ids and types only.
 impl stix::Head for Packed {
     fn id21(&self) -> &str {
-        self.part(0)
+        &self.heads[..self.ends[0] as usize]
     }
     fn type21(&self) -> &str {
-        self.part(1)
+        &self.heads[self.ends[0] as usize..self.ends[1] as usize]
     }
     fn id20(&self) -> &str {
-        self.part(2)
+        &self.heads[self.ends[1] as usize..self.ends[2] as usize]
     }
 }
 
@@ -420,8 +439,8 @@ fn build_prepared(
     let phase = Phases::start();
     let Prepared { indicators, rendered, selected, words, now, render_errors, .. } = prepared;
     if phase.on {
-        let bytes: usize = rendered.iter().map(|p| p.buf.len()).sum();
-        phase.mark(&format!("start ({} objects, {} MB rendered)", rendered.len(), bytes / 1_000_000));
+        let bytes: usize = rendered.iter().map(|p| p.heads.len() + p.json.len()).sum();
+        phase.mark(&format!("start ({} objects, {} MB rendered and compressed)", rendered.len(), bytes / 1_000_000));
     }
     check(&render_errors)?;
     let mut entries = Vec::with_capacity(collections.len());
@@ -431,8 +450,8 @@ fn build_prepared(
             (0..indicators.len()).filter(|&i| selected[i * words + c / 64] & (1 << (c % 64)) != 0).collect();
         let inds: Vec<&Indicator> = members.iter().map(|&i| &indicators[i]).collect();
         let objs: Vec<&Packed> = members.iter().map(|&i| &rendered[i]).collect();
-        let extras: Vec<Packed> =
-            stix::collection_extras(&inds, &objs, render).into_iter().map(|r| Packed::from(&r)).collect();
+        let mut extras: Vec<Packed> = Vec::new();
+        stix::collection_extras_each(&inds, &objs, render, &mut |r| extras.push(Packed::from(&r)));
         drop(inds);
         let all: Vec<&Packed> = extras.iter().chain(objs.iter().copied()).collect();
         let previous = previous.get(&id);
@@ -484,9 +503,9 @@ struct Rec<'r> {
 }
 
 /// A content hash of what a record serves: an unchanged version whose bytes changed is a new record.
-fn content_of(r: &Packed) -> u32 {
+fn content_of(r: &Rendered) -> u32 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
-    for part in [r.id21(), r.type21(), r.id20(), r.type20(), r.json21(), r.json20()] {
+    for part in [&r.id21, &r.type21, &r.id20, &r.type20, &r.json21, &r.json20] {
         h.update(part.as_bytes());
         h.update(&[0]);
     }
@@ -502,28 +521,27 @@ fn write_collection(
     keep: History,
     blobs: &mut dyn BlobSink,
 ) -> Result<CollectionEntry, String> {
-    // The current version of each object (the newest when an id comes twice).
-    let mut newest: HashMap<&str, &Packed> = HashMap::with_capacity(objects.len());
+    // The current version of each object (the newest when an id comes twice), by the hash of its id.
+    let mut current: HashMap<u64, (&Packed, u32)> = HashMap::with_capacity(objects.len());
     for r in objects {
-        let keep = newest.get(r.id21()).is_none_or(|old| (r.version, r.json21()) > (old.version, old.json21()));
-        if keep {
-            newest.insert(r.id21(), r);
-        }
-    }
-    let mut current: HashMap<u64, (&Packed, u32)> = HashMap::with_capacity(newest.len());
-    for r in newest.into_values() {
-        if let Some((other, _)) = current.insert(id_hash(r.id21()), (r, content_of(r))) {
-            return Err(format!(
-                "the ids {} and {} have the same 64-bit hash, which the id index cannot tell apart: report this",
-                other.id21(),
-                r.id21()
-            ));
+        match current.get(&r.h21) {
+            Some((old, _)) if old.id21() != r.id21() => {
+                return Err(format!(
+                    "the ids {} and {} have the same 64-bit hash, which the id index cannot tell apart: report this",
+                    old.id21(),
+                    r.id21()
+                ))
+            }
+            Some((old, _)) if (r.version, r.json21()) <= (old.version, old.json21()) => {}
+            _ => {
+                current.insert(r.h21, (r, r.content));
+            }
         }
     }
     let mut types: Vec<String> = previous.map(|p| p.index.types.clone()).unwrap_or_default();
     let mut type_code: HashMap<String, u16> = types.iter().enumerate().map(|(i, t)| (t.clone(), i as u16)).collect();
     // The previous records, then the new ones.
-    let mut recs: Vec<Rec<'_>> = Vec::new();
+    let mut recs: Vec<Rec<'_>> = Vec::with_capacity(previous.map_or(0, |p| p.records.len()) + current.len());
     let mut live: HashMap<u64, usize> = HashMap::new();
     if let Some(p) = previous {
         for (e, &flags) in p.records.iter().zip(&p.flags) {
@@ -542,17 +560,17 @@ fn write_collection(
     let floor = recs.iter().map(|r| r.e.d).max().map_or(now, |m| Timestamp(m).next().max(now));
     let mut fresh: Vec<(&Packed, u32)> =
         current.iter().filter(|(h, _)| !live.contains_key(h)).map(|(_, &rc)| rc).collect();
-    fresh.sort_by(|a, b| (a.0.version, a.0.id21()).cmp(&(b.0.version, b.0.id21())));
+    fresh.sort_by(|a, b| a.0.version.cmp(&b.0.version).then_with(|| a.0.id21().cmp(b.0.id21())));
     for (i, (r, c)) in fresh.into_iter().enumerate() {
         let n = types.len();
         let ty = *type_code.entry(r.type21().to_string()).or_insert_with(|| {
             types.push(r.type21().to_string());
             n as u16
         });
-        let h21 = id_hash(r.id21());
+        let h21 = r.h21;
         let e = ShardEntry {
             h21,
-            h20: (r.id20() != r.id21()).then(|| id_hash(r.id20())),
+            h20: r.h20,
             d: floor.0 + i as i64,
             v: r.version.0,
             content: c,
@@ -770,20 +788,21 @@ fn lay_out(
         let encoded = par_map(batch, |plan| match plan {
             Plan::Reuse(..) => None,
             Plan::Write(held) => {
+                let bodies: Vec<&Packed> =
+                    held.iter().map(|&i| recs_ro[i].body.expect("written records have their bytes")).collect();
+                let json: Vec<(String, usize)> = bodies.iter().map(|r| r.json()).collect();
                 let records: Vec<RecordIn<'_>> = held
                     .iter()
-                    .map(|&i| {
-                        let (e, r) = (&recs_ro[i].e, recs_ro[i].body.expect("written records have their bytes"));
-                        RecordIn {
-                            date_added: Timestamp(e.d),
-                            version: r.version,
-                            id21: r.id21(),
-                            type21: r.type21(),
-                            id20: r.id20(),
-                            type20: r.type20(),
-                            json21: r.json21(),
-                            json20: r.json20(),
-                        }
+                    .zip(bodies.iter().zip(&json))
+                    .map(|(&i, (r, (both, at)))| RecordIn {
+                        date_added: Timestamp(recs_ro[i].e.d),
+                        version: r.version,
+                        id21: r.id21(),
+                        type21: r.type21(),
+                        id20: r.id20(),
+                        type20: r.type20(),
+                        json21: &both[..*at],
+                        json20: &both[*at..],
                     })
                     .collect();
                 let bytes = encode(&records);
@@ -823,9 +842,12 @@ fn write_id_shards(
     prev: Option<&CollectionIndex>,
     blobs: &mut dyn BlobSink,
 ) -> (Vec<String>, Vec<String>) {
-    let mut write = |entries: Vec<ShardEntry>| -> Vec<String> {
-        let shards = entries.len().div_ceil(SHARD_ENTRIES).max(1);
-        let mut lists: Vec<Vec<ShardEntry>> = vec![Vec::new(); shards];
+    // `count` entries, read once into their shards.
+    let mut write = |count: usize, entries: &mut dyn Iterator<Item = ShardEntry>| -> Vec<String> {
+        let shards = count.div_ceil(SHARD_ENTRIES).max(1);
+        // Each shard holds about its share of the entries and as many 2.0 aliases.
+        let mut lists: Vec<Vec<ShardEntry>> =
+            (0..shards).map(|_| Vec::with_capacity(2 * count / shards + 64)).collect();
         for e in entries {
             lists[shard_of_hash(e.h21, shards)].push(e);
             if let Some(h20) = e.h20 {
@@ -850,11 +872,12 @@ fn write_id_shards(
     let base_len = recs.len() - delta.len();
     if let Some(p) = prev {
         if !p.id_shards.is_empty() && delta.len() * DELTA_DEN <= base_len {
-            let delta_keys = if delta.is_empty() { Vec::new() } else { write(delta) };
+            let delta_keys = if delta.is_empty() { Vec::new() } else { write(delta.len(), &mut delta.into_iter()) };
             return (p.id_shards.clone(), delta_keys);
         }
     }
-    (write(recs.iter().filter(|r| r.e.streams != 0).map(|r| r.e).collect()), Vec::new())
+    let kept = || recs.iter().filter(|r| r.e.streams != 0).map(|r| r.e);
+    (write(kept().count(), &mut kept()), Vec::new())
 }
 
 /// Encodes shard `k` of `shards`: 2.1 entries whose 2.1 id hashes here, 2.0 aliases whose 2.0 id does.

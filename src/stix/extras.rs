@@ -50,16 +50,21 @@ fn fixed_version() -> Timestamp {
 
 /// The objects a collection serves besides its indicators' own: relationships between members, the marking
 /// definitions and identity they reference, extension definitions. `members` and `rendered` are parallel.
-pub fn collection_extras<H: Head>(members: &[&Indicator], rendered: &[&H], opts: &RenderOptions) -> Vec<Rendered> {
-    let mut out = Vec::new();
+/// Each is given to `out` as it is made.
+pub fn collection_extras<H: Head>(
+    members: &[&Indicator],
+    rendered: &[&H],
+    opts: &RenderOptions,
+    out: &mut dyn FnMut(Rendered),
+) {
     if members.is_empty() {
-        return out;
+        return;
     }
     let tlps: Vec<Option<Tlp>> = members.iter().map(|m| tlp_of(m).ok().flatten()).collect();
     let levels: BTreeSet<Tlp> = tlps.iter().flatten().copied().collect();
     for t in levels {
         let version = Timestamp::parse(super::markings::TLP_CREATED).expect("a valid constant");
-        out.push(Rendered {
+        out(Rendered {
             id21: t.id().into(),
             type21: "marking-definition".into(),
             json21: t.definition(true).to_string(),
@@ -78,13 +83,12 @@ pub fn collection_extras<H: Head>(members: &[&Indicator], rendered: &[&H], opts:
         }
     }
     if opts.producer.is_some() || !types.is_empty() {
-        out.push(producer(opts));
+        out(producer(opts));
     }
     for t in types {
-        out.push(extension_definition(opts, t));
+        out(extension_definition(opts, t));
     }
-    out.extend(relationships(members, rendered, &tlps, opts));
-    out
+    relationships(members, rendered, &tlps, opts, out);
 }
 
 fn producer(opts: &RenderOptions) -> Rendered {
@@ -182,16 +186,16 @@ fn relationships<H: Head>(
     rendered: &[&H],
     tlps: &[Option<Tlp>],
     opts: &RenderOptions,
-) -> Vec<Rendered> {
+    out: &mut dyn FnMut(Rendered),
+) {
     if members.iter().all(|m| m.relationships.is_empty()) {
-        return Vec::new();
+        return;
     }
     let mut by_value: HashMap<&str, usize> = HashMap::with_capacity(members.len());
     for (i, m) in members.iter().enumerate() {
         by_value.entry(m.value.as_str()).or_insert(i);
     }
     let mut seen = HashSet::new();
-    let mut out = Vec::new();
     for (i, src) in members.iter().enumerate() {
         for rel in &src.relationships {
             let Some(&j) = by_value.get(rel.target_value.as_str()) else { continue };
@@ -234,7 +238,7 @@ fn relationships<H: Head>(
                 }
                 Value::Object(m).to_string()
             };
-            out.push(Rendered {
+            out(Rendered {
                 id21: id.clone(),
                 type21: "relationship".into(),
                 json21: obj(true),
@@ -245,5 +249,4 @@ fn relationships<H: Head>(
             });
         }
     }
-    out
 }

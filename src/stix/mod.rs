@@ -70,9 +70,20 @@ impl ExtensionFields {
 /// `rendered` holds the members' ids and types, parallel to `members` (a [`Rendered`] or anything else that
 /// knows them: the build passes its compact form, so the extras of a million members copy no id).
 pub fn collection_extras<H: Head>(members: &[&Indicator], rendered: &[&H], opts: &RenderOptions) -> Vec<Rendered> {
-    let mut out = extras::collection_extras(members, rendered, opts);
-    out.extend(passthrough::relationships(members, rendered, opts));
+    let mut out = Vec::new();
+    collection_extras_each(members, rendered, opts, &mut |r| out.push(r));
     out
+}
+
+/// [`collection_extras`], each object given to `out` as it is made (a build packs them one by one).
+pub fn collection_extras_each<H: Head>(
+    members: &[&Indicator],
+    rendered: &[&H],
+    opts: &RenderOptions,
+    out: &mut dyn FnMut(Rendered),
+) {
+    extras::collection_extras(members, rendered, opts, out);
+    passthrough::relationships(members, rendered, opts, out);
 }
 
 /// The rendering settings of a build (the XSOAR integration's settings, where it has them).

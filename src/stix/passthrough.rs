@@ -85,12 +85,16 @@ pub fn render(ind: &Indicator, object: &Value, opts: &RenderOptions) -> Result<R
 }
 
 /// The relationship objects to serve in a collection: those kept with a member whose target is a member too.
-pub fn relationships<H: Head>(members: &[&Indicator], rendered: &[&H], opts: &RenderOptions) -> Vec<Rendered> {
+pub fn relationships<H: Head>(
+    members: &[&Indicator],
+    rendered: &[&H],
+    opts: &RenderOptions,
+    out: &mut dyn FnMut(Rendered),
+) {
     if members.iter().all(|m| !m.fields.contains_key(RELATIONSHIPS)) {
-        return Vec::new();
+        return;
     }
     let ids: HashSet<&str> = rendered.iter().map(|r| r.id21()).collect();
-    let mut out = Vec::new();
     for m in members {
         let Some(Value::Array(rels)) = m.fields.get(RELATIONSHIPS) else { continue };
         for rel in rels {
@@ -105,7 +109,7 @@ pub fn relationships<H: Head>(members: &[&Indicator], rendered: &[&H], opts: &Re
                 .unwrap_or_default();
             // Checked by the importer: an error here would be a bug, and the relationship is left out.
             if let Ok(o20) = v20(obj, opts) {
-                out.push(Rendered {
+                out(Rendered {
                     id21: obj["id"].as_str().unwrap_or_default().to_string(),
                     type21: "relationship".into(),
                     json21: canonical(&v21(obj)).to_string(),
@@ -117,7 +121,6 @@ pub fn relationships<H: Head>(members: &[&Indicator], rendered: &[&H], opts: &Re
             }
         }
     }
-    out
 }
 
 fn v21(obj: &Map<String, Value>) -> Value {
