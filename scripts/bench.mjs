@@ -297,7 +297,13 @@ async function stageWorker() {
     const segs = Math.max(1, Math.floor(n / 1000) - 1);
     uncachedEdge.segment_uncached = await pageSeries(Math.min(100, segs), (i) => seek(((i * 37) % segs) / (n / 1000)));
     const rssNoCache = workerdRssMb();
-    const wasmMemory = async () => Math.round(Number((await fetch(`${w.url}/api/status`)).headers.get('x-taxii-edge-wasm-memory')) / 1048576);
+    // Every body is read: an unread one keeps its socket, and undici ends it with an error minutes later (in the
+    // middle of the next size's build).
+    const wasmMemory = async () => {
+      const res = await fetch(`${w.url}/api/status`);
+      await res.arrayBuffer();
+      return Math.round(Number(res.headers.get('x-taxii-edge-wasm-memory')) / 1048576);
+    };
     r.latency = {
       cold_first_page: stats(cold),
       walk_next_ms_per_page: +(walkMs / Math.max(1, Math.floor(pages / 2))).toFixed(2),
@@ -401,7 +407,7 @@ async function stageExport() {
       const med = spawn(join(OUT, 'venv-medallion', 'bin', 'medallion'), ['--port', '8799', config], { stdio: 'ignore', detached: true });
       try {
         for (let i = 0; i < 100; i++) {
-          const ok = await fetch('http://127.0.0.1:8799/taxii2/', { headers: { accept: V21, authorization: 'Basic ' + Buffer.from('bench:bench').toString('base64') } }).then((x) => x.ok, () => false);
+          const ok = await fetch('http://127.0.0.1:8799/taxii2/', { headers: { accept: V21, authorization: 'Basic ' + Buffer.from('bench:bench').toString('base64') } }).then(async (x) => (await x.arrayBuffer(), x.ok), () => false);
           if (ok) break;
           await new Promise((res) => setTimeout(res, 200));
         }

@@ -27,7 +27,7 @@ timed_build() {
   local wall rss
   wall=$(grep 'Elapsed (wall clock)' "$log" | awk '{print $NF}')
   rss=$(grep 'Maximum resident set size' "$log" | awk '{print $NF}')
-  printf '[bench_build] %s: wall %s, peak RSS %d MB\n' "$label" "$wall" $((rss / 1024))
+  printf '[bench_build] %s: wall %s, peak RSS %d MiB (%d MB)\n' "$label" "$wall" $((rss / 1024)) $((rss * 1024 / 1000000))
 }
 
 snap1="$OUT/snap-$COUNT"
