@@ -194,6 +194,22 @@ pub struct Pruned {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
+impl Pruned {
+    /// The report of a plan over `listed` blobs, before anything is deleted.
+    fn planned(retained: Vec<String>, listed: usize, p: &Plan, dry_run: bool) -> Pruned {
+        Pruned {
+            retained,
+            listed,
+            kept_reachable: p.kept_reachable,
+            kept_recent: p.kept_recent,
+            bytes: p.bytes(),
+            dry_run,
+            ..Pruned::default()
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 pub use native::{prune_dir, prune_worker};
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -236,15 +252,7 @@ mod native {
         }
         let listing = admin.list_all(&|n| progress("listing blobs", n, 0))?;
         let p = plan(&listing, &reach, now, keep);
-        let mut out = Pruned {
-            retained: kept.into_iter().map(|(s, _)| s).collect(),
-            listed: listing.len(),
-            kept_reachable: p.kept_reachable,
-            kept_recent: p.kept_recent,
-            bytes: p.bytes(),
-            dry_run,
-            ..Pruned::default()
-        };
+        let mut out = Pruned::planned(kept.into_iter().map(|(s, _)| s).collect(), listing.len(), &p, dry_run);
         let keys: Vec<String> = p.delete.into_iter().map(|l| l.key).collect();
         if dry_run {
             out.deleted = keys;
@@ -294,15 +302,7 @@ mod native {
         }
         listing.sort_by(|a, b| a.key.cmp(&b.key));
         let p = plan(&listing, &reach, now, keep);
-        let mut out = Pruned {
-            retained: vec![dir.file.snapshot.clone()],
-            listed: listing.len(),
-            kept_reachable: p.kept_reachable,
-            kept_recent: p.kept_recent,
-            bytes: p.bytes(),
-            dry_run,
-            ..Pruned::default()
-        };
+        let mut out = Pruned::planned(vec![dir.file.snapshot.clone()], listing.len(), &p, dry_run);
         for l in p.delete {
             if !dry_run {
                 let path = blobs.join(&l.key);
