@@ -518,7 +518,7 @@ fn run_build(
     let mut skipped = bad_records.len();
     let mut refused = false;
     let spin = spinner(&format!("writing {read} indicators"));
-    let built = build_prepared_to_dir(prepared, &collections, &render, &previous, keep, out, &mut |render_errors| {
+    let built = build_prepared_to_dir(prepared, &collections, &render, previous, keep, out, &mut |render_errors| {
         bad_records
             .extend(render_errors.iter().map(|e| RecordError { position: e.origin.clone(), reason: e.reason.clone() }));
         skipped = bad_records.len();

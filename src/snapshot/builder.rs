@@ -16,16 +16,19 @@
 //!
 //! Blobs go to a [`BlobSink`]: kept in memory ([`build`]) or written to a snapshot directory as they are made
 //! ([`build_to_dir`], what the CLI uses, so a million-indicator build does not hold every segment in memory).
-//! Segments are encoded and hashed on every core; rendering is parallel too.
+//! Segments are encoded and hashed on every core, rendering and each collection's relationships are parallel
+//! too, and collections are built side by side in groups no larger together than the largest
+//! (`concurrent_groups`), so that the second core works while the peak memory stays the largest collection's.
 
 use super::format::*;
 use super::format::{PreviousCollection, ShardEntry};
-use super::segment::{encode, RecordIn};
+use super::segment::{encode_with, RecordHead};
 use crate::config::CollectionConfig;
 use crate::indicator::Indicator;
 use crate::stix::{self, ids, Head, RenderError, RenderOptions, Rendered};
 use crate::time::Timestamp;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
@@ -375,6 +378,15 @@ impl Packed {
         (String::from_utf8(bytes).expect("compressed from a string"), self.json21_len as usize)
     }
 
+    /// Appends the 2.1 JSON and the 2.0 JSON, one after the other, to `out`.
+    fn json_into(&self, out: &mut Vec<u8>) {
+        let at = out.len();
+        out.resize(at + self.json_len as usize, 0);
+        let n = lz4_flex::block::decompress_into(&self.json, &mut out[at..])
+            .expect("the build decompresses what it compressed");
+        assert_eq!(n, self.json_len as usize, "the build decompresses what it compressed");
+    }
+
     fn json21(&self) -> String {
         let (mut both, at) = self.json();
         both.truncate(at);
@@ -406,7 +418,7 @@ fn build_into(
     let mut prepared = Prepared::new(input.collections, input.render, input.now);
     prepared.push(input.indicators.to_vec(), input.collections, input.render);
     phase.mark("render");
-    build_prepared(prepared, input.collections, input.render, input.previous, keep, blobs, check)
+    build_prepared(prepared, input.collections, input.render, input.previous.clone(), keep, blobs, check)
 }
 
 /// Builds the snapshot from prepared indicators into the directory `dir`, as [`build_to_dir`] does.
@@ -415,7 +427,7 @@ pub fn build_prepared_to_dir(
     prepared: Prepared,
     collections: &[CollectionConfig],
     render: &RenderOptions,
-    previous: &Dates,
+    previous: Dates,
     keep: History,
     dir: &Path,
     check: &mut dyn FnMut(&[RenderError]) -> Result<(), String>,
@@ -431,7 +443,7 @@ fn build_prepared(
     prepared: Prepared,
     collections: &[CollectionConfig],
     render: &RenderOptions,
-    previous: &Dates,
+    previous: Dates,
     keep: History,
     blobs: &mut dyn BlobSink,
     check: &mut dyn FnMut(&[RenderError]) -> Result<(), String>,
@@ -443,29 +455,116 @@ fn build_prepared(
         phase.mark(&format!("start ({} objects, {} MB rendered and compressed)", rendered.len(), bytes / 1_000_000));
     }
     check(&render_errors)?;
-    let mut entries = Vec::with_capacity(collections.len());
-    for (c, cfg) in collections.iter().enumerate() {
+    let sizes: Vec<usize> = (0..collections.len())
+        .map(|c| (0..indicators.len()).filter(|&i| selected[i * words + c / 64] & (1 << (c % 64)) != 0).count())
+        .collect();
+    let sink = SharedSink(std::sync::Mutex::new(blobs));
+    // Each collection takes its part of the previous snapshot, and frees it when built.
+    let previous = std::sync::Mutex::new(previous);
+    // One collection's streams, from the indicators its query selected and their extras.
+    let collection = |c: usize| -> Result<CollectionEntry, String> {
+        let cfg = &collections[c];
         let id = ids::collection_id(&render.namespace, &cfg.name);
         let members: Vec<usize> =
             (0..indicators.len()).filter(|&i| selected[i * words + c / 64] & (1 << (c % 64)) != 0).collect();
         let inds: Vec<&Indicator> = members.iter().map(|&i| &indicators[i]).collect();
         let objs: Vec<&Packed> = members.iter().map(|&i| &rendered[i]).collect();
-        let mut extras: Vec<Packed> = Vec::new();
-        stix::collection_extras_each(&inds, &objs, render, &mut |r| extras.push(Packed::from(&r)));
+        let extras = packed_extras(&inds, &objs, render);
         drop(inds);
         let all: Vec<&Packed> = extras.iter().chain(objs.iter().copied()).collect();
-        let previous = previous.get(&id);
-        let entry = write_collection(cfg, id, all, previous, now, keep, blobs)
-            .map_err(|e| format!("collection {:?}: {e}", cfg.name))?;
-        entries.push(entry);
-        phase.mark(&format!("collection {}", cfg.name));
+        let previous = previous.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
+        write_collection(cfg, id, all, previous, now, keep, &mut &sink)
+            .map_err(|e| format!("collection {:?}: {e}", cfg.name))
+    };
+    let mut entries: Vec<Option<Result<CollectionEntry, String>>> = (0..collections.len()).map(|_| None).collect();
+    // The smallest groups first: by the largest collection's turn the others have freed their previous records.
+    for group in concurrent_groups(&sizes).into_iter().rev() {
+        let done: Vec<(usize, Result<CollectionEntry, String>)> = std::thread::scope(|scope| {
+            let running: Vec<_> = group.iter().map(|&c| (c, scope.spawn(move || collection(c)))).collect();
+            running.into_iter().map(|(c, h)| (c, h.join().expect("a collection's build thread panicked"))).collect()
+        });
+        let names: Vec<&str> = done.iter().map(|(c, _)| collections[*c].name.as_str()).collect();
+        phase.mark(&format!("collection {}", names.join(" + ")));
+        for (c, result) in done {
+            entries[c] = Some(result);
+        }
     }
+    // The first collection's error, in the order of the configuration.
+    let entries = entries.into_iter().map(|e| e.expect("every collection was built")).collect::<Result<Vec<_>, _>>()?;
     let config_digest = content_hash(format!("{collections:?}{render:?}").as_bytes());
     let manifest = Manifest { format: FORMAT, created: now, config_digest, collections: entries };
     let bytes = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
     let manifest_key = blob_key("manifest", &bytes);
     blobs.put(manifest_key.clone(), bytes);
     Ok((manifest_key, manifest, render_errors))
+}
+
+/// The collections to build at the same time, in groups run one after the other: the largest alone, then each
+/// group as many as fit together in its size (a collection's build holds memory in proportion to its size, so
+/// the build's peak stays that of the largest collection, while the cores the smaller ones leave idle are used).
+fn concurrent_groups(sizes: &[usize]) -> Vec<Vec<usize>> {
+    let budget = sizes.iter().copied().max().unwrap_or(0);
+    let mut left: Vec<usize> = (0..sizes.len()).collect();
+    left.sort_by_key(|&c| std::cmp::Reverse(sizes[c]));
+    let mut groups = Vec::new();
+    while !left.is_empty() {
+        let mut group = vec![left.remove(0)];
+        let mut total = sizes[group[0]];
+        left.retain(|&c| {
+            if total + sizes[c] <= budget {
+                total += sizes[c];
+                group.push(c);
+                false
+            } else {
+                true
+            }
+        });
+        groups.push(group);
+    }
+    groups
+}
+
+/// A sink several collection builds put blobs into at the same time.
+struct SharedSink<'a>(std::sync::Mutex<&'a mut dyn BlobSink>);
+
+impl BlobSink for &SharedSink<'_> {
+    fn put(&mut self, key: String, bytes: Vec<u8>) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).put(key, bytes);
+    }
+}
+
+/// Members whose relationships one thread makes at a time.
+const EXTRAS_CHUNK: usize = 1024;
+
+/// A collection's extras, made and packed on every core: the same objects in the same order as
+/// [`stix::collection_extras`] (a million members have hundreds of thousands of relationships).
+fn packed_extras(members: &[&Indicator], objs: &[&Packed], render: &RenderOptions) -> Vec<Packed> {
+    let extras = stix::Extras::new(members, objs, render);
+    let mut out = Vec::new();
+    extras.shared(&mut |r| out.push(Packed::from(&r)));
+    let chunks: Vec<std::ops::Range<usize>> =
+        (0..extras.len()).step_by(EXTRAS_CHUNK).map(|s| s..(s + EXTRAS_CHUNK).min(extras.len())).collect();
+    let made: Vec<(Vec<Packed>, Vec<Packed>)> = par_map(&chunks, |sources| {
+        let (mut tip, mut imported) = (Vec::new(), Vec::new());
+        for i in sources.clone() {
+            extras.relationships_of(i, &mut |r| tip.push(Packed::from(&r)));
+            extras.imported_relationships_of(i, &mut |r| imported.push(Packed::from(&r)));
+        }
+        (tip, imported)
+    });
+    // A TIP relationship id made from two sources is served from the first.
+    let mut seen = std::collections::HashSet::new();
+    let first: Vec<bool> = made.iter().flat_map(|(tip, _)| tip).map(|p| seen.insert(p.id21())).collect();
+    drop(seen);
+    out.reserve(first.iter().filter(|&&f| f).count() + made.iter().map(|(_, imp)| imp.len()).sum::<usize>());
+    let mut imported = Vec::new();
+    let mut first = first.into_iter();
+    for (tip, imp) in made {
+        out.extend(tip.into_iter().filter(|_| first.next() == Some(true)));
+        imported.push(imp);
+    }
+    out.extend(imported.into_iter().flatten());
+    out
 }
 
 /// How long superseded versions are kept.
@@ -489,6 +588,31 @@ const COMPACT_GONE_NUM: usize = 1;
 const COMPACT_GONE_DEN: usize = 2;
 /// The id shards are rewritten in full when the delta would exceed 1/8 of them.
 const DELTA_DEN: usize = 8;
+
+/// Hashes a key that is already a 64-bit hash (an id's xxh3) by taking it as it is: the build's maps by id hash
+/// hold a million entries, and hashing their keys again with SipHash was a visible share of a build.
+#[derive(Default)]
+struct KeyIsHash(u64);
+
+impl Hasher for KeyIsHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by the maps below; any other key is folded in, still correct.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// A map keyed by an id's 64-bit hash.
+type ByIdHash<V> = HashMap<u64, V, BuildHasherDefault<KeyIsHash>>;
 
 /// One record of a collection as this build sees it: from the previous snapshot or new.
 struct Rec<'r> {
@@ -516,13 +640,13 @@ fn write_collection(
     cfg: &CollectionConfig,
     id: String,
     objects: Vec<&Packed>,
-    previous: Option<&PreviousCollection>,
+    previous: Option<PreviousCollection>,
     now: Timestamp,
     keep: History,
     blobs: &mut dyn BlobSink,
 ) -> Result<CollectionEntry, String> {
     // The current version of each object (the newest when an id comes twice), by the hash of its id.
-    let mut current: HashMap<u64, (&Packed, u32)> = HashMap::with_capacity(objects.len());
+    let mut current: ByIdHash<(&Packed, u32)> = ByIdHash::with_capacity_and_hasher(objects.len(), Default::default());
     for r in objects {
         match current.get(&r.h21) {
             Some((old, _)) if old.id21() != r.id21() => {
@@ -538,35 +662,31 @@ fn write_collection(
             }
         }
     }
-    let mut types: Vec<String> = previous.map(|p| p.index.types.clone()).unwrap_or_default();
+    let mut types: Vec<String> = previous.as_ref().map(|p| p.index.types.clone()).unwrap_or_default();
     let mut type_code: HashMap<String, u16> = types.iter().enumerate().map(|(i, t)| (t.clone(), i as u16)).collect();
     // The previous records, then the new ones.
-    let mut recs: Vec<Rec<'_>> = Vec::with_capacity(previous.map_or(0, |p| p.records.len()) + current.len());
-    let mut live: HashMap<u64, usize> = HashMap::new();
-    if let Some(p) = previous {
-        for (e, &flags) in p.records.iter().zip(&p.flags) {
-            let i = recs.len();
-            let mut body = None;
-            if let Some(&(r, c)) = current.get(&e.h21) {
-                if flags & GONE == 0 && r.version.0 == e.v && c == e.content {
-                    body = Some(r);
-                    live.insert(e.h21, i);
-                }
-            }
-            let in_delta = p.in_delta.get(i).copied().unwrap_or(false);
-            recs.push(Rec { e: *e, body, flags, new: false, in_delta, was: e.streams });
-        }
-    }
+    let mut recs: Vec<Rec<'_>> = Vec::with_capacity(previous.as_ref().map_or(0, |p| p.records.len()) + current.len());
+    let mut live: ByIdHash<usize> = ByIdHash::with_capacity_and_hasher(current.len(), Default::default());
+    // Only the index is needed once the records are here.
+    let prev_index = previous.map(|p| {
+        add_previous(&mut recs, &mut live, &current, &p);
+        p.index
+    });
     let floor = recs.iter().map(|r| r.e.d).max().map_or(now, |m| Timestamp(m).next().max(now));
     let mut fresh: Vec<(&Packed, u32)> =
         current.iter().filter(|(h, _)| !live.contains_key(h)).map(|(_, &rc)| rc).collect();
+    drop(current);
     fresh.sort_by(|a, b| a.0.version.cmp(&b.0.version).then_with(|| a.0.id21().cmp(b.0.id21())));
     for (i, (r, c)) in fresh.into_iter().enumerate() {
-        let n = types.len();
-        let ty = *type_code.entry(r.type21().to_string()).or_insert_with(|| {
-            types.push(r.type21().to_string());
-            n as u16
-        });
+        let ty = match type_code.get(r.type21()) {
+            Some(&code) => code,
+            None => {
+                let code = types.len() as u16;
+                types.push(r.type21().to_string());
+                type_code.insert(r.type21().to_string(), code);
+                code
+            }
+        };
         let h21 = r.h21;
         let e = ShardEntry {
             h21,
@@ -581,9 +701,10 @@ fn write_collection(
         recs.push(Rec { e, body: Some(r), flags: 0, new: true, in_delta: false, was: 0 });
     }
     set_flags(&mut recs, &live, now, keep);
+    drop(live);
 
     // Streams: "all", then one per type, each reusing the previous snapshot's segments where it can.
-    let prev_index = previous.map(|p| &p.index);
+    let prev_index = prev_index.as_ref();
     let mut streams = BTreeMap::new();
     let all_members: Vec<usize> = (0..recs.len()).filter(|&i| recs[i].e.streams & IN_ALL != 0).collect();
     let prev_all = prev_index.and_then(|x| x.streams.get(ALL)).map_or(&[][..], |s| &s.segments[..]);
@@ -591,9 +712,13 @@ fn write_collection(
     let shown_all = all.count;
     streams.insert(ALL.to_string(), all);
     let mut type_counts = BTreeMap::new();
-    for (code, t) in types.iter().enumerate() {
-        let members: Vec<usize> =
-            (0..recs.len()).filter(|&i| recs[i].e.ty as usize == code && recs[i].e.streams & IN_TYPE != 0).collect();
+    let mut by_type: Vec<Vec<usize>> = vec![Vec::new(); types.len()];
+    for (i, r) in recs.iter().enumerate() {
+        if r.e.streams & IN_TYPE != 0 {
+            by_type[r.e.ty as usize].push(i);
+        }
+    }
+    for (t, members) in types.iter().zip(by_type) {
         let name = type_stream(t);
         let prev = prev_index.and_then(|x| x.streams.get(&name)).map_or(&[][..], |s| &s.segments[..]);
         if members.is_empty() && prev.is_empty() {
@@ -609,7 +734,10 @@ fn write_collection(
     }
     let mut types20: BTreeMap<String, Vec<String>> = prev_index.map(|x| x.types20.clone()).unwrap_or_default();
     for r in recs.iter().filter_map(|r| r.body) {
-        let list = types20.entry(r.type20().to_string()).or_default();
+        let list = match types20.get_mut(r.type20()) {
+            Some(list) => list,
+            None => types20.entry(r.type20().to_string()).or_default(),
+        };
         if !list.iter().any(|t| t == r.type21()) {
             list.push(r.type21().to_string());
         }
@@ -633,10 +761,32 @@ fn write_collection(
     })
 }
 
+/// Puts the previous snapshot's records first in `recs`, each with its bytes (and in `live`) when it is the
+/// version `current` holds, with the same content.
+fn add_previous<'r>(
+    recs: &mut Vec<Rec<'r>>,
+    live: &mut ByIdHash<usize>,
+    current: &ByIdHash<(&'r Packed, u32)>,
+    p: &PreviousCollection,
+) {
+    for (e, &flags) in p.records.iter().zip(&p.flags) {
+        let i = recs.len();
+        let mut body = None;
+        if let Some(&(r, c)) = current.get(&e.h21) {
+            if flags & GONE == 0 && r.version.0 == e.v && c == e.content {
+                body = Some(r);
+                live.insert(e.h21, i);
+            }
+        }
+        let in_delta = p.in_delta.get(i).copied().unwrap_or(false);
+        recs.push(Rec { e: *e, body, flags, new: false, in_delta, was: e.streams });
+    }
+}
+
 /// Sets each record's visibility: records of objects no longer in the collection are gone; of an object's other
 /// versions, those not older than its current one, and those superseded longer ago than `keep`, are gone; of
 /// the rest, all but the newest are superseded and all but the oldest are not first.
-fn set_flags(recs: &mut [Rec<'_>], live: &HashMap<u64, usize>, now: Timestamp, keep: History) {
+fn set_flags(recs: &mut [Rec<'_>], live: &ByIdHash<usize>, now: Timestamp, keep: History) {
     // The records still in play, grouped by object (sorting is far cheaper than a map of lists at a million).
     let mut order: Vec<(u64, u32)> = Vec::with_capacity(recs.len());
     for (i, r) in recs.iter_mut().enumerate() {
@@ -790,22 +940,21 @@ fn lay_out(
             Plan::Write(held) => {
                 let bodies: Vec<&Packed> =
                     held.iter().map(|&i| recs_ro[i].body.expect("written records have their bytes")).collect();
-                let json: Vec<(String, usize)> = bodies.iter().map(|r| r.json()).collect();
-                let records: Vec<RecordIn<'_>> = held
+                let records: Vec<RecordHead<'_>> = held
                     .iter()
-                    .zip(bodies.iter().zip(&json))
-                    .map(|(&i, (r, (both, at)))| RecordIn {
+                    .zip(&bodies)
+                    .map(|(&i, r)| RecordHead {
                         date_added: Timestamp(recs_ro[i].e.d),
                         version: r.version,
                         id21: r.id21(),
                         type21: r.type21(),
                         id20: r.id20(),
                         type20: r.type20(),
-                        json21: &both[..*at],
-                        json20: &both[*at..],
+                        json21_len: r.json21_len as usize,
+                        json20_len: (r.json_len - r.json21_len) as usize,
                     })
                     .collect();
-                let bytes = encode(&records);
+                let bytes = encode_with(&records, |k, out| bodies[k].json_into(out));
                 Some((blob_key("segment", &bytes), bytes))
             }
         });
@@ -931,4 +1080,21 @@ pub fn memory() -> String {
             .map_or(String::from("?"), |kb| format!("{} MB", kb * 1024 / 1_000_000))
     };
     format!("rss {}, peak {}", field("VmRSS:"), field("VmHWM:"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::concurrent_groups;
+
+    #[test]
+    fn the_largest_collection_is_built_alone_and_each_group_fits_in_its_size() {
+        let sizes = [10, 3, 7, 0, 5, 2];
+        let groups = concurrent_groups(&sizes);
+        assert_eq!(groups, vec![vec![0, 3], vec![2, 1], vec![4, 5]]);
+        let mut seen: Vec<usize> = groups.concat();
+        seen.sort();
+        assert_eq!(seen, (0..sizes.len()).collect::<Vec<_>>());
+        assert!(concurrent_groups(&[]).is_empty());
+        assert_eq!(concurrent_groups(&[4]), vec![vec![0]]);
+    }
 }

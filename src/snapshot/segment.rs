@@ -67,25 +67,72 @@ pub struct RecordIn<'a> {
 
 /// Encodes records into segment bytes. Records must be in strictly increasing date_added order.
 pub fn encode(records: &[RecordIn<'_>]) -> Vec<u8> {
+    let heads: Vec<RecordHead<'_>> = records
+        .iter()
+        .map(|r| RecordHead {
+            date_added: r.date_added,
+            version: r.version,
+            id21: r.id21,
+            type21: r.type21,
+            id20: r.id20,
+            type20: r.type20,
+            json21_len: r.json21.len(),
+            json20_len: r.json20.len(),
+        })
+        .collect();
+    encode_with(&heads, |i, out| {
+        out.extend_from_slice(records[i].json21.as_bytes());
+        out.extend_from_slice(records[i].json20.as_bytes());
+    })
+}
+
+/// A record to write whose bodies [`encode_with`] asks for when it gets to them.
+pub struct RecordHead<'a> {
+    pub date_added: Timestamp,
+    pub version: Timestamp,
+    pub id21: &'a str,
+    pub type21: &'a str,
+    pub id20: &'a str,
+    pub type20: &'a str,
+    /// The lengths of the UTF-8 2.1 and 2.0 bodies.
+    pub json21_len: usize,
+    pub json20_len: usize,
+}
+
+/// [`encode`], with each record's bodies written straight into the segment by `bodies(i, out)`: it appends
+/// record `i`'s 2.1 body then its 2.0 body, exactly the lengths its head gives, as UTF-8 (the build decompresses
+/// them there, without a copy of its own).
+pub fn encode_with(records: &[RecordHead<'_>], mut bodies: impl FnMut(usize, &mut Vec<u8>)) -> Vec<u8> {
     let data_len: usize = records
         .iter()
-        .map(|r| r.id21.len() + r.type21.len() + r.id20.len() + r.type20.len() + r.json21.len() + r.json20.len())
+        .map(|r| r.id21.len() + r.type21.len() + r.id20.len() + r.type20.len() + r.json21_len + r.json20_len)
         .sum();
     let mut out = Vec::with_capacity(HEADER + records.len() * RECORD_BYTES + data_len);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(records.len() as u32).to_le_bytes());
     out.extend_from_slice(&0u32.to_le_bytes());
-    let mut data: Vec<u8> = Vec::with_capacity(data_len);
+    let mut at = 0usize;
     for r in records {
         out.extend_from_slice(&r.date_added.0.to_le_bytes());
         out.extend_from_slice(&r.version.0.to_le_bytes());
-        for s in [r.id21, r.type21, r.id20, r.type20, r.json21, r.json20] {
-            out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-            data.extend_from_slice(s.as_bytes());
+        for len in [r.id21.len(), r.type21.len(), r.id20.len(), r.type20.len(), r.json21_len, r.json20_len] {
+            out.extend_from_slice(&(at as u32).to_le_bytes());
+            out.extend_from_slice(&(len as u32).to_le_bytes());
+            at += len;
         }
     }
-    out.extend_from_slice(&data);
+    for (i, r) in records.iter().enumerate() {
+        for s in [r.id21, r.type21, r.id20, r.type20] {
+            out.extend_from_slice(s.as_bytes());
+        }
+        let before = out.len();
+        bodies(i, &mut out);
+        assert_eq!(
+            out.len() - before,
+            r.json21_len + r.json20_len,
+            "a record's bodies have the lengths its head gives"
+        );
+    }
     out
 }
 

@@ -16,7 +16,7 @@
 use super::ids;
 use super::markings::Tlp;
 use super::render::{stamp, tlp_of, xsoar_fields, CUSTOM_PREFIX};
-use super::{Head, RenderOptions, Rendered};
+use super::{passthrough, Head, RenderOptions, Rendered};
 use crate::indicator::{Indicator, Relationship};
 use crate::time::Timestamp;
 use serde_json::{json, Map, Value};
@@ -48,47 +48,142 @@ fn fixed_version() -> Timestamp {
     Timestamp::parse(FIXED_CREATED).expect("a valid constant")
 }
 
-/// The objects a collection serves besides its indicators' own: relationships between members, the marking
-/// definitions and identity they reference, extension definitions. `members` and `rendered` are parallel.
-/// Each is given to `out` as it is made.
-pub fn collection_extras<H: Head>(
-    members: &[&Indicator],
-    rendered: &[&H],
-    opts: &RenderOptions,
-    out: &mut dyn FnMut(Rendered),
-) {
-    if members.is_empty() {
-        return;
-    }
-    let tlps: Vec<Option<Tlp>> = members.iter().map(|m| tlp_of(m).ok().flatten()).collect();
-    let levels: BTreeSet<Tlp> = tlps.iter().flatten().copied().collect();
-    for t in levels {
-        let version = Timestamp::parse(super::markings::TLP_CREATED).expect("a valid constant");
-        out(Rendered {
-            id21: t.id().into(),
-            type21: "marking-definition".into(),
-            json21: t.definition(true).to_string(),
-            id20: t.id().into(),
-            type20: "marking-definition".into(),
-            json20: t.definition(false).to_string(),
-            version,
-        });
-    }
-    let mut types = BTreeSet::new();
-    if opts.extension_fields.enabled() {
-        for (m, r) in members.iter().zip(rendered) {
-            if r.type21() != "file" && !xsoar_fields(m, &opts.extension_fields).is_empty() {
-                types.insert(r.type21());
+/// The objects a collection serves besides its indicators' own, made from what is worked out once per collection:
+/// the members by value and their TLP levels, and (for imported relationships) the members' ids. `members` and
+/// `rendered` are parallel. Relationships are made source by source ([`Extras::relationships_of`]), so that a
+/// build can make them on every core; [`super::collection_extras`] makes everything in order.
+pub struct Extras<'a, H> {
+    members: &'a [&'a Indicator],
+    rendered: &'a [&'a H],
+    opts: &'a RenderOptions,
+    tlps: Vec<Option<Tlp>>,
+    /// The first member with each value (empty when no member has a relationship).
+    by_value: HashMap<&'a str, usize>,
+    /// The members' 2.1 ids, for the targets of imported relationships (empty when none has one).
+    ids: HashSet<&'a str>,
+}
+
+impl<'a, H: Head> Extras<'a, H> {
+    pub fn new(members: &'a [&'a Indicator], rendered: &'a [&'a H], opts: &'a RenderOptions) -> Self {
+        let tlps = members.iter().map(|m| tlp_of(m).ok().flatten()).collect();
+        let mut by_value = HashMap::new();
+        if members.iter().any(|m| !m.relationships.is_empty()) {
+            by_value.reserve(members.len());
+            for (i, m) in members.iter().enumerate() {
+                by_value.entry(m.value.as_str()).or_insert(i);
             }
         }
+        let ids = passthrough::member_ids(members, rendered);
+        Extras { members, rendered, opts, tlps, by_value, ids }
     }
-    if opts.producer.is_some() || !types.is_empty() {
-        out(producer(opts));
+
+    /// How many members there are (the sources [`Extras::relationships_of`] takes).
+    pub fn len(&self) -> usize {
+        self.members.len()
     }
-    for t in types {
-        out(extension_definition(opts, t));
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
     }
-    relationships(members, rendered, &tlps, opts, out);
+
+    /// The objects that do not come from one member: the marking definitions the members use, the producer
+    /// identity, the extension definitions.
+    pub fn shared(&self, out: &mut dyn FnMut(Rendered)) {
+        if self.members.is_empty() {
+            return;
+        }
+        let levels: BTreeSet<Tlp> = self.tlps.iter().flatten().copied().collect();
+        for t in levels {
+            let version = Timestamp::parse(super::markings::TLP_CREATED).expect("a valid constant");
+            out(Rendered {
+                id21: t.id().into(),
+                type21: "marking-definition".into(),
+                json21: t.definition(true).to_string(),
+                id20: t.id().into(),
+                type20: "marking-definition".into(),
+                json20: t.definition(false).to_string(),
+                version,
+            });
+        }
+        let opts = self.opts;
+        let mut types = BTreeSet::new();
+        if opts.extension_fields.enabled() {
+            for (m, r) in self.members.iter().zip(self.rendered) {
+                if r.type21() != "file" && !xsoar_fields(m, &opts.extension_fields).is_empty() {
+                    types.insert(r.type21());
+                }
+            }
+        }
+        if opts.producer.is_some() || !types.is_empty() {
+            out(producer(opts));
+        }
+        for t in types {
+            out(extension_definition(opts, t));
+        }
+    }
+
+    /// The relationships (from the TIP's relationships) whose source is member `i` and whose target is a member
+    /// too. The same relationship id may come from two sources: a collection serves the first, in member order.
+    pub fn relationships_of(&self, i: usize, out: &mut dyn FnMut(Rendered)) {
+        let (members, rendered, opts) = (self.members, self.rendered, self.opts);
+        let src = members[i];
+        for rel in &src.relationships {
+            let Some(&j) = self.by_value.get(rel.target_value.as_str()) else { continue };
+            if j == i {
+                continue;
+            }
+            let Some((id, rtype)) = relationship_id(opts, src, rel) else { continue };
+            let tgt = members[j];
+            let created = src.created.max(tgt.created);
+            let modified = src.modified.max(tgt.modified).max(created);
+            let tlp = self.tlps[i].max(self.tlps[j]);
+            let obj = |v21: bool| {
+                let mut m = Map::new();
+                m.insert("type".into(), json!("relationship"));
+                if v21 {
+                    m.insert("spec_version".into(), json!("2.1"));
+                }
+                m.insert("id".into(), json!(opts.id_for(&id, v21)));
+                if opts.producer.is_some() {
+                    m.insert("created_by_ref".into(), json!(opts.id_for(&producer_id(opts), v21)));
+                }
+                m.insert("created".into(), stamp(created, v21));
+                m.insert("modified".into(), stamp(modified, v21));
+                m.insert("relationship_type".into(), json!(rtype));
+                if let Some(d) = rel.description.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+                    m.insert("description".into(), json!(d));
+                }
+                let (s, t) = if v21 {
+                    (rendered[i].id21(), rendered[j].id21())
+                } else {
+                    (rendered[i].id20(), rendered[j].id20())
+                };
+                m.insert("source_ref".into(), json!(s));
+                m.insert("target_ref".into(), json!(t));
+                if let Some(t) = tlp {
+                    m.insert("object_marking_refs".into(), json!([t.id()]));
+                }
+                Value::Object(m).to_string()
+            };
+            out(Rendered {
+                id20: opts.id_for(&id, false),
+                json21: obj(true),
+                json20: obj(false),
+                id21: id,
+                type21: "relationship".into(),
+                type20: "relationship".into(),
+                version: modified,
+            });
+        }
+    }
+
+    /// The imported STIX relationships whose source is member `i` and whose target is a member too.
+    pub fn imported_relationships_of(&self, i: usize, out: &mut dyn FnMut(Rendered)) {
+        if !self.ids.is_empty() {
+            passthrough::relationships_of(self.members[i], &self.ids, self.opts, out);
+        }
+    }
 }
 
 fn producer(opts: &RenderOptions) -> Rendered {
@@ -179,74 +274,4 @@ pub fn relationship_id(opts: &RenderOptions, src: &Indicator, rel: &Relationship
         _ => format!("{}|{rtype}|{}", src.value, rel.target_value),
     };
     Some((ids::sdo_id(&opts.namespace, "relationship", &key), rtype))
-}
-
-fn relationships<H: Head>(
-    members: &[&Indicator],
-    rendered: &[&H],
-    tlps: &[Option<Tlp>],
-    opts: &RenderOptions,
-    out: &mut dyn FnMut(Rendered),
-) {
-    if members.iter().all(|m| m.relationships.is_empty()) {
-        return;
-    }
-    let mut by_value: HashMap<&str, usize> = HashMap::with_capacity(members.len());
-    for (i, m) in members.iter().enumerate() {
-        by_value.entry(m.value.as_str()).or_insert(i);
-    }
-    let mut seen = HashSet::new();
-    for (i, src) in members.iter().enumerate() {
-        for rel in &src.relationships {
-            let Some(&j) = by_value.get(rel.target_value.as_str()) else { continue };
-            if j == i {
-                continue;
-            }
-            let Some((id, rtype)) = relationship_id(opts, src, rel) else { continue };
-            let tgt = members[j];
-            if !seen.insert(id.clone()) {
-                continue;
-            }
-            let created = src.created.max(tgt.created);
-            let modified = src.modified.max(tgt.modified).max(created);
-            let tlp = tlps[i].max(tlps[j]);
-            let obj = |v21: bool| {
-                let mut m = Map::new();
-                m.insert("type".into(), json!("relationship"));
-                if v21 {
-                    m.insert("spec_version".into(), json!("2.1"));
-                }
-                m.insert("id".into(), json!(opts.id_for(&id, v21)));
-                if opts.producer.is_some() {
-                    m.insert("created_by_ref".into(), json!(opts.id_for(&producer_id(opts), v21)));
-                }
-                m.insert("created".into(), stamp(created, v21));
-                m.insert("modified".into(), stamp(modified, v21));
-                m.insert("relationship_type".into(), json!(rtype));
-                if let Some(d) = rel.description.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-                    m.insert("description".into(), json!(d));
-                }
-                let (s, t) = if v21 {
-                    (rendered[i].id21(), rendered[j].id21())
-                } else {
-                    (rendered[i].id20(), rendered[j].id20())
-                };
-                m.insert("source_ref".into(), json!(s));
-                m.insert("target_ref".into(), json!(t));
-                if let Some(t) = tlp {
-                    m.insert("object_marking_refs".into(), json!([t.id()]));
-                }
-                Value::Object(m).to_string()
-            };
-            out(Rendered {
-                id21: id.clone(),
-                type21: "relationship".into(),
-                json21: obj(true),
-                id20: opts.id_for(&id, false),
-                type20: "relationship".into(),
-                json20: obj(false),
-                version: modified,
-            });
-        }
-    }
 }

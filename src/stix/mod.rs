@@ -27,6 +27,7 @@ use crate::time::Timestamp;
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
+pub use extras::Extras;
 pub use render::render_indicator;
 
 /// Which XSOAR fields travel with each object (the XSOAR "Extension fields" setting): over 2.1 in a
@@ -66,24 +67,27 @@ impl ExtensionFields {
 }
 
 /// What a collection serves besides its members (see [`extras`]), and the imported STIX relationships whose two
-/// ends are members (see [`passthrough`]).
+/// ends are members (see [`passthrough`]), in order: the shared objects, the TIP's relationships (each id once,
+/// from its first source), the imported relationships.
 /// `rendered` holds the members' ids and types, parallel to `members` (a [`Rendered`] or anything else that
-/// knows them: the build passes its compact form, so the extras of a million members copy no id).
+/// knows them: the build passes its compact form, so the extras of a million members copy no id). A build makes
+/// the same objects in the same order with [`Extras`] on every core.
 pub fn collection_extras<H: Head>(members: &[&Indicator], rendered: &[&H], opts: &RenderOptions) -> Vec<Rendered> {
+    let extras = Extras::new(members, rendered, opts);
     let mut out = Vec::new();
-    collection_extras_each(members, rendered, opts, &mut |r| out.push(r));
+    extras.shared(&mut |r| out.push(r));
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..extras.len() {
+        extras.relationships_of(i, &mut |r| {
+            if seen.insert(r.id21.clone()) {
+                out.push(r);
+            }
+        });
+    }
+    for i in 0..extras.len() {
+        extras.imported_relationships_of(i, &mut |r| out.push(r));
+    }
     out
-}
-
-/// [`collection_extras`], each object given to `out` as it is made (a build packs them one by one).
-pub fn collection_extras_each<H: Head>(
-    members: &[&Indicator],
-    rendered: &[&H],
-    opts: &RenderOptions,
-    out: &mut dyn FnMut(Rendered),
-) {
-    extras::collection_extras(members, rendered, opts, out);
-    passthrough::relationships(members, rendered, opts, out);
 }
 
 /// The rendering settings of a build (the XSOAR integration's settings, where it has them).

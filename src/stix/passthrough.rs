@@ -12,7 +12,7 @@
 //!   requires, `created`/`modified` are written in milliseconds, every id and reference is written as the 2.0 id
 //!   (UUIDv4-shaped unless `xsoar_v20_ids`), and the 2.1-only object types become `x-taxii-edge-<type>` custom
 //!   objects, as the renderer does for infrastructure and location.
-//! - Relationships are served in a collection when both of their ends are in it ([`relationships`]).
+//! - Relationships are served in a collection when both of their ends are in it ([`relationships_of`]).
 
 use super::render::CUSTOM_PREFIX;
 use super::{Head, RenderOptions, Rendered};
@@ -84,43 +84,42 @@ pub fn render(ind: &Indicator, object: &Value, opts: &RenderOptions) -> Result<R
     })
 }
 
-/// The relationship objects to serve in a collection: those kept with a member whose target is a member too.
-pub fn relationships<H: Head>(
-    members: &[&Indicator],
-    rendered: &[&H],
-    opts: &RenderOptions,
-    out: &mut dyn FnMut(Rendered),
-) {
-    if members.iter().all(|m| !m.fields.contains_key(RELATIONSHIPS)) {
-        return;
-    }
-    let ids: HashSet<&str> = rendered.iter().map(|r| r.id21()).collect();
-    for m in members {
-        let Some(Value::Array(rels)) = m.fields.get(RELATIONSHIPS) else { continue };
-        for rel in rels {
-            let target = rel.get("target_ref").and_then(Value::as_str).unwrap_or_default();
-            if !ids.contains(target) {
-                continue;
-            }
-            let Some(obj) = rel.as_object() else { continue };
-            let version = ["modified", "created"]
-                .iter()
-                .find_map(|k| obj.get(*k).and_then(Value::as_str).and_then(|s| Timestamp::parse(s).ok()))
-                .unwrap_or_default();
-            // Checked by the importer: an error here would be a bug, and the relationship is left out.
-            if let Ok(o20) = v20(obj, opts) {
-                out(Rendered {
-                    id21: obj["id"].as_str().unwrap_or_default().to_string(),
-                    type21: "relationship".into(),
-                    json21: canonical(&v21(obj)).to_string(),
-                    id20: o20["id"].as_str().unwrap_or_default().to_string(),
-                    type20: "relationship".into(),
-                    json20: canonical(&o20).to_string(),
-                    version,
-                });
-            }
+/// The imported relationships of collection member `m` (their source) whose target is a member too: `ids` holds
+/// the members' 2.1 ids ([`member_ids`]).
+pub fn relationships_of(m: &Indicator, ids: &HashSet<&str>, opts: &RenderOptions, out: &mut dyn FnMut(Rendered)) {
+    let Some(Value::Array(rels)) = m.fields.get(RELATIONSHIPS) else { return };
+    for rel in rels {
+        let target = rel.get("target_ref").and_then(Value::as_str).unwrap_or_default();
+        if !ids.contains(target) {
+            continue;
+        }
+        let Some(obj) = rel.as_object() else { continue };
+        let version = ["modified", "created"]
+            .iter()
+            .find_map(|k| obj.get(*k).and_then(Value::as_str).and_then(|s| Timestamp::parse(s).ok()))
+            .unwrap_or_default();
+        // Checked by the importer: an error here would be a bug, and the relationship is left out.
+        if let Ok(o20) = v20(obj, opts) {
+            out(Rendered {
+                id21: obj["id"].as_str().unwrap_or_default().to_string(),
+                type21: "relationship".into(),
+                json21: canonical(&v21(obj)).to_string(),
+                id20: o20["id"].as_str().unwrap_or_default().to_string(),
+                type20: "relationship".into(),
+                json20: canonical(&o20).to_string(),
+                version,
+            });
         }
     }
+}
+
+/// The members' 2.1 ids, which imported relationships may target; empty when no member has imported
+/// relationships (then there is nothing to look up).
+pub fn member_ids<'a, H: Head>(members: &[&Indicator], rendered: &[&'a H]) -> HashSet<&'a str> {
+    if members.iter().all(|m| !m.fields.contains_key(RELATIONSHIPS)) {
+        return HashSet::new();
+    }
+    rendered.iter().map(|r| r.id21()).collect()
 }
 
 fn v21(obj: &Map<String, Value>) -> Value {
