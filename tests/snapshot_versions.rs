@@ -437,3 +437,26 @@ fn records_compacted_out_of_the_tail_are_tombstoned_in_the_id_delta() {
     let kept_id = id_of(&p3, order[9200]);
     assert_eq!(objects(&get(&p3, &format!("{}/objects/{kept_id}/", base(&p3)), &[], V21).1).len(), 1);
 }
+
+#[test]
+fn a_previous_snapshot_that_disagrees_with_itself_fails_the_build_naming_the_collection() {
+    let cols = parse_collections(r#"{"A": "type:IP", "B": "score:>=2", "C": ""}"#).unwrap();
+    let inds = import_str("t.jsonl", &feed(&(0..50).map(|i| (i, M0)).collect::<Vec<_>>())).unwrap().indicators;
+    let render = RenderOptions::default();
+    let input = |previous| BuildInput { collections: &cols, indicators: &inds, render: &render, now: t(M1), previous };
+    let none = Dates::new();
+    let first = build_with(&input(&none), History::days(30)).unwrap();
+    let mut previous = previous_state(&Blobs(first.blobs.clone()), &first.manifest_key).unwrap();
+    // The id shards of B and C lose the first record their segments hold. Collections are built side by side,
+    // the largest (C) last; the build stops at B, the first to fail, and says which collection and what to do.
+    for name in ["C", "B"] {
+        let id = &first.manifest.collections.iter().find(|c| c.title == name).unwrap().id;
+        let p = previous.get_mut(id).unwrap();
+        p.records.remove(0);
+        p.flags.remove(0);
+        p.in_delta.remove(0);
+    }
+    let Err(err) = build_with(&input(&previous), History::days(30)) else { panic!("the build must fail") };
+    assert!(err.starts_with("collection \"B\": the previous snapshot's segments and id shards disagree"), "{err}");
+    assert!(err.ends_with("build once without --previous"), "{err}");
+}

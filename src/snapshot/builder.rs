@@ -476,21 +476,22 @@ fn build_prepared(
         write_collection(cfg, id, all, previous, now, keep, &mut &sink)
             .map_err(|e| format!("collection {:?}: {e}", cfg.name))
     };
-    let mut entries: Vec<Option<Result<CollectionEntry, String>>> = (0..collections.len()).map(|_| None).collect();
+    let mut entries: Vec<Option<CollectionEntry>> = (0..collections.len()).map(|_| None).collect();
     // The smallest groups first: by the largest collection's turn the others have freed their previous records.
     for group in concurrent_groups(&sizes).into_iter().rev() {
-        let done: Vec<(usize, Result<CollectionEntry, String>)> = std::thread::scope(|scope| {
+        let mut done: Vec<(usize, Result<CollectionEntry, String>)> = std::thread::scope(|scope| {
             let running: Vec<_> = group.iter().map(|&c| (c, scope.spawn(move || collection(c)))).collect();
             running.into_iter().map(|(c, h)| (c, h.join().expect("a collection's build thread panicked"))).collect()
         });
         let names: Vec<&str> = done.iter().map(|(c, _)| collections[*c].name.as_str()).collect();
         phase.mark(&format!("collection {}", names.join(" + ")));
+        // A failed collection stops the build here: its error (the first of its group in the configuration).
+        done.sort_by_key(|(c, _)| *c);
         for (c, result) in done {
-            entries[c] = Some(result);
+            entries[c] = Some(result?);
         }
     }
-    // The first collection's error, in the order of the configuration.
-    let entries = entries.into_iter().map(|e| e.expect("every collection was built")).collect::<Result<Vec<_>, _>>()?;
+    let entries: Vec<CollectionEntry> = entries.into_iter().map(|e| e.expect("every collection was built")).collect();
     let config_digest = content_hash(format!("{collections:?}{render:?}").as_bytes());
     let manifest = Manifest { format: FORMAT, created: now, config_digest, collections: entries };
     let bytes = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
