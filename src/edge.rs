@@ -1,7 +1,8 @@
 //! The Worker entry point (wasm32 only): turns a `worker::Request` into the core's request, gives the core a
 //! store over R2, and turns the core's response back. Nothing TAXII-specific lives here. Cacheable responses go
 //! through the Workers Cache API (`caches.default`) under the key the core gives (see crate::response_cache):
-//! authentication comes first, then the cache, then the store.
+//! authentication comes first, then the cache, then the store. Every response says where its time went in a
+//! `Server-Timing` header (see [`Timing`]).
 
 use crate::response_cache::{self, Pinned};
 use crate::service::{Prepared, Service, Settings};
@@ -131,6 +132,7 @@ fn settings(env: &Env) -> Settings {
 
 #[event(fetch)]
 pub async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let mut timing = Timing::start();
     let url = req.url()?;
     let method = req.method().to_string();
     let body = if matches!(method.as_str(), "PUT" | "POST") && url.path().starts_with("/admin/") {
@@ -150,46 +152,85 @@ pub async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response>
     let now = Timestamp((js_sys::Date::now() * 1000.0) as i64);
     let r2 = crate::edge_timeout::timed(R2(env.bucket("SNAPSHOTS")?), &env);
     let store = Pinned::with_memo(&r2, &service.cache.pointer, now, service.settings.pointer_ttl);
-    let ready = match service.prepare(&store, &core, now).await {
-        Prepared::Answered(out) => return to_worker(out, None),
+    let prepared = service.prepare(&store, &core, now).await;
+    timing.mark("prepare");
+    let ready = match prepared {
+        Prepared::Answered(out) => return to_worker(out, None, &timing),
         Prepared::Ready(ready) => ready,
     };
     // Authenticated (or public) and keyed: the edge cache may answer, without touching a segment.
     let Some(key) = ready.key.clone() else {
         let mut out = service.finish(&core, &ready, service.respond(&store, &core, &ready).await);
+        timing.mark("respond");
         if core.path == "/api/status" {
             // The isolate's wasm memory (its high-water mark: it never shrinks), for the benchmark and operators.
             let bytes = core::arch::wasm32::memory_size(0) * 65536;
             out.headers.push(("X-TAXII-Edge-Wasm-Memory".into(), bytes.to_string()));
         }
-        return to_worker(out, None);
+        return to_worker(out, None, &timing);
     };
     let edge = EdgeCache::default();
-    if let Some(hit) = edge.get(key.as_str(), false).await.ok().flatten() {
+    let hit = edge.get(key.as_str(), false).await.ok().flatten();
+    timing.mark("cache");
+    if let Some(hit) = hit {
         let headers: Vec<(String, String)> = hit.headers().entries().collect();
         if let Some(head) = response_cache::from_edge_copy(headers) {
             let out = service.finish(&core, &ready, head);
             if out.status == 304 || core.method == "HEAD" {
-                return to_worker(out, Some("HIT"));
+                return to_worker(out, Some("HIT"), &timing);
             }
-            return Ok(hit.with_status(out.status).with_headers(worker_headers(&out.headers, Some("HIT"))?));
+            return Ok(hit.with_status(out.status).with_headers(worker_headers(&out.headers, Some("HIT"), &timing)?));
         }
     }
     let full = service.respond(&store, &core, &ready).await;
+    timing.mark("respond");
     if response_cache::cacheable_status(full.status) {
         let copy = response_cache::edge_copy(&full);
-        let stored = Response::from_bytes(copy.body)?.with_headers(worker_headers(&copy.headers, None)?);
+        let stored =
+            Response::from_bytes(copy.body)?.with_headers(worker_headers(&copy.headers, None, &Timing::none())?);
         ctx.wait_until(async move {
             if let Err(e) = edge.put(key.as_str(), stored).await {
                 worker::console_error!("taxii-edge: keeping a response in the edge cache failed: {e}");
             }
         });
     }
-    to_worker(service.finish(&core, &ready, full), Some("MISS"))
+    to_worker(service.finish(&core, &ready, full), Some("MISS"), &timing)
 }
 
-/// The core's headers, plus whether the edge cache answered.
-fn worker_headers(list: &[(String, String)], cache: Option<&str>) -> Result<Headers> {
+/// Where a request's time went, as the `Server-Timing` header gives it (browsers' developer tools show it; the
+/// benchmark reads it): `prepare` (the pointer, the snapshot's metadata, authentication), `cache` (the edge cache's
+/// lookup), `respond` (storage reads and rendering). The Workers runtime advances its clock only at I/O, so each
+/// part is the time from the previous part's end to the I/O that ended it: the waits on storage and on the cache,
+/// and the computing before them; whole milliseconds, so one request says little and a series' mean a lot.
+struct Timing {
+    last: f64,
+    parts: Vec<(&'static str, f64)>,
+}
+
+impl Timing {
+    fn start() -> Self {
+        Timing { last: js_sys::Date::now(), parts: Vec::new() }
+    }
+
+    /// A response that is not sent to a client (the edge cache's copy) says nothing.
+    fn none() -> Self {
+        Timing { last: 0.0, parts: Vec::new() }
+    }
+
+    fn mark(&mut self, part: &'static str) {
+        let now = js_sys::Date::now();
+        self.parts.push((part, now - self.last));
+        self.last = now;
+    }
+
+    fn header(&self) -> Option<String> {
+        let parts: Vec<String> = self.parts.iter().map(|(part, ms)| format!("{part};dur={ms}")).collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+}
+
+/// The core's headers, plus whether the edge cache answered and where the time went.
+fn worker_headers(list: &[(String, String)], cache: Option<&str>, timing: &Timing) -> Result<Headers> {
     let headers = Headers::new();
     for (k, v) in list {
         headers.append(k, v)?;
@@ -197,10 +238,13 @@ fn worker_headers(list: &[(String, String)], cache: Option<&str>) -> Result<Head
     if let Some(c) = cache {
         headers.set(response_cache::CACHE_STATUS_HEADER, c)?;
     }
+    if let Some(t) = timing.header() {
+        headers.set("Server-Timing", &t)?;
+    }
     Ok(headers)
 }
 
-fn to_worker(out: CoreResponse, cache: Option<&str>) -> Result<Response> {
-    let headers = worker_headers(&out.headers, cache)?;
+fn to_worker(out: CoreResponse, cache: Option<&str>, timing: &Timing) -> Result<Response> {
+    let headers = worker_headers(&out.headers, cache, timing)?;
     Ok(Response::from_bytes(out.body)?.with_status(out.status).with_headers(headers))
 }

@@ -154,9 +154,18 @@ pub fn from_edge_copy(headers: Vec<(String, String)>) -> Option<Response> {
 
 /// Headers the service sets for the client per request, never kept; plus those the cache itself adds.
 fn is_client_only(name: &str) -> bool {
-    ["cache-control", "vary", "cf-cache-status", "age", "expires", "content-length", "x-taxii-edge-cache"]
-        .iter()
-        .any(|h| name.eq_ignore_ascii_case(h))
+    [
+        "cache-control",
+        "vary",
+        "cf-cache-status",
+        "age",
+        "expires",
+        "content-length",
+        "x-taxii-edge-cache",
+        "server-timing",
+    ]
+    .iter()
+    .any(|h| name.eq_ignore_ascii_case(h))
 }
 
 /// The publish pointer as this isolate last read it, and when. A first page's cache key needs the pointer; with

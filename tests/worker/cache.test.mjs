@@ -19,6 +19,13 @@ const pw = {};
 const b64 = (s) => Buffer.from(s).toString('base64');
 const basic = (u, p) => `Basic ${b64(`${u}:${p}`)}`;
 const cache = (r) => r.headers.get('x-taxii-edge-cache');
+/** The parts named in a response's Server-Timing header, each with a duration in milliseconds. */
+const timingParts = (r) =>
+  (r.headers.get('server-timing') ?? '').split(', ').map((p) => {
+    const m = p.match(/^([a-z]+);dur=(\d+(?:\.\d+)?)$/);
+    assert.ok(m, `a Server-Timing part "${p}" in "${r.headers.get('server-timing')}"`);
+    return m[1];
+  });
 
 function indicators(n, start = 0) {
   const out = ipIndicators(n, { start });
@@ -65,6 +72,9 @@ test('a second identical request is a HIT with the same bytes and ETag', async (
   assert.equal(b.headers.get('cache-control'), 'public, max-age=60');
   assert.equal(b.headers.get('vary'), 'Accept, Authorization');
   assert.equal(b.headers.get('x-taxii-edge-status'), null, 'the internal status header stays inside');
+  // Where the time went: a MISS rendered the page, a HIT only looked it up (never the MISS's timing, kept).
+  assert.deepEqual(timingParts(a), ['prepare', 'cache', 'respond']);
+  assert.deepEqual(timingParts(b), ['prepare', 'cache']);
   // Another negotiated version is another entry.
   const v20 = await get(url.replace('?limit=7', ''), { accept: V20 });
   assert.equal(v20.status, 200);
@@ -141,6 +151,7 @@ test('a wrong password is refused even when the URL is cached', async () => {
   const wrong = await get(url, { authorization: basic('partner', `${pw.partner}x`) });
   assert.equal(wrong.status, 401);
   assert.equal(cache(wrong), null, 'refused before the cache');
+  assert.deepEqual(timingParts(wrong), ['prepare'], 'refused before the cache and the store');
   assert.doesNotMatch(wrong.text, /d1\.example/);
   const none = await get(url);
   assert.equal(none.status, 401);
@@ -229,6 +240,7 @@ test('discovery and the API root are kept too, but not the status page', async (
   assert.equal(d2.headers.get('cache-control'), 'public, max-age=300');
   const s = await get(`${w.url}/api/status`);
   assert.equal(s.headers.get('cache-control'), 'no-store');
+  assert.deepEqual(timingParts(s), ['prepare', 'respond']);
   assert.equal(cache(await get(`${w.url}/api/status`)), null);
 });
 
