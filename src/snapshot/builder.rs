@@ -22,7 +22,7 @@
 
 use super::format::*;
 use super::format::{PreviousCollection, ShardEntry};
-use super::segment::{encode_with, RecordHead};
+use super::segment::{encode, RecordHead};
 use crate::config::CollectionConfig;
 use crate::indicator::Indicator;
 use crate::stix::{self, ids, Head, RenderError, RenderOptions, Rendered};
@@ -955,7 +955,7 @@ fn lay_out(
                         json20_len: (r.json_len - r.json21_len) as usize,
                     })
                     .collect();
-                let bytes = encode_with(&records, |k, out| bodies[k].json_into(out));
+                let bytes = encode(&records, |k, out| bodies[k].json_into(out));
                 Some((blob_key("segment", &bytes), bytes))
             }
         });

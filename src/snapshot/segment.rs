@@ -53,40 +53,7 @@ impl RecordMeta<'_> {
     }
 }
 
-/// A record to write.
-pub struct RecordIn<'a> {
-    pub date_added: Timestamp,
-    pub version: Timestamp,
-    pub id21: &'a str,
-    pub type21: &'a str,
-    pub id20: &'a str,
-    pub type20: &'a str,
-    pub json21: &'a str,
-    pub json20: &'a str,
-}
-
-/// Encodes records into segment bytes. Records must be in strictly increasing date_added order.
-pub fn encode(records: &[RecordIn<'_>]) -> Vec<u8> {
-    let heads: Vec<RecordHead<'_>> = records
-        .iter()
-        .map(|r| RecordHead {
-            date_added: r.date_added,
-            version: r.version,
-            id21: r.id21,
-            type21: r.type21,
-            id20: r.id20,
-            type20: r.type20,
-            json21_len: r.json21.len(),
-            json20_len: r.json20.len(),
-        })
-        .collect();
-    encode_with(&heads, |i, out| {
-        out.extend_from_slice(records[i].json21.as_bytes());
-        out.extend_from_slice(records[i].json20.as_bytes());
-    })
-}
-
-/// A record to write whose bodies [`encode_with`] asks for when it gets to them.
+/// A record to write, whose bodies [`encode`] asks for when it gets to them.
 pub struct RecordHead<'a> {
     pub date_added: Timestamp,
     pub version: Timestamp,
@@ -99,10 +66,11 @@ pub struct RecordHead<'a> {
     pub json20_len: usize,
 }
 
-/// [`encode`], with each record's bodies written straight into the segment by `bodies(i, out)`: it appends
-/// record `i`'s 2.1 body then its 2.0 body, exactly the lengths its head gives, as UTF-8 (the build decompresses
-/// them there, without a copy of its own).
-pub fn encode_with(records: &[RecordHead<'_>], mut bodies: impl FnMut(usize, &mut Vec<u8>)) -> Vec<u8> {
+/// Encodes records into segment bytes. Records must be in strictly increasing date_added order. Each record's
+/// bodies are written straight into the segment by `bodies(i, out)`: it appends record `i`'s 2.1 body then its
+/// 2.0 body, exactly the lengths its head gives, as UTF-8 (the build decompresses them there, without a copy of
+/// its own).
+pub fn encode(records: &[RecordHead<'_>], mut bodies: impl FnMut(usize, &mut Vec<u8>)) -> Vec<u8> {
     let data_len: usize = records
         .iter()
         .map(|r| r.id21.len() + r.type21.len() + r.id20.len() + r.type20.len() + r.json21_len + r.json20_len)
@@ -248,34 +216,37 @@ impl Segment {
 mod tests {
     use super::*;
 
-    fn recs() -> [RecordIn<'static>; 2] {
-        [
-            RecordIn {
-                date_added: Timestamp(10),
-                version: Timestamp(5),
-                id21: "a--1",
-                type21: "a",
-                id20: "a--1",
-                type20: "a",
-                json21: "{\"x\":1}",
-                json20: "{\"y\":2}",
-            },
-            RecordIn {
-                date_added: Timestamp(20),
-                version: Timestamp(6),
-                id21: "b--1",
-                type21: "b",
-                id20: "indicator--2",
-                type20: "indicator",
-                json21: "{}",
-                json20: "[]",
-            },
-        ]
+    /// Two records' heads and bodies (2.1, 2.0).
+    fn recs() -> ([RecordHead<'static>; 2], [(&'static str, &'static str); 2]) {
+        let bodies = [("{\"x\":1}", "{\"y\":2}"), ("{}", "[]")];
+        let head = |d, v, id21, type21, id20, type20, (j21, j20): (&str, &str)| RecordHead {
+            date_added: Timestamp(d),
+            version: Timestamp(v),
+            id21,
+            type21,
+            id20,
+            type20,
+            json21_len: j21.len(),
+            json20_len: j20.len(),
+        };
+        let heads = [
+            head(10, 5, "a--1", "a", "a--1", "a", bodies[0]),
+            head(20, 6, "b--1", "b", "indicator--2", "indicator", bodies[1]),
+        ];
+        (heads, bodies)
+    }
+
+    fn encoded() -> Vec<u8> {
+        let (heads, bodies) = recs();
+        encode(&heads, |i, out| {
+            out.extend_from_slice(bodies[i].0.as_bytes());
+            out.extend_from_slice(bodies[i].1.as_bytes());
+        })
     }
 
     #[test]
     fn round_trips() {
-        let seg = Segment::decode(encode(&recs())).unwrap();
+        let seg = Segment::decode(encoded()).unwrap();
         assert_eq!(seg.len(), 2);
         assert_eq!(seg.body(0, true), b"{\"x\":1}");
         assert_eq!(seg.body(0, false), b"{\"y\":2}");
@@ -289,7 +260,7 @@ mod tests {
 
     #[test]
     fn rejects_damage_without_panicking() {
-        let bytes = encode(&recs());
+        let bytes = encoded();
         let mut cut = bytes.clone();
         cut.truncate(cut.len() - 2);
         assert!(Segment::decode(cut).unwrap_err().contains("points past the end"));

@@ -15,11 +15,11 @@
 
 use super::ids;
 use super::markings::Tlp;
-use super::render::{stamp, tlp_of, xsoar_fields, CUSTOM_PREFIX};
+use super::render::{object_start, stamp, tlp_of, xsoar_fields, CUSTOM_PREFIX};
 use super::{passthrough, Head, RenderOptions, Rendered};
 use crate::indicator::{Indicator, Relationship};
 use crate::time::Timestamp;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// `created` and `modified` of the producer identity and the extension definitions: fixed, so that they
@@ -139,12 +139,7 @@ impl<'a, H: Head> Extras<'a, H> {
             let modified = src.modified.max(tgt.modified).max(created);
             let tlp = self.tlps[i].max(self.tlps[j]);
             let obj = |v21: bool| {
-                let mut m = Map::new();
-                m.insert("type".into(), json!("relationship"));
-                if v21 {
-                    m.insert("spec_version".into(), json!("2.1"));
-                }
-                m.insert("id".into(), json!(opts.id_for(&id, v21)));
+                let mut m = object_start("relationship", &opts.id_for(&id, v21), v21);
                 if opts.producer.is_some() {
                     m.insert("created_by_ref".into(), json!(opts.id_for(&producer_id(opts), v21)));
                 }
@@ -190,12 +185,7 @@ fn producer(opts: &RenderOptions) -> Rendered {
     let id = producer_id(opts);
     let fixed = fixed_version();
     let obj = |v21: bool| {
-        let mut m = Map::new();
-        m.insert("type".into(), json!("identity"));
-        if v21 {
-            m.insert("spec_version".into(), json!("2.1"));
-        }
-        m.insert("id".into(), json!(opts.id_for(&id, v21)));
+        let mut m = object_start("identity", &opts.id_for(&id, v21), v21);
         m.insert("created".into(), stamp(fixed, v21));
         m.insert("modified".into(), stamp(fixed, v21));
         m.insert("name".into(), json!(producer_name(opts)));
@@ -221,12 +211,8 @@ fn extension_definition(opts: &RenderOptions, t: &str) -> Rendered {
     let id20 = opts.id_for(&format!("{type20}--{uuid}"), false);
     let fixed = fixed_version();
     let obj = |v21: bool| {
-        let mut m = Map::new();
-        m.insert("type".into(), json!(if v21 { "extension-definition" } else { type20.as_str() }));
-        if v21 {
-            m.insert("spec_version".into(), json!("2.1"));
-        }
-        m.insert("id".into(), json!(if v21 { &id21 } else { &id20 }));
+        let mut m =
+            if v21 { object_start("extension-definition", &id21, true) } else { object_start(&type20, &id20, false) };
         m.insert("created_by_ref".into(), json!(opts.id_for(&producer_id(opts), v21)));
         m.insert("created".into(), stamp(fixed, v21));
         m.insert("modified".into(), stamp(fixed, v21));

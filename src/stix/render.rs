@@ -78,10 +78,7 @@ fn render_one(ind: &Indicator, opts: &RenderOptions) -> Result<Rendered, String>
             let (id21, type21, json21) = if o.always_indicator || opts.as_indicator.contains(o.sco_type) {
                 (indicator_id.clone(), "indicator".to_string(), indicator(&c, &indicator_id, &o.pattern, true))
             } else {
-                let mut m = Map::new();
-                m.insert("type".into(), json!(o.sco_type));
-                m.insert("spec_version".into(), json!("2.1"));
-                m.insert("id".into(), json!(o.id));
+                let mut m = object_start(o.sco_type, &o.id, true);
                 m.extend(o.props);
                 if let Some(t) = c.tlp {
                     m.insert("object_marking_refs".into(), json!([t.id()]));
@@ -146,14 +143,20 @@ pub fn stamp(t: Timestamp, v21: bool) -> Value {
     json!(if v21 { t.to_micros_string() } else { t.to_millis_string() })
 }
 
-/// type, spec_version, id, created_by_ref, created, modified, name, description.
-fn head(c: &Common<'_>, t: &str, id: &str, v21: bool) -> Map<String, Value> {
+/// How every object begins: type, spec_version (2.1 only), id.
+pub fn object_start(t: &str, id: &str, v21: bool) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("type".into(), json!(t));
     if v21 {
         m.insert("spec_version".into(), json!("2.1"));
     }
     m.insert("id".into(), json!(id));
+    m
+}
+
+/// type, spec_version, id, created_by_ref, created, modified, name, description.
+fn head(c: &Common<'_>, t: &str, id: &str, v21: bool) -> Map<String, Value> {
+    let mut m = object_start(t, id, v21);
     if c.opts.producer.is_some() {
         m.insert("created_by_ref".into(), json!(c.opts.id_for(&producer_id(c.opts), v21)));
     }
