@@ -187,7 +187,7 @@ async function stageBuild() {
 
 function stageRender() {
   log('render: decode + envelope vs serde_json (release example)');
-  run('cargo', ['build', '--quiet', '--release', '--example', 'bench_render']);
+  run('cargo', ['build', '--quiet', '--release', '-p', 'edge-feed', '--example', 'bench_render']);
   const r = run(join(TARGET, 'release', 'examples', 'bench_render'), ['20000', '300']);
   console.log(r.stdout);
   results.render = JSON.parse(r.stdout.match(/^BENCH_RENDER (.*)$/m)[1]);

@@ -10,7 +10,7 @@ export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false CLOUDFLARE_
 stage "format and lints"
 cargo fmt --check
 cargo clippy --quiet --all-targets -- -D warnings
-cargo clippy --quiet --lib --target wasm32-unknown-unknown -- -D warnings
+cargo clippy --quiet -p edge-core -p edge-worker --lib --target wasm32-unknown-unknown -- -D warnings
 
 stage "native tests (cargo test)"
 cargo test --quiet

@@ -2,7 +2,7 @@
 //! first offered version when Accept is empty, and never depends on anything but its inputs.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use taxii_edge::taxii::media::{negotiate, Version};
+use edge_core::taxii::media::{negotiate, Version};
 
 const OFFERS: &[&[Version]] =
     &[&[Version::V21, Version::V20], &[Version::V20, Version::V21], &[Version::V21], &[Version::V20], &[]];

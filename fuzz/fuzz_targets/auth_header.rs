@@ -5,8 +5,8 @@
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use taxii_edge::auth::password::PasswordHash;
-use taxii_edge::auth::{authenticate, parse_header, Access, AuthError};
+use edge_core::auth::password::PasswordHash;
+use edge_core::auth::{authenticate, parse_header, Access, AuthError};
 
 const PASSWORD: &[u8] = b"s3cret";
 
@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
             raw.push(b':');
             raw.extend_from_slice(pass);
             let again = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(&raw));
-            if again.len() <= taxii_edge::auth::MAX_HEADER {
+            if again.len() <= edge_core::auth::MAX_HEADER {
                 assert_eq!(parse_header(&again).as_ref(), Ok(&(user.clone(), pass.clone())));
             }
         }

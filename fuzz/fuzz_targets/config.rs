@@ -5,12 +5,12 @@
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashMap;
 use std::sync::OnceLock;
-use taxii_edge::config::parse_collections;
-use taxii_edge::indicator::Indicator;
-use taxii_edge::query::Query;
-use taxii_edge::snapshot::builder::{build, BuildInput};
-use taxii_edge::stix::RenderOptions;
-use taxii_edge::time::Timestamp;
+use edge_feed::config::parse_collections;
+use edge_feed::indicator::Indicator;
+use edge_feed::query::Query;
+use edge_feed::build::{build, BuildInput};
+use edge_feed::stix::RenderOptions;
+use edge_core::time::Timestamp;
 
 fn indicators() -> &'static [Indicator] {
     static I: OnceLock<Vec<Indicator>> = OnceLock::new();

@@ -3,7 +3,7 @@
 //! the same canonical form again.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use taxii_edge::taxii::filters::{Endpoint, Filters};
+use edge_core::taxii::filters::{Endpoint, Filters};
 
 fuzz_target!(|data: &[u8]| {
     let query = String::from_utf8_lossy(data);

@@ -7,8 +7,8 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use taxii_edge::import::import_text;
-use taxii_edge::stix::{collection_extras, render_indicator, ExtensionFields, RenderOptions, SCO_TYPES};
+use edge_feed::import::import_text;
+use edge_feed::stix::{collection_extras, render_indicator, ExtensionFields, RenderOptions, SCO_TYPES};
 
 const NAMES: &[&str] = &[
     "fuzz.json",

@@ -4,8 +4,8 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use taxii_edge::indicator::Indicator;
-use taxii_edge::query::Query;
+use edge_feed::indicator::Indicator;
+use edge_feed::query::Query;
 use taxii_edge_fuzz::NOW;
 
 fn indicators() -> &'static [Indicator] {

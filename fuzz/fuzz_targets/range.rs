@@ -2,7 +2,7 @@
 //! one has first <= last and its canonical form `items=a-b` parses to the same range.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use taxii_edge::taxii::v20::parse_range;
+use edge_core::taxii::v20::parse_range;
 
 fuzz_target!(|data: &[u8]| {
     let h = String::from_utf8_lossy(data);

@@ -3,8 +3,8 @@
 //! consistent with that order.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use taxii_edge::snapshot::segment::Segment;
-use taxii_edge::time::Timestamp;
+use edge_core::snapshot::segment::Segment;
+use edge_core::time::Timestamp;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(seg) = Segment::decode(data.to_vec()) else { return };

@@ -7,13 +7,13 @@
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashMap;
 use std::sync::OnceLock;
-use taxii_edge::service::{Service, Settings};
-use taxii_edge::snapshot::builder::Built;
-use taxii_edge::snapshot::format::{blob_key, content_hash, POINTER_KEY};
-use taxii_edge::snapshot::segment::Segment;
-use taxii_edge::snapshot::{CollectionIndex, Manifest, Pointer};
-use taxii_edge::store::MemoryStore;
-use taxii_edge::time::Timestamp;
+use edge_core::server::{Service, Settings};
+use edge_feed::build::Built;
+use edge_core::snapshot::format::{blob_key, content_hash, POINTER_KEY};
+use edge_core::snapshot::segment::Segment;
+use edge_core::snapshot::{CollectionIndex, Manifest, Pointer};
+use edge_core::store::MemoryStore;
+use edge_core::time::Timestamp;
 use taxii_edge_fuzz::{call, check_response, request};
 
 struct Base {

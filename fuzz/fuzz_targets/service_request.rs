@@ -6,11 +6,11 @@
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashMap;
 use std::sync::OnceLock;
-use taxii_edge::auth::password::PasswordHash;
-use taxii_edge::auth::Access;
-use taxii_edge::service::{Service, Settings};
-use taxii_edge::store::MemoryStore;
-use taxii_edge::taxii::Request;
+use edge_core::auth::password::PasswordHash;
+use edge_core::auth::Access;
+use edge_core::server::{Service, Settings};
+use edge_core::store::MemoryStore;
+use edge_core::taxii::Request;
 use taxii_edge_fuzz::{call, check_response, parts, query_pairs};
 
 const ADMIN: &str = "fuzz-admin-token";

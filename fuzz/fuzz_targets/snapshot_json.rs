@@ -2,7 +2,7 @@
 //! shards. Never panics; whatever parses serialises and parses back to the same value.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use taxii_edge::snapshot::{CollectionIndex, Manifest, Pointer};
+use edge_core::snapshot::{CollectionIndex, Manifest, Pointer};
 
 fn round_trip<T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug>(data: &[u8]) {
     if let Ok(v) = serde_json::from_slice::<T>(data) {

@@ -2,7 +2,7 @@
 //! (within years 0000-9999, which the strict form can write), and survives a serde round trip.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use taxii_edge::time::Timestamp;
+use edge_core::time::Timestamp;
 
 const YEAR_0: i64 = -62_167_219_200_000_000; // 0000-01-01T00:00:00Z
 const YEAR_10000: i64 = 253_402_300_800_000_000; // 10000-01-01T00:00:00Z

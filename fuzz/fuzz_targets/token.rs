@@ -2,7 +2,7 @@
 //! another; any cursor round-trips through encode/decode; a token altered in one byte is refused.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use taxii_edge::taxii::token::{decode, encode, Cursor};
+use edge_core::taxii::token::{decode, encode, Cursor};
 
 const KEY: &[u8] = b"taxii-edge development secret";
 const OTHER: &[u8] = b"another secret";

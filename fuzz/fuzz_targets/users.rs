@@ -3,8 +3,9 @@
 //! usernames pass `check_username`, a hash prints back to itself, the realm can be quoted in a challenge.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use taxii_edge::auth::password::PasswordHash;
-use taxii_edge::auth::{check_username, parse_users, users_file, Access, Grants};
+use edge_core::auth::password::PasswordHash;
+use edge_core::auth::{check_username, parse_users, Access, Grants};
+use edge_feed::users as users_file;
 
 fuzz_target!(|data: &[u8]| {
     let p = taxii_edge_fuzz::parts(data, 4);

@@ -1,16 +1,13 @@
 //! What the fuzz targets share: fixed indicators to evaluate queries against, a small real snapshot, requests,
 //! and the checks every service response must pass.
 
-use std::collections::HashMap;
-use taxii_edge::config::parse_collections;
-use taxii_edge::import::xsoar::import_str;
-use taxii_edge::indicator::Indicator;
-use taxii_edge::service::Service;
-use taxii_edge::snapshot::builder::{build, BuildInput, Built};
-use taxii_edge::stix::RenderOptions;
-use taxii_edge::store::{MemoryStore, Store};
-use taxii_edge::taxii::{percent_decode, Request, Response};
-use taxii_edge::time::Timestamp;
+use edge_core::store::MemoryStore;
+use edge_core::taxii::{percent_decode, Request, Response};
+use edge_core::time::Timestamp;
+use edge_feed::build::Built;
+use edge_feed::import::xsoar::import_str;
+use edge_feed::indicator::Indicator;
+use edge_feed::stix::RenderOptions;
 
 /// XSOAR records of several types, with custom fields, tags, lists and relationships.
 pub const FEED: &str = r#"{"value": "1.2.3.4", "indicator_type": "IP", "score": 3, "timestamp": "2024-01-01T00:00:00Z", "modified": "2024-06-01T10:00:00.123456+02:00", "expiration": "2030-01-01T00:00:00Z", "tags": ["apt", "c2"], "sourceBrands": ["Some Feed"], "CustomFields": {"tlp": "AMBER", "port": 443, "trafficlightprotocol": "GREEN"}, "relationships": [{"name": "related-to", "entityB": "evil.example", "entityBType": "Domain"}]}
@@ -36,34 +33,10 @@ pub fn indicators() -> Vec<Indicator> {
 
 /// A real snapshot of [`FEED`] in [`COLLECTIONS`].
 pub fn built() -> Built {
-    let cols = parse_collections(COLLECTIONS).expect("the fuzz collections parse");
-    let inds = indicators();
-    let render = RenderOptions::default();
-    build(&BuildInput {
-        collections: &cols,
-        indicators: &inds,
-        render: &render,
-        now: Timestamp::parse("2025-01-01T00:00:00Z").unwrap(),
-        previous: &HashMap::new(),
-    })
+    edge_testkit::built(COLLECTIONS, &indicators(), &RenderOptions::default())
 }
 
-/// A GET as the worker's adapter makes it (header names lower-case).
-pub fn request(method: &str, path: &str, query: &[(&str, &str)], headers: &[(&str, &str)]) -> Request {
-    Request {
-        method: method.into(),
-        path: path.into(),
-        query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        headers: headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.to_string())).collect(),
-        origin: "https://feeds.example".into(),
-        body: None,
-    }
-}
-
-/// Runs one request through the service.
-pub fn call<S: Store>(svc: &Service, store: &S, req: &Request) -> Response {
-    pollster::block_on(svc.handle(store, req, Timestamp(0)))
-}
+pub use edge_testkit::{call, request};
 
 /// A store holding `built` as the current snapshot.
 pub fn store_of(built: &Built) -> MemoryStore {

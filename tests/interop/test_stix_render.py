@@ -1,5 +1,5 @@
 """STIX rendering interop: the sample indicators of every type (src/stix/samples.rs), rendered by
-`cargo run --example render_corpus` under several settings, checked with the reference python tools:
+`cargo run -p edge-feed --example render_corpus` under several settings, checked with the reference python tools:
 
 - stix2-validator 3.2.0: every object, for its spec version, with zero errors; and in strict mode with only
   the checks disabled whose warnings come from the input data or from the XSOAR id rule (listed below);
@@ -44,7 +44,7 @@ STRICT_DISABLED = "103,202,213,214,215,216,217,218,219,220,221,222,223,244,270,2
 def render_corpus():
     env = dict(os.environ)
     out = subprocess.run(
-        ["cargo", "run", "-q", "--example", "render_corpus"],
+        ["cargo", "run", "-q", "-p", "edge-feed", "--example", "render_corpus"],
         cwd=ROOT, env=env, check=True, capture_output=True,
     )
     return out.stdout

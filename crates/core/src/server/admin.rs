@@ -1,0 +1,217 @@
+//! The admin path `taxii-edge publish` uses: upload blobs, then switch the current pointer in one write.
+//!
+//! Off unless an admin token is configured (a Worker secret); reached only with `Authorization: Bearer
+//! <token>`, compared in constant time. Blobs are content-addressed: an upload whose bytes do not match its
+//! name is refused, so a half-sent or corrupted upload can never become part of a snapshot.
+//!
+//! Pruning (see [`crate::prune`]) lists the store a page at a time (`GET /admin/blobs?cursor=…`, with upload
+//! times) and deletes blobs in batches (`POST /admin/delete`); the worker refuses to delete any blob the current
+//! snapshot reaches. Every call does a bounded number of store operations (Workers allow 1000 per request).
+
+use crate::settings::Settings;
+use crate::snapshot::format::{verify_blob, CollectionIndex, Manifest, Pointer, POINTER_KEY};
+use crate::store::{Store, MAX_BATCH};
+use crate::taxii::{Request, Response};
+use crate::time::Timestamp;
+use crate::wire::{valid_blob_key, MAX_KEYS_PER_CALL};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+fn reply(status: u16, body: serde_json::Value) -> Response {
+    Response {
+        status,
+        headers: vec![("Content-Type".into(), "application/json".into()), ("Cache-Control".into(), "no-store".into())],
+        body: serde_json::to_vec(&body).expect("JSON serialises"),
+    }
+}
+
+fn error(status: u16, message: &str) -> Response {
+    reply(status, json!({ "error": message }))
+}
+
+/// Equal-length digests compared without early exit.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    let (da, db) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
+    da.iter().zip(db.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub async fn handle<S: Store>(settings: &Settings, store: &S, req: &Request, now: Timestamp) -> Response {
+    let Some(token) = settings.admin_token.as_deref().filter(|t| !t.is_empty()) else {
+        return error(404, "the admin path is off: set the ADMIN_TOKEN secret to publish through it");
+    };
+    let given = req.header("authorization").and_then(|h| h.strip_prefix("Bearer ")).unwrap_or("");
+    if !constant_time_eq(given, token) {
+        let mut r = error(401, "the admin path needs Authorization: Bearer <ADMIN_TOKEN>");
+        r.headers.push(("WWW-Authenticate".into(), "Bearer realm=\"taxii-edge admin\"".into()));
+        return r;
+    }
+    match run(store, req, now).await {
+        Ok(r) => r,
+        Err(e) => e,
+    }
+}
+
+async fn run<S: Store>(store: &S, req: &Request, now: Timestamp) -> Result<Response, Response> {
+    let store_err = |e: crate::store::StoreError| error(503, &format!("the store failed: {}", e.0));
+    let path = req.path.trim_end_matches('/');
+    match (req.method.as_str(), path) {
+        ("POST", "/admin/missing") => {
+            let keys: Vec<String> = serde_json::from_slice(body(req)?)
+                .map_err(|e| error(400, &format!("expected a JSON list of blob keys: {e}")))?;
+            if keys.len() > MAX_KEYS_PER_CALL {
+                return Err(error(400, &format!("ask about at most {MAX_KEYS_PER_CALL} keys per call")));
+            }
+            let mut missing = Vec::new();
+            for k in keys {
+                if !valid_blob_key(&k) {
+                    return Err(error(400, &format!("{k:?} is not a blob key")));
+                }
+                if !store.exists(&k).await.map_err(store_err)? {
+                    missing.push(k);
+                }
+            }
+            Ok(reply(200, json!({ "missing": missing })))
+        }
+        ("GET", "/admin/current") => match store.get(POINTER_KEY).await.map_err(store_err)? {
+            Some(bytes) => Ok(Response {
+                status: 200,
+                headers: vec![("Content-Type".into(), "application/json".into())],
+                body: bytes,
+            }),
+            None => Err(error(404, "nothing has been published yet")),
+        },
+        ("PUT", "/admin/current") => switch(store, req, now).await,
+        ("GET", "/admin/blobs") => {
+            let cursor = req.query.iter().find(|(k, _)| k == "cursor").map(|(_, v)| v.as_str());
+            let limit = match req.query.iter().find(|(k, _)| k == "limit") {
+                Some((_, v)) => v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_BATCH).contains(n))
+                    .ok_or_else(|| error(400, &format!("limit must be a number from 1 to {MAX_BATCH}")))?,
+                None => MAX_BATCH,
+            };
+            let page = store.list(cursor.filter(|c| !c.is_empty()), limit).await.map_err(store_err)?;
+            let blobs: Vec<serde_json::Value> = page
+                .keys
+                .iter()
+                .map(|l| json!({ "key": l.key, "uploaded": l.uploaded.to_micros_string(), "size": l.size }))
+                .collect();
+            Ok(reply(200, json!({ "blobs": blobs, "cursor": page.cursor })))
+        }
+        ("POST", "/admin/delete") => delete(store, req).await,
+        (method, p) if p.starts_with("/admin/blobs/") => {
+            let key = &p["/admin/blobs/".len()..];
+            if !valid_blob_key(key) {
+                return Err(error(400, &format!("{key:?} is not a blob key (<kind>/<32 hex digits>)")));
+            }
+            match method {
+                "PUT" => {
+                    let bytes = body(req)?.to_vec();
+                    if !verify_blob(key, &bytes) {
+                        return Err(error(400, &format!("the bytes sent for {key} do not match its hash: resend it")));
+                    }
+                    store.put(key, bytes).await.map_err(store_err)?;
+                    Ok(reply(201, json!({ "stored": key })))
+                }
+                "GET" => match store.get(key).await.map_err(store_err)? {
+                    Some(bytes) => Ok(Response {
+                        status: 200,
+                        headers: vec![("Content-Type".into(), "application/octet-stream".into())],
+                        body: bytes,
+                    }),
+                    None => Err(error(404, &format!("no blob {key}"))),
+                },
+                _ => Err(error(405, "blobs take GET and PUT")),
+            }
+        }
+        _ => Err(error(
+            404,
+            "admin endpoints: POST /admin/missing, PUT|GET /admin/blobs/<key>, PUT|GET /admin/current, \
+                 GET /admin/blobs?cursor=…, POST /admin/delete",
+        )),
+    }
+}
+
+fn body(req: &Request) -> Result<&[u8], Response> {
+    req.body.as_deref().ok_or_else(|| error(400, "this request needs a body"))
+}
+
+/// Makes a manifest current after checking that it and its collection indexes are in the store and valid.
+async fn switch<S: Store>(store: &S, req: &Request, now: Timestamp) -> Result<Response, Response> {
+    let store_err = |e: crate::store::StoreError| error(503, &format!("the store failed: {}", e.0));
+    let asked: serde_json::Value =
+        serde_json::from_slice(body(req)?).map_err(|e| error(400, &format!("expected {{\"manifest\": key}}: {e}")))?;
+    let keep = match asked.get("keep") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(k)) => Some(crate::retention::parse_duration(k).map_err(|e| error(400, &e))?),
+        Some(_) => return Err(error(400, "\"keep\" must be a duration such as \"24h\"")),
+    };
+    let key = asked["manifest"].as_str().unwrap_or_default().to_string();
+    if !key.starts_with("manifest/") || !valid_blob_key(&key) {
+        return Err(error(400, "\"manifest\" must be a manifest key, manifest/<32 hex digits>"));
+    }
+    let bytes = store
+        .get(&key)
+        .await
+        .map_err(store_err)?
+        .ok_or_else(|| error(409, &format!("{key} has not been uploaded: upload every blob first")))?;
+    if !verify_blob(&key, &bytes) {
+        return Err(error(409, &format!("{key} in the store does not match its hash: upload it again")));
+    }
+    let manifest: Manifest =
+        serde_json::from_slice(&bytes).map_err(|e| error(409, &format!("{key} is not a valid manifest: {e}")))?;
+    for c in &manifest.collections {
+        let idx = store
+            .get(&c.index)
+            .await
+            .map_err(store_err)?
+            .ok_or_else(|| error(409, &format!("{} has not been uploaded", c.index)))?;
+        let index: CollectionIndex =
+            serde_json::from_slice(&idx).map_err(|e| error(409, &format!("{} is not a valid index: {e}", c.index)))?;
+        // The first segment of every stream is the one a first page reads: check they are there.
+        for stream in index.streams.values() {
+            if let Some(first) = stream.segments.first() {
+                if !store.exists(&first.key).await.map_err(store_err)? {
+                    return Err(error(409, &format!("{} has not been uploaded", first.key)));
+                }
+            }
+        }
+    }
+    // The snapshot being replaced joins the pointer's history, so pruning keeps it for a while. A pointer that
+    // does not parse is replaced (it is what a storage fault left) and starts a new history.
+    let old: Option<Pointer> = match store.get(POINTER_KEY).await.map_err(store_err)? {
+        Some(bytes) => serde_json::from_slice(&bytes).ok(),
+        None => None,
+    };
+    let snapshot = key["manifest/".len()..].to_string();
+    let pointer = crate::retention::next_pointer(old, &snapshot, &key, now, keep);
+    store.put(POINTER_KEY, serde_json::to_vec(&pointer).expect("pointer serialises")).await.map_err(store_err)?;
+    Ok(reply(200, json!({ "current": snapshot, "published": now.to_micros_string() })))
+}
+
+/// Deletes blobs (a JSON list of keys, at most [`MAX_BATCH`]), except those the current snapshot reaches: answers
+/// `{"deleted": n, "refused": [keys]}`. Reads the pointer, the manifest and one index per collection.
+async fn delete<S: Store>(store: &S, req: &Request) -> Result<Response, Response> {
+    let store_err = |e: crate::store::StoreError| error(503, &format!("the store failed: {}", e.0));
+    let keys: Vec<String> = serde_json::from_slice(body(req)?)
+        .map_err(|e| error(400, &format!("expected a JSON list of blob keys: {e}")))?;
+    if keys.len() > MAX_BATCH {
+        return Err(error(400, &format!("delete at most {MAX_BATCH} keys per call")));
+    }
+    if let Some(k) = keys.iter().find(|k| !valid_blob_key(k)) {
+        return Err(error(400, &format!("{k:?} is not a blob key (<kind>/<32 hex digits>)")));
+    }
+    let mut protected = std::collections::HashSet::new();
+    if let Some(bytes) = store.get(POINTER_KEY).await.map_err(store_err)? {
+        let pointer: Pointer = serde_json::from_slice(&bytes).map_err(|e| {
+            error(409, &format!("the current pointer is not valid ({e}): publish again before pruning"))
+        })?;
+        crate::retention::reachable(store, &pointer.manifest, &mut protected)
+            .await
+            .map_err(|e| error(409, &format!("cannot tell what the current snapshot reaches: {e}; nothing deleted")))?;
+    }
+    let (refused, gone): (Vec<String>, Vec<String>) = keys.into_iter().partition(|k| protected.contains(k));
+    store.delete(&gone).await.map_err(store_err)?;
+    Ok(reply(200, json!({ "deleted": gone.len(), "refused": refused })))
+}

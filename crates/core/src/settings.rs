@@ -1,0 +1,63 @@
+//! The deployment's settings: what wrangler.toml's `[vars]` and the Worker's secrets configure, with the defaults
+//! the native tests and tools use. Every layer that answers a request reads them.
+
+use crate::auth::Access;
+use crate::taxii::media::Version;
+use crate::taxii::Request;
+
+/// Deployment settings (from wrangler.toml vars and secrets at the edge).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub title: String,
+    pub description: String,
+    pub contact: Option<String>,
+    /// The API root's path segment (XSOAR's is `threatintel`).
+    pub api_root: String,
+    /// Page size when the client gives no `limit`, and the most a page holds.
+    pub default_limit: usize,
+    pub max_limit: usize,
+    /// The TAXII versions served, in order of preference.
+    pub versions: Vec<Version>,
+    /// The key that signs `next` tokens.
+    pub next_secret: Vec<u8>,
+    /// The admin token for publishing; `None` turns the admin path off.
+    pub admin_token: Option<String>,
+    /// An absolute base URL to put in discovery instead of the request's origin.
+    pub public_url: Option<String>,
+    /// Users, public collections and public discovery. The default is open (tests, local tools); the worker
+    /// reads it from its settings, where nothing configured means closed.
+    pub access: Access,
+    /// Request size limits (see [`crate::taxii::limits`]).
+    pub limits: crate::taxii::limits::Limits,
+    /// How long (micros) an isolate reuses the publish pointer it read (see [`crate::snapshot::pointer::PointerMemo`]);
+    /// 0 reads it on every request. The worker's default is [`DEFAULT_POINTER_TTL_MS`].
+    pub pointer_ttl: i64,
+}
+
+/// The worker's `POINTER_TTL_MS` when it is not set: a publish reaches every isolate within a second.
+pub const DEFAULT_POINTER_TTL_MS: i64 = 1000;
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            title: "taxii-edge".into(),
+            description: "Threat intelligence feeds over TAXII 2.1 and 2.0".into(),
+            contact: None,
+            api_root: "threatintel".into(),
+            default_limit: 1000,
+            max_limit: 1000,
+            versions: vec![Version::V21, Version::V20],
+            next_secret: b"taxii-edge development secret".to_vec(),
+            admin_token: None,
+            public_url: None,
+            access: Access::open(),
+            limits: Default::default(),
+            pointer_ttl: 0,
+        }
+    }
+}
+
+/// The server's base URL: the configured public URL or the request's origin.
+pub fn base_url(s: &Settings, req: &Request) -> String {
+    s.public_url.as_deref().unwrap_or(&req.origin).trim_end_matches('/').to_string()
+}

@@ -1,0 +1,134 @@
+//! The admin API over a real snapshot in memory: the pointer switch and its history, listing in pages, and
+//! deletes that never touch what the current snapshot reaches.
+
+use edge_core::server::admin::handle;
+use edge_core::server::Settings;
+use edge_core::snapshot::format::{Pointer, POINTER_KEY};
+use edge_core::store::MemoryStore;
+use edge_core::taxii::{Request, Response};
+use edge_core::time::Timestamp;
+use serde_json::json;
+use std::collections::HashMap;
+
+const TOKEN: &str = "t0ken";
+
+fn call(store: &MemoryStore, method: &str, path: &str, query: &[(&str, &str)], body: Option<Vec<u8>>) -> Response {
+    let settings = Settings { admin_token: Some(TOKEN.into()), ..Settings::default() };
+    let req = Request {
+        method: method.into(),
+        path: path.into(),
+        query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        headers: vec![("authorization".into(), format!("Bearer {TOKEN}"))],
+        origin: "http://localhost".into(),
+        body,
+    };
+    pollster::block_on(handle(&settings, store, &req, store.clock.get()))
+}
+
+fn json_of(r: &Response) -> serde_json::Value {
+    serde_json::from_slice(&r.body).unwrap()
+}
+
+/// Builds a snapshot of `n` IPs and publishes it through the admin API; returns its manifest key and blob keys.
+fn publish(store: &MemoryStore, n: usize, keep: Option<&str>) -> (String, Vec<String>) {
+    let cols = edge_feed::config::parse_collections(r#"{"IPs": "type:IP"}"#).unwrap();
+    let lines: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"value": "10.0.{}.{}", "indicator_type": "IP", "modified": "2025-01-01T00:00:00Z"}}"#,
+                i / 256,
+                i % 256
+            )
+        })
+        .collect();
+    let inds = edge_feed::import::xsoar::import_str("t.jsonl", &lines.join("\n")).unwrap().indicators;
+    let render = edge_feed::stix::RenderOptions { producer: None, ..Default::default() };
+    let built = edge_feed::build::build(&edge_feed::build::BuildInput {
+        collections: &cols,
+        indicators: &inds,
+        render: &render,
+        now: Timestamp(0),
+        previous: &HashMap::new(),
+    });
+    for (k, v) in &built.blobs {
+        assert_eq!(call(store, "PUT", &format!("/admin/blobs/{k}"), &[], Some(v.clone())).status, 201);
+    }
+    let body = json!({ "manifest": built.manifest_key, "keep": keep });
+    let r = call(store, "PUT", "/admin/current", &[], Some(serde_json::to_vec(&body).unwrap()));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    (built.manifest_key.clone(), built.blobs.keys().cloned().collect())
+}
+
+fn pointer(store: &MemoryStore) -> Pointer {
+    serde_json::from_slice(&store.blobs.borrow()[POINTER_KEY]).unwrap()
+}
+
+#[test]
+fn switching_keeps_a_history_of_replaced_snapshots() {
+    let store = MemoryStore::default();
+    store.clock.set(Timestamp(1_000_000));
+    let (m1, _) = publish(&store, 3, None);
+    assert!(pointer(&store).history.is_empty());
+    store.clock.set(Timestamp(2_000_000));
+    let (m2, _) = publish(&store, 4, Some("24h"));
+    let p = pointer(&store);
+    assert_eq!(p.manifest, m2);
+    assert_eq!(p.history.len(), 1);
+    assert_eq!((p.history[0].manifest.as_str(), p.history[0].retired), (m1.as_str(), Timestamp(2_000_000)));
+    let bad = call(
+        &store,
+        "PUT",
+        "/admin/current",
+        &[],
+        Some(br#"{"manifest": "manifest/00000000000000000000000000000000", "keep": 5}"#.to_vec()),
+    );
+    assert_eq!(bad.status, 400);
+    assert!(String::from_utf8_lossy(&bad.body).contains("\\\"keep\\\" must be a duration"));
+}
+
+#[test]
+fn lists_in_pages_and_refuses_to_delete_what_the_current_snapshot_reaches() {
+    let store = MemoryStore::default();
+    store.clock.set(Timestamp(7));
+    let (_, old) = publish(&store, 1500, None);
+    let (_, current) = publish(&store, 5, None);
+    // Listing: pages of `limit`, upload times, the pointer included.
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let r = call(&store, "GET", "/admin/blobs", &[("cursor", &cursor), ("limit", "3")], None);
+        assert_eq!(r.status, 200);
+        let v = json_of(&r);
+        let page = v["blobs"].as_array().unwrap();
+        assert!(page.len() <= 3);
+        for b in page {
+            seen.push(b["key"].as_str().unwrap().to_string());
+            if b["key"] != POINTER_KEY {
+                assert_eq!(b["uploaded"], "1970-01-01T00:00:00.000007Z");
+            }
+        }
+        match v["cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), store.blobs.borrow().len());
+    assert_eq!(call(&store, "GET", "/admin/blobs", &[("limit", "1001")], None).status, 400);
+    // Deleting: keys the current snapshot reaches are refused, the others go.
+    let only_old: Vec<String> = old.iter().filter(|k| !current.contains(k)).cloned().collect();
+    let mut ask = only_old.clone();
+    ask.push(current[0].clone());
+    let r = call(&store, "POST", "/admin/delete", &[], Some(serde_json::to_vec(&ask).unwrap()));
+    assert_eq!(r.status, 200);
+    let v = json_of(&r);
+    assert_eq!(v["deleted"], only_old.len());
+    assert_eq!(v["refused"], json!([current[0]]));
+    assert!(current.iter().all(|k| store.blobs.borrow().contains_key(k)));
+    assert!(only_old.iter().all(|k| !store.blobs.borrow().contains_key(k)));
+    // Bad requests.
+    let r = call(&store, "POST", "/admin/delete", &[], Some(br#"["current"]"#.to_vec()));
+    assert_eq!(r.status, 400, "the pointer is not a blob key");
+    let many: Vec<String> = (0..1001).map(|i| format!("segment/{i:032x}")).collect();
+    let r = call(&store, "POST", "/admin/delete", &[], Some(serde_json::to_vec(&many).unwrap()));
+    assert_eq!(r.status, 400);
+}

@@ -1,0 +1,188 @@
+//! Editing the users JSON that becomes the `TAXII_USERS` secret (the CLI's `taxii-edge user`), with
+//! passwords and salts from the operating system's random bytes.
+//!
+//! The file holds only salted hashes, never a password; a Worker secret cannot be read back, so the operator
+//! keeps this file (outside the repository) and sets it again after each change.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use edge_core::auth::password::{PasswordHash, MAX_ITERATIONS};
+use edge_core::auth::{check_username, parse_users, upsert_user, Grants};
+use serde_json::{Map, Value};
+
+/// The result of adding a user.
+pub struct Added {
+    /// The new users document, one line of JSON.
+    pub document: String,
+    /// The password to give the user (generated unless one was supplied).
+    pub password: String,
+    pub generated: bool,
+    /// Whether an existing user was replaced.
+    pub replaced: bool,
+}
+
+/// Reads a users document: empty text is no users. Every entry is checked as the worker would check it.
+pub fn load(text: &str) -> Result<Map<String, Value>, String> {
+    if text.trim().is_empty() {
+        return Ok(Map::new());
+    }
+    parse_users(text)?;
+    match serde_json::from_str(text) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err("the users file must be a JSON object".into()),
+    }
+}
+
+/// Adds `name` (or gives it a new password and collections) to the document `text`.
+pub fn add(
+    text: &str,
+    name: &str,
+    collections: &str,
+    password: Option<String>,
+    iterations: u32,
+) -> Result<Added, String> {
+    check_username(name)?;
+    let grants = Grants::parse(collections).map_err(|e| format!("--collections: {e}"))?;
+    if grants.is_empty() {
+        return Err("--collections names no collection: list ids, titles or aliases, or \"*\" for all".into());
+    }
+    let mut doc = load(text)?;
+    let (password, generated) = match password {
+        Some(p) if p.is_empty() => return Err("the password is empty".into()),
+        Some(p) => (p, false),
+        None => (generate_password()?, true),
+    };
+    let hash = hash_password(&password, iterations)?;
+    let replaced = doc.contains_key(name);
+    upsert_user(&mut doc, name, &hash, &grants);
+    let document = Value::Object(doc).to_string();
+    parse_users(&document)?;
+    Ok(Added { document, password, generated, replaced })
+}
+
+/// Removes `name`; an error if there is no such user.
+pub fn remove(text: &str, name: &str) -> Result<String, String> {
+    let mut doc = load(text)?;
+    if doc.shift_remove(name).is_none() {
+        return Err(format!("there is no user {name:?} in the users file"));
+    }
+    Ok(Value::Object(doc).to_string())
+}
+
+/// One line per user: name, what it may read, iterations.
+pub fn list(text: &str) -> Result<Vec<String>, String> {
+    let users = parse_users(if text.trim().is_empty() { "{}" } else { text })?;
+    Ok(users
+        .iter()
+        .map(|u| {
+            let reads = match &u.collections {
+                Grants::All => "every collection".to_string(),
+                Grants::Some(v) if v.is_empty() => "no collection".to_string(),
+                Grants::Some(v) => v.join(", "),
+            };
+            format!("{:<24} reads {reads} ({} iterations)", u.name, u.hash.iterations)
+        })
+        .collect())
+}
+
+/// Random bytes from the operating system (the CLI only).
+pub fn random_bytes(n: usize) -> Result<Vec<u8>, String> {
+    let mut b = vec![0u8; n];
+    getrandom::getrandom(&mut b).map_err(|e| format!("the operating system gave no random bytes: {e}"))?;
+    Ok(b)
+}
+
+/// A new password: 24 random bytes (192 bits) in base64url, 32 characters with no `.` or `:`.
+pub fn generate_password() -> Result<String, String> {
+    Ok(URL_SAFE_NO_PAD.encode(random_bytes(24)?))
+}
+
+/// A salted hash of `password` with a new random 16-byte salt.
+pub fn hash_password(password: &str, iterations: u32) -> Result<PasswordHash, String> {
+    if !(1..=MAX_ITERATIONS).contains(&iterations) {
+        return Err(format!("iterations must be 1 to {MAX_ITERATIONS}"));
+    }
+    if password.chars().any(char::is_control) {
+        return Err("a password cannot contain control characters (HTTP Basic cannot carry them)".into());
+    }
+    Ok(PasswordHash::new(password.as_bytes(), &random_bytes(16)?, iterations))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use edge_core::auth::{authenticate, Access};
+
+    #[test]
+    fn add_list_remove_and_the_worker_accepts_the_result() {
+        let a = add("", "sentinel", "Public, Internal", None, 10).unwrap();
+        assert!(a.generated && !a.replaced && a.password.len() == 32);
+        assert!(!a.document.contains(&a.password), "only the hash is stored");
+        let b = add(&a.document, "xsoar", "*", Some("kept from xsoar".into()), 10).unwrap();
+        assert!(!b.generated);
+        let c = add(&b.document, "sentinel", "Internal", None, 10).unwrap();
+        assert!(c.replaced);
+        assert_eq!(
+            list(&c.document).unwrap(),
+            [
+                "sentinel                 reads Internal (10 iterations)",
+                "xsoar                    reads every collection (10 iterations)"
+            ]
+        );
+        let access = Access::from_config(Some(&c.document), None, None, None).unwrap();
+        let basic = |u: &str, p: &str| {
+            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}")))
+        };
+        assert!(authenticate(&access, Some(&basic("xsoar", "kept from xsoar"))).is_ok());
+        assert!(authenticate(&access, Some(&basic("sentinel", &c.password))).is_ok());
+        assert!(authenticate(&access, Some(&basic("sentinel", &a.password))).is_err(), "the old password is gone");
+        let d = remove(&c.document, "sentinel").unwrap();
+        assert_eq!(list(&d).unwrap().len(), 1);
+        assert!(remove(&d, "sentinel").unwrap_err().contains("no user"));
+        assert!(add("", "a:b", "*", None, 10).is_err());
+        assert!(add("", "a", " , ", None, 10).err().unwrap().contains("names no collection"));
+        assert!(add("not json", "a", "*", None, 10).err().unwrap().contains("not valid JSON"));
+    }
+
+    #[test]
+    fn stored_form_round_trips_and_verifies() {
+        let h = hash_password("correct horse", 10).unwrap();
+        let text = h.to_string();
+        assert!(text.starts_with("pbkdf2-sha256:10:"), "{text}");
+        assert!(!text.contains('$') && !text.contains('='), "{text}");
+        let back = PasswordHash::parse(&text).unwrap();
+        assert_eq!(back, h);
+        assert!(back.verify(b"correct horse"));
+        assert!(!back.verify(b"correct horsf"));
+        assert!(!back.verify(b""));
+        assert_ne!(hash_password("correct horse", 10).unwrap().salt, h.salt, "salts are random");
+    }
+
+    #[test]
+    fn bad_stored_forms_are_explained() {
+        let good = hash_password("x", 1).unwrap().to_string();
+        let parts: Vec<&str> = good.split(':').collect();
+        for (bad, says) in [
+            ("plaintext", "must look like"),
+            (&format!("md5:1:{}:{}", parts[2], parts[3]) as &str, "unknown hash scheme"),
+            (&format!("pbkdf2-sha256:0:{}:{}", parts[2], parts[3]), "iterations"),
+            (&format!("pbkdf2-sha256:999999:{}:{}", parts[2], parts[3]), "iterations"),
+            (&format!("pbkdf2-sha256:x:{}:{}", parts[2], parts[3]), "not a number"),
+            (&format!("pbkdf2-sha256:1:!!:{}", parts[3]), "salt"),
+            (&format!("pbkdf2-sha256:1:{}:AAAA", parts[2]), "32 bytes"),
+        ] {
+            let e = PasswordHash::parse(bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+            assert!(!e.contains(parts[3]), "errors never repeat the key");
+        }
+    }
+
+    #[test]
+    fn generated_passwords_are_long_and_distinct() {
+        let (a, b) = (generate_password().unwrap(), generate_password().unwrap());
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
+        assert!(a.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+    }
+}
