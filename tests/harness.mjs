@@ -159,7 +159,7 @@ async function startMiniflare(bindings, { persist, port, cache = true } = {}) {
     r2Buckets: ['SNAPSHOTS'],
     ...(persist ? { r2Persist: persist } : {}),
     cf: false,
-    // The Workers Cache API (caches.default), in memory: the edge response cache (src/edge.rs) uses it.
+    // The Workers Cache API (caches.default), in memory: the edge response cache (crates/worker) uses it.
     cache,
     bindings,
     host: '127.0.0.1',

@@ -220,7 +220,7 @@ function headerRows() {
   const b64 = (s) => Buffer.from(s).toString('base64');
   const rows = [];
   // Accept: unacceptable forms are 406 naming Accept; odd but acceptable ones are 200 (negotiation is liberal:
-  // application/json and the versionless types are accepted, see src/taxii/media.rs; a q-value that is not a
+  // application/json and the versionless types are accepted, see crates/core/src/taxii/media.rs; a q-value that is not a
   // number accepts nothing).
   const accepts = [
     ['text/html', 406], ['application/json', 200], ['text/json', 406], ['application/xml', 406], ['application/taxii+json;version=9', 406], [';;;,,,', 406],

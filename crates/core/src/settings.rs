@@ -61,3 +61,62 @@ impl Default for Settings {
 pub fn base_url(s: &Settings, req: &Request) -> String {
     s.public_url.as_deref().unwrap_or(&req.origin).trim_end_matches('/').to_string()
 }
+
+impl Settings {
+    /// The settings a deployment configures: `var(name)` reads `[vars]` in wrangler.toml, `secret(name)` the
+    /// Worker's secrets (each `None` when unset or empty). A value that does not parse keeps the default; a broken
+    /// access configuration gives a server that answers 503 (fail closed) and says why in the log.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>, secret: impl Fn(&str) -> Option<String>) -> Settings {
+        let mut s = Settings::default();
+        if let Some(v) = var("TAXII_TITLE") {
+            s.title = v;
+        }
+        if let Some(v) = var("TAXII_DESCRIPTION") {
+            s.description = v;
+        }
+        s.contact = var("TAXII_CONTACT");
+        if let Some(v) = var("API_ROOT") {
+            s.api_root = v;
+        }
+        if let Some(n) = var("MAX_PAGE_SIZE").and_then(|v| v.parse().ok()).filter(|&n: &usize| n > 0) {
+            s.max_limit = n;
+        }
+        if let Some(n) = var("DEFAULT_PAGE_SIZE").and_then(|v| v.parse().ok()).filter(|&n: &usize| n > 0) {
+            s.default_limit = n.min(s.max_limit);
+        }
+        if let Some(v) = var("TAXII_VERSIONS") {
+            let versions: Vec<Version> = v
+                .split(',')
+                .filter_map(|x| match x.trim() {
+                    "2.1" => Some(Version::V21),
+                    "2.0" => Some(Version::V20),
+                    _ => None,
+                })
+                .collect();
+            if !versions.is_empty() {
+                s.versions = versions;
+            }
+        }
+        if let Some(k) = secret("NEXT_SECRET") {
+            s.next_secret = k.into_bytes();
+        }
+        s.admin_token = secret("ADMIN_TOKEN");
+        s.public_url = var("PUBLIC_URL");
+        s.limits = crate::taxii::limits::Limits::from_vars(|name| var(name));
+        let ttl_ms = var("POINTER_TTL_MS").and_then(|v| v.trim().parse::<i64>().ok()).filter(|&n| n >= 0);
+        s.pointer_ttl = ttl_ms.unwrap_or(DEFAULT_POINTER_TTL_MS).min(3_600_000) * 1000;
+        // Users and public collections (see crate::auth); nothing configured is a closed server, a broken
+        // configuration one that answers 503 (fail closed) and says why in the log.
+        s.access = crate::auth::Access::from_config_memo(
+            secret("TAXII_USERS").as_deref(),
+            var("PUBLIC_COLLECTIONS").as_deref(),
+            var("PUBLIC_DISCOVERY").as_deref(),
+            var("TAXII_REALM").as_deref(),
+        )
+        .unwrap_or_else(|e| {
+            crate::faults::log_error(&format!("access configuration: {e}"));
+            crate::auth::Access::broken()
+        });
+        s
+    }
+}
