@@ -1,5 +1,5 @@
 //! The one HTTP client of the command (ureq): the admin API calls (`admin_client`) and the TAXII reads of
-//! `collections --url` and `info --url` (`reader`) send their requests here, and its errors say what went
+//! `collections --url` and `info --url` (`taxii_reads`) send their requests here, and its errors say what went
 //! wrong and what to do.
 
 use std::time::Duration;
