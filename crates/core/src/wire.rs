@@ -1,8 +1,32 @@
 //! The admin API's wire contract, shared by the worker's admin handler and the CLI's client: the paths, the
 //! requests and the answers, and the rules both sides check (blob keys, batch sizes).
+//!
+//! The worker serialises the answers below and the CLI deserialises them, so the two cannot drift apart. Field
+//! order is the JSON order on the wire (serde_json keeps it): do not reorder fields.
+
+use crate::store::Listed;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// `POST`: a JSON list of blob keys (at most [`MAX_KEYS_PER_CALL`]); answers [`Missing`].
+pub const MISSING: &str = "/admin/missing";
+/// `GET`: the current pointer (`snapshot::format::Pointer`, as stored; 404 when nothing is published);
+/// `PUT`: [`SwitchRequest`], answers [`Switched`].
+pub const CURRENT: &str = "/admin/current";
+/// `GET` (query `cursor`, `limit`): a page of the store's listing, [`BlobPage`].
+pub const BLOBS: &str = "/admin/blobs";
+/// Followed by a blob key: `PUT` uploads the blob (answers [`Stored`], 201), `GET` reads it.
+pub const BLOB_PREFIX: &str = "/admin/blobs/";
+/// `POST`: a JSON list of blob keys (at most `store::MAX_BATCH`); answers [`Deleted`].
+pub const DELETE: &str = "/admin/delete";
 
 /// Keys one `missing` call may ask about.
 pub const MAX_KEYS_PER_CALL: usize = 50;
+
+/// The path of one blob: [`BLOB_PREFIX`] and its key.
+pub fn blob_path(key: &str) -> String {
+    format!("{BLOB_PREFIX}{key}")
+}
 
 /// Whether a key names a content-addressed blob: `<kind>/<32 hex digits>`.
 pub fn valid_blob_key(key: &str) -> bool {
@@ -13,5 +37,111 @@ pub fn valid_blob_key(key: &str) -> bool {
                 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         }
         None => false,
+    }
+}
+
+/// The answer to [`MISSING`]: the asked keys the store lacks.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Missing {
+    pub missing: Vec<String>,
+}
+
+/// One blob of a [`BlobPage`]; `uploaded` is written as `Timestamp::to_micros_string` does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedBlob {
+    pub key: String,
+    pub uploaded: Timestamp,
+    pub size: u64,
+}
+
+impl From<&Listed> for ListedBlob {
+    fn from(l: &Listed) -> ListedBlob {
+        ListedBlob { key: l.key.clone(), uploaded: l.uploaded, size: l.size }
+    }
+}
+
+impl From<ListedBlob> for Listed {
+    fn from(b: ListedBlob) -> Listed {
+        Listed { key: b.key, uploaded: b.uploaded, size: b.size }
+    }
+}
+
+/// The answer to `GET` [`BLOBS`]: a page of keys and where the next starts (`null`: this was the last).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobPage {
+    pub blobs: Vec<ListedBlob>,
+    pub cursor: Option<String>,
+}
+
+/// The answer to [`DELETE`]: how many blobs were deleted, and the keys refused because the current snapshot
+/// reaches them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deleted {
+    pub deleted: usize,
+    pub refused: Vec<String>,
+}
+
+/// The request of `PUT` [`CURRENT`]: the manifest to make current, and how long the snapshot it replaces stays
+/// in the pointer's history (a duration such as `"24h"`; `null`: the worker's default).
+///
+/// The worker reads it field by field (`"keep"` first), so that each bad field gets its own message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwitchRequest {
+    pub manifest: String,
+    pub keep: Option<String>,
+}
+
+/// The answer to `PUT` [`CURRENT`]: the snapshot now current and when it was published.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Switched {
+    pub current: String,
+    pub published: Timestamp,
+}
+
+/// The answer to an upload (`PUT` [`BLOB_PREFIX`]`<key>`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stored {
+    pub stored: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bytes the worker sent before these types existed (built with `json!`), field for field.
+    #[test]
+    fn the_answers_serialise_as_before() {
+        let t = Timestamp(1_700_000_000_123_456);
+        let page = BlobPage {
+            blobs: vec![ListedBlob { key: "segment/00".into(), uploaded: t, size: 3 }],
+            cursor: Some("c".into()),
+        };
+        let before = serde_json::json!({
+            "blobs": [serde_json::json!({ "key": "segment/00", "uploaded": t.to_micros_string(), "size": 3 })],
+            "cursor": "c",
+        });
+        assert_eq!(serde_json::to_vec(&page).unwrap(), serde_json::to_vec(&before).unwrap());
+        let last = BlobPage { blobs: vec![], cursor: None };
+        assert_eq!(serde_json::to_string(&last).unwrap(), r#"{"blobs":[],"cursor":null}"#);
+        let switched = Switched { current: "abc".into(), published: t };
+        let before = serde_json::json!({ "current": "abc", "published": t.to_micros_string() });
+        assert_eq!(serde_json::to_vec(&switched).unwrap(), serde_json::to_vec(&before).unwrap());
+        let deleted = Deleted { deleted: 2, refused: vec!["index/1".into()] };
+        assert_eq!(serde_json::to_string(&deleted).unwrap(), r#"{"deleted":2,"refused":["index/1"]}"#);
+        let missing = Missing { missing: vec!["ids/2".into()] };
+        assert_eq!(serde_json::to_string(&missing).unwrap(), r#"{"missing":["ids/2"]}"#);
+        assert_eq!(serde_json::to_string(&Stored { stored: "ids/2".into() }).unwrap(), r#"{"stored":"ids/2"}"#);
+        let switch = SwitchRequest { manifest: "manifest/1".into(), keep: None };
+        assert_eq!(serde_json::to_string(&switch).unwrap(), r#"{"manifest":"manifest/1","keep":null}"#);
+    }
+
+    #[test]
+    fn a_page_reads_back() {
+        let page = BlobPage {
+            blobs: vec![ListedBlob { key: "index/ab".into(), uploaded: Timestamp(5), size: 9 }],
+            cursor: None,
+        };
+        let back: BlobPage = serde_json::from_slice(&serde_json::to_vec(&page).unwrap()).unwrap();
+        assert_eq!(back, page);
     }
 }

@@ -13,20 +13,20 @@ use crate::snapshot::format::{verify_blob, CollectionIndex, Manifest, Pointer, P
 use crate::store::{Store, MAX_BATCH};
 use crate::taxii::{Request, Response};
 use crate::time::Timestamp;
-use crate::wire::{valid_blob_key, MAX_KEYS_PER_CALL};
+use crate::wire::{self, valid_blob_key, BlobPage, Deleted, ListedBlob, Missing, Stored, Switched, MAX_KEYS_PER_CALL};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-fn reply(status: u16, body: serde_json::Value) -> Response {
+fn reply(status: u16, body: &impl serde::Serialize) -> Response {
     Response {
         status,
         headers: vec![("Content-Type".into(), "application/json".into()), ("Cache-Control".into(), "no-store".into())],
-        body: serde_json::to_vec(&body).expect("JSON serialises"),
+        body: serde_json::to_vec(body).expect("JSON serialises"),
     }
 }
 
 fn error(status: u16, message: &str) -> Response {
-    reply(status, json!({ "error": message }))
+    reply(status, &json!({ "error": message }))
 }
 
 /// Equal-length digests compared without early exit.
@@ -55,7 +55,7 @@ async fn run<S: Store>(store: &S, req: &Request, now: Timestamp) -> Result<Respo
     let store_err = |e: crate::store::StoreError| error(503, &format!("the store failed: {}", e.0));
     let path = req.path.trim_end_matches('/');
     match (req.method.as_str(), path) {
-        ("POST", "/admin/missing") => {
+        ("POST", wire::MISSING) => {
             let keys: Vec<String> = serde_json::from_slice(body(req)?)
                 .map_err(|e| error(400, &format!("expected a JSON list of blob keys: {e}")))?;
             if keys.len() > MAX_KEYS_PER_CALL {
@@ -70,9 +70,9 @@ async fn run<S: Store>(store: &S, req: &Request, now: Timestamp) -> Result<Respo
                     missing.push(k);
                 }
             }
-            Ok(reply(200, json!({ "missing": missing })))
+            Ok(reply(200, &Missing { missing }))
         }
-        ("GET", "/admin/current") => match store.get(POINTER_KEY).await.map_err(store_err)? {
+        ("GET", wire::CURRENT) => match store.get(POINTER_KEY).await.map_err(store_err)? {
             Some(bytes) => Ok(Response {
                 status: 200,
                 headers: vec![("Content-Type".into(), "application/json".into())],
@@ -80,8 +80,8 @@ async fn run<S: Store>(store: &S, req: &Request, now: Timestamp) -> Result<Respo
             }),
             None => Err(error(404, "nothing has been published yet")),
         },
-        ("PUT", "/admin/current") => switch(store, req, now).await,
-        ("GET", "/admin/blobs") => {
+        ("PUT", wire::CURRENT) => switch(store, req, now).await,
+        ("GET", wire::BLOBS) => {
             let cursor = req.query.iter().find(|(k, _)| k == "cursor").map(|(_, v)| v.as_str());
             let limit = match req.query.iter().find(|(k, _)| k == "limit") {
                 Some((_, v)) => v
@@ -92,16 +92,12 @@ async fn run<S: Store>(store: &S, req: &Request, now: Timestamp) -> Result<Respo
                 None => MAX_BATCH,
             };
             let page = store.list(cursor.filter(|c| !c.is_empty()), limit).await.map_err(store_err)?;
-            let blobs: Vec<serde_json::Value> = page
-                .keys
-                .iter()
-                .map(|l| json!({ "key": l.key, "uploaded": l.uploaded.to_micros_string(), "size": l.size }))
-                .collect();
-            Ok(reply(200, json!({ "blobs": blobs, "cursor": page.cursor })))
+            let blobs = page.keys.iter().map(ListedBlob::from).collect();
+            Ok(reply(200, &BlobPage { blobs, cursor: page.cursor }))
         }
-        ("POST", "/admin/delete") => delete(store, req).await,
-        (method, p) if p.starts_with("/admin/blobs/") => {
-            let key = &p["/admin/blobs/".len()..];
+        ("POST", wire::DELETE) => delete(store, req).await,
+        (method, p) if p.starts_with(wire::BLOB_PREFIX) => {
+            let key = &p[wire::BLOB_PREFIX.len()..];
             if !valid_blob_key(key) {
                 return Err(error(400, &format!("{key:?} is not a blob key (<kind>/<32 hex digits>)")));
             }
@@ -112,7 +108,7 @@ async fn run<S: Store>(store: &S, req: &Request, now: Timestamp) -> Result<Respo
                         return Err(error(400, &format!("the bytes sent for {key} do not match its hash: resend it")));
                     }
                     store.put(key, bytes).await.map_err(store_err)?;
-                    Ok(reply(201, json!({ "stored": key })))
+                    Ok(reply(201, &Stored { stored: key.to_string() }))
                 }
                 "GET" => match store.get(key).await.map_err(store_err)? {
                     Some(bytes) => Ok(Response {
@@ -138,6 +134,8 @@ fn body(req: &Request) -> Result<&[u8], Response> {
 }
 
 /// Makes a manifest current after checking that it and its collection indexes are in the store and valid.
+///
+/// The request is a [`wire::SwitchRequest`], read field by field so that each bad field gets its own message.
 async fn switch<S: Store>(store: &S, req: &Request, now: Timestamp) -> Result<Response, Response> {
     let store_err = |e: crate::store::StoreError| error(503, &format!("the store failed: {}", e.0));
     let asked: serde_json::Value =
@@ -187,7 +185,7 @@ async fn switch<S: Store>(store: &S, req: &Request, now: Timestamp) -> Result<Re
     let snapshot = key["manifest/".len()..].to_string();
     let pointer = crate::retention::next_pointer(old, &snapshot, &key, now, keep);
     store.put(POINTER_KEY, serde_json::to_vec(&pointer).expect("pointer serialises")).await.map_err(store_err)?;
-    Ok(reply(200, json!({ "current": snapshot, "published": now.to_micros_string() })))
+    Ok(reply(200, &Switched { current: snapshot, published: now }))
 }
 
 /// Deletes blobs (a JSON list of keys, at most [`MAX_BATCH`]), except those the current snapshot reaches: answers
@@ -213,5 +211,5 @@ async fn delete<S: Store>(store: &S, req: &Request) -> Result<Response, Response
     }
     let (refused, gone): (Vec<String>, Vec<String>) = keys.into_iter().partition(|k| protected.contains(k));
     store.delete(&gone).await.map_err(store_err)?;
-    Ok(reply(200, json!({ "deleted": gone.len(), "refused": refused })))
+    Ok(reply(200, &Deleted { deleted: gone.len(), refused }))
 }

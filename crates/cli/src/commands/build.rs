@@ -1,0 +1,184 @@
+//! `taxii-edge build`: a snapshot directory from indicator exports and a collection configuration, reusing the
+//! object versions (and segments) of a previous snapshot, from a directory or a worker.
+
+use crate::admin_client::Admin;
+use crate::clock::parse_now;
+use crate::fail::{bad, Fail};
+use crate::inputs::{read_config, read_inputs};
+use crate::progress::spinner;
+use edge_feed::build::{build_prepared_to_dir, History};
+use edge_feed::import::RecordError;
+use edge_feed::snapshot_dir::{self as dir, SnapshotDir};
+use edge_feed::stix::{ids, ExtensionFields, RenderOptions};
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Collections in Cortex XSOAR's JSON form: {"name": "query"} or {"name": {"query": …, "description": …}}.
+    #[arg(long)]
+    config: PathBuf,
+    /// Inputs, combined: XSOAR indicator JSON (a list, {"iocs": […]}, or JSON lines), CSV with a header row, or
+    /// STIX 2.1 (a bundle, a list of objects, or JSON lines; served as they are, with their ids).
+    #[arg(long = "input", required = true, num_args = 1..)]
+    inputs: Vec<PathBuf>,
+    /// Where to write the snapshot.
+    #[arg(long)]
+    out: PathBuf,
+    /// The XSOAR customer string (license id): keeps XSOAR's collection and object ids.
+    #[arg(long, default_value = "")]
+    customer_string: String,
+    /// STIX types served as indicator SDOs with patterns over 2.1 (comma list, e.g. ipv4-addr,domain-name).
+    #[arg(long, value_delimiter = ',')]
+    as_indicator: Vec<String>,
+    /// A previous snapshot directory: object versions in it keep their date_added and their segments (only
+    /// new and changed objects are written; the reused blobs are linked into --out).
+    #[arg(long, conflicts_with = "previous_url")]
+    previous: Option<PathBuf>,
+    /// A worker whose current snapshot is the previous one (read through its admin path, with --token).
+    #[arg(long, requires = "token")]
+    previous_url: Option<String>,
+    /// The worker's ADMIN_TOKEN, for --previous-url.
+    #[arg(long, env = "TAXII_EDGE_ADMIN_TOKEN")]
+    token: Option<String>,
+    /// Skip bad records (each is listed) instead of failing the build.
+    #[arg(long)]
+    skip_bad: bool,
+    /// The build time (RFC 3339), for reproducible builds; default now.
+    #[arg(long)]
+    now: Option<String>,
+    /// Days an object's earlier version stays served (to match[version]=all/first) after a newer one
+    /// replaced it; 0 keeps only the latest versions.
+    #[arg(long, value_name = "DAYS", default_value_t = edge_feed::build::DEFAULT_KEEP_VERSIONS_DAYS)]
+    keep_versions: u32,
+    #[command(flatten)]
+    stix: StixArgs,
+}
+
+/// How `build` renders STIX (the XSOAR integration's settings, where it has them).
+#[derive(clap::Args)]
+struct StixArgs {
+    /// XSOAR fields to serve with each object (XSOAR "Extension fields"): empty for none, "all", or a comma list
+    /// such as "sourcebrands,tags". STIX 2.1 carries them in a property-extension, 2.0 as x_xsoar_* properties.
+    #[arg(long, default_value = "")]
+    extension_fields: String,
+    /// Serve expired indicators (expiration before the build time, or expirationStatus "expired") as revoked.
+    #[arg(long)]
+    revoke_expired: bool,
+    /// Keep XSOAR's exact UUIDv5 ids over STIX 2.0 (invalid STIX 2.0, which wants UUIDv4) for consumers that
+    /// already hold them; by default 2.0 ids are UUIDv4-shaped.
+    #[arg(long)]
+    xsoar_v20_ids: bool,
+    /// The producer identity every object names in created_by_ref (served in every collection); "" for none.
+    #[arg(long, default_value = "taxii-edge")]
+    producer: String,
+}
+
+/// Where the previous snapshot is, whose object versions keep their date_added.
+enum Previous {
+    None,
+    Dir(PathBuf),
+    Worker(String, String),
+}
+
+pub fn run(args: Args) -> Result<(), Fail> {
+    let Args {
+        config,
+        inputs,
+        out,
+        customer_string,
+        as_indicator,
+        previous,
+        previous_url,
+        token,
+        skip_bad,
+        now,
+        keep_versions,
+        stix,
+    } = args;
+    let previous = match (previous, previous_url, token) {
+        (Some(dir), _, _) => Previous::Dir(dir),
+        (None, Some(url), Some(token)) => Previous::Worker(url, token),
+        _ => Previous::None,
+    };
+    let keep = History::days(keep_versions);
+    let started = std::time::Instant::now();
+    let collections = read_config(&config)?;
+    let now = parse_now(now)?;
+    let render = RenderOptions {
+        namespace: ids::namespace_for(&customer_string),
+        as_indicator: as_indicator.into_iter().collect::<BTreeSet<_>>(),
+        extension_fields: ExtensionFields::parse(&stix.extension_fields),
+        revoke_expired: stix.revoke_expired,
+        expired_as_of: Some(now),
+        xsoar_v20_ids: stix.xsoar_v20_ids,
+        producer: Some(stix.producer).filter(|p| !p.trim().is_empty()),
+    };
+    render.check().map_err(|e| bad(format!("--as-indicator: {e}")))?;
+    let phase = std::time::Instant::now();
+    let (read, prepared, mut bad_records) = read_inputs(&inputs, &collections, &render, now)?;
+    if std::env::var_os("TAXII_EDGE_TIMINGS").is_some() {
+        eprintln!(
+            "[timing] read and render: {:.2} s ({read} indicators, {})",
+            phase.elapsed().as_secs_f64(),
+            edge_feed::build::memory()
+        );
+    }
+    let mut previous_dir = None;
+    let previous = match previous {
+        Previous::None => HashMap::new(),
+        Previous::Dir(p) => {
+            let dir = SnapshotDir::open(&p).map_err(bad)?;
+            let state = dir::previous_state(&dir, &dir.file.manifest)?;
+            previous_dir = Some(dir);
+            state
+        }
+        Previous::Worker(url, token) => {
+            let admin = Admin::new(&url, &token);
+            match admin.current_manifest()? {
+                Some(key) => dir::previous_state(&admin, &key)?,
+                None => HashMap::new(),
+            }
+        }
+    };
+    // Blobs are written as they are made; bad records are reported (and fail the build) before any is written.
+    let mut skipped = bad_records.len();
+    let mut refused = false;
+    let spin = spinner(&format!("writing {read} indicators"));
+    let built = build_prepared_to_dir(prepared, &collections, &render, previous, keep, &out, &mut |render_errors| {
+        bad_records
+            .extend(render_errors.iter().map(|e| RecordError { position: e.origin.clone(), reason: e.reason.clone() }));
+        skipped = bad_records.len();
+        spin.suspend(|| {
+            for e in &bad_records {
+                eprintln!("{}: {e}", if skip_bad { "skipped" } else { "bad record" });
+            }
+        });
+        if !bad_records.is_empty() && !skip_bad {
+            refused = true;
+            return Err(format!(
+                "{} bad records: fix them, or pass --skip-bad to build without them",
+                bad_records.len()
+            ));
+        }
+        Ok(())
+    });
+    spin.finish_and_clear();
+    let built = built.map_err(|e| if refused { bad(e) } else { Fail::from(e) })?;
+    if let Some(prev) = &previous_dir {
+        dir::fill_from(&out, prev)?;
+    }
+    say!("snapshot {} in {}", built.snapshot_id(), out.display());
+    say!("{:<36}  {:<24} {:>9}  query", "id", "collection", "objects");
+    for c in &built.manifest.collections {
+        say!("{:<36}  {:<24} {:>9}  {}", c.id, c.title, c.count, c.query);
+    }
+    say!(
+        "{} indicators read, {} skipped, {} collections, in {:.1} s",
+        read,
+        skipped,
+        built.manifest.collections.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

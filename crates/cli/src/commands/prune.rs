@@ -1,0 +1,191 @@
+//! `taxii-edge prune`: delete the blobs no retained snapshot reaches, from a worker's store (through its admin
+//! API) or a snapshot directory. Keeps what a retained snapshot reaches or what was uploaded within the window
+//! and deletes the rest in batches (see `edge_core::retention` for the rules). `publish` prunes the same way.
+
+use crate::admin_client::Admin;
+use crate::clock::parse_now;
+use crate::fail::{bad, Fail};
+use crate::http::HttpError;
+use crate::progress::bar;
+use edge_core::retention::{plan, retained, Pruned};
+use edge_core::time::Timestamp;
+use edge_feed::snapshot_dir::SnapshotDir;
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A snapshot directory to prune instead of a worker (blobs its snapshot does not reach).
+    #[arg(conflicts_with_all = ["url", "token"], required_unless_present = "url")]
+    dir: Option<PathBuf>,
+    /// The worker's URL.
+    #[arg(long, requires = "token")]
+    url: Option<String>,
+    /// The worker's ADMIN_TOKEN secret.
+    #[arg(long, env = "TAXII_EDGE_ADMIN_TOKEN")]
+    token: Option<String>,
+    /// The retention window: e.g. 30m, 24h, 7d (0: keep only the current snapshot and delete every other
+    /// unreachable blob, even one a publish is uploading now).
+    #[arg(long, default_value = edge_core::retention::DEFAULT_KEEP)]
+    keep: String,
+    /// Say what would be deleted, delete nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// The time to judge ages against (RFC 3339), for tests; default now.
+    #[arg(long, hide = true)]
+    now: Option<String>,
+}
+
+/// Why pruning a worker stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PruneError {
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// What the current snapshot reaches is never in doubt: an unreadable one stops the prune.
+    #[error("the current snapshot {snapshot} cannot be read: {reason}")]
+    CurrentUnreadable { snapshot: String, reason: String },
+}
+
+impl From<PruneError> for Fail {
+    fn from(e: PruneError) -> Fail {
+        Fail::from(e.to_string())
+    }
+}
+
+pub fn run(args: Args) -> Result<(), Fail> {
+    let Args { dir, url, token, keep, dry_run, now } = args;
+    let keep_us = edge_core::retention::parse_duration(&keep).map_err(|e| bad(format!("--keep: {e}")))?;
+    let now = parse_now(now)?;
+    let pruned = match (dir, url, token) {
+        (Some(dir), _, _) => {
+            let snapshot = SnapshotDir::open(&dir).map_err(bad)?;
+            edge_feed::snapshot_dir::prune_dir(&snapshot, now, keep_us, dry_run)?
+        }
+        (None, Some(url), Some(token)) => prune_worker_with_progress(&Admin::new(&url, &token), now, keep_us, dry_run)?,
+        _ => return Err(bad("give a snapshot directory, or --url and --token")),
+    };
+    report_prune(&pruned, keep_us);
+    if !pruned.unreadable.is_empty() {
+        return Err(Fail::from(format!(
+            "nothing was pruned: {} retained snapshot(s) cannot be read",
+            pruned.unreadable.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Prunes a worker's store through its admin API. `progress(step, done, total)` is told of each step.
+pub fn prune_worker(
+    admin: &Admin,
+    now: Timestamp,
+    keep: i64,
+    dry_run: bool,
+    progress: &dyn Fn(&str, usize, usize),
+) -> Result<Pruned, PruneError> {
+    let Some(pointer) = admin.pointer()? else {
+        return Ok(Pruned { dry_run, ..Pruned::default() });
+    };
+    let kept = retained(&pointer, now, keep);
+    let mut reach = HashSet::new();
+    let mut unreadable = Vec::new();
+    for (i, (snapshot, manifest)) in kept.iter().enumerate() {
+        progress("reading retained snapshots", i, kept.len());
+        match edge_feed::snapshot_dir::reachable_keys(admin, manifest) {
+            Ok(keys) => reach.extend(keys),
+            // The current snapshot must be readable: what it reaches is never in doubt.
+            Err(reason) if i == 0 => {
+                return Err(PruneError::CurrentUnreadable { snapshot: snapshot.clone(), reason });
+            }
+            // A damaged (or, for now, unreachable) older snapshot: keep everything until it leaves the window.
+            Err(e) => unreadable.push((snapshot.clone(), e)),
+        }
+    }
+    if !unreadable.is_empty() {
+        return Ok(Pruned {
+            retained: kept.into_iter().map(|(s, _)| s).collect(),
+            unreadable,
+            dry_run,
+            ..Pruned::default()
+        });
+    }
+    let listing = admin.list_all(&|n| progress("listing blobs", n, 0))?;
+    let p = plan(&listing, &reach, now, keep);
+    let mut out = Pruned::planned(kept.into_iter().map(|(s, _)| s).collect(), listing.len(), &p, dry_run);
+    let keys: Vec<String> = p.delete.into_iter().map(|l| l.key).collect();
+    if dry_run {
+        out.deleted = keys;
+        return Ok(out);
+    }
+    // A publish may have switched the pointer since it was read: the worker refuses keys its current snapshot
+    // reaches, and the blobs of a snapshot made current meanwhile were either uploaded within the window (kept)
+    // or reachable from the snapshot it replaced (retained).
+    let total = keys.len();
+    for (i, chunk) in keys.chunks(edge_core::store::MAX_BATCH).enumerate() {
+        progress("deleting", i * edge_core::store::MAX_BATCH, total);
+        let refused = admin.delete(chunk)?;
+        out.refused += refused.len();
+        let refused: HashSet<String> = refused.into_iter().collect();
+        out.deleted.extend(chunk.iter().filter(|k| !refused.contains(*k)).cloned());
+    }
+    Ok(out)
+}
+
+/// [`prune_worker`] with a progress bar.
+pub fn prune_worker_with_progress(
+    admin: &Admin,
+    now: Timestamp,
+    keep: i64,
+    dry_run: bool,
+) -> Result<Pruned, PruneError> {
+    let progress = bar(0, "{msg} {bar:30} {pos}/{len}");
+    let out = prune_worker(admin, now, keep, dry_run, &|step, done, total| {
+        progress.set_message(step.to_string());
+        progress.set_length(total as u64);
+        progress.set_position(done as u64);
+    });
+    progress.finish_and_clear();
+    out
+}
+
+/// Prints what a prune did (or, dry, would do); warns instead when a retained snapshot could not be read.
+pub fn report_prune(p: &Pruned, keep: i64) {
+    let keep = edge_core::retention::show_duration(keep);
+    if !p.unreadable.is_empty() {
+        for (snapshot, why) in &p.unreadable {
+            eprintln!("warning: the retained snapshot {snapshot} cannot be read: {why}");
+        }
+        eprintln!(
+            "warning: prune deleted nothing: the blobs an unreadable snapshot reaches cannot be told apart from \
+             garbage. It leaves the retention window {keep} after it was replaced; prune then goes on (or prune \
+             with a shorter --keep)."
+        );
+        return;
+    }
+    if p.dry_run {
+        for k in &p.deleted {
+            say!("would delete {k}");
+        }
+    }
+    say!(
+        "prune (keep {keep}): {} snapshot(s) retained ({}); {} blobs listed, {} reachable, {} recent kept; {} {} ({}){}",
+        p.retained.len(),
+        if p.retained.is_empty() { "nothing published".to_string() } else { p.retained.join(", ") },
+        p.listed,
+        p.kept_reachable,
+        p.kept_recent,
+        p.deleted.len(),
+        if p.dry_run { "would be deleted (dry run: nothing deleted)" } else { "deleted" },
+        bytes(p.bytes),
+        if p.refused > 0 { format!("; {} refused: a newer snapshot reaches them", p.refused) } else { String::new() }
+    );
+}
+
+/// A byte count for people: bytes, KiB, MiB or GiB.
+pub fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} bytes"),
+    }
+}

@@ -1,0 +1,140 @@
+//! `taxii-edge user add|remove|list`: manage the readers of the TAXII_USERS secret (HTTP Basic or Bearer API
+//! key, per-collection access) in a users file, and say how to set the secret.
+
+use crate::fail::Fail;
+use clap::Subcommand;
+use edge_feed::users as users_file;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(Subcommand)]
+enum Action {
+    /// Add a user (or give one a new password), print its password once and the TAXII_USERS value to set.
+    Add {
+        /// The username (no ':').
+        name: String,
+        /// What the user may read: collection ids, titles or aliases, comma-separated, or "*" for all.
+        #[arg(long)]
+        collections: String,
+        /// The users file to update (created if missing); without it, prints a one-user TAXII_USERS value.
+        #[arg(long)]
+        users: Option<PathBuf>,
+        /// Read the password from standard input (e.g. to keep an XSOAR password) instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+        /// PBKDF2 iterations (each costs CPU on a user's first request per worker isolate).
+        #[arg(long, default_value_t = edge_core::auth::password::DEFAULT_ITERATIONS)]
+        iterations: u32,
+    },
+    /// Remove a user from a users file.
+    Remove {
+        name: String,
+        #[arg(long)]
+        users: PathBuf,
+    },
+    /// List the users of a users file and what they may read (and check the file).
+    List {
+        #[arg(long)]
+        users: PathBuf,
+    },
+}
+
+/// A missing users file reads as empty (`add` creates it).
+fn read_users(path: &Path) -> Result<String, String> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+fn write_users(path: &Path, document: &str) -> Result<(), String> {
+    std::fs::write(path, format!("{document}\n")).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+pub fn run(args: Args) -> Result<(), Fail> {
+    match args.action {
+        Action::Add { name, collections, users, password_stdin, iterations } => {
+            add(&name, &collections, users.as_deref(), password_stdin, iterations)
+        }
+        Action::Remove { name, users } => {
+            let document =
+                users_file::remove(&read_users(&users)?, &name).map_err(|e| format!("{}: {e}", users.display()))?;
+            write_users(&users, &document)?;
+            say!("removed user {name:?} from {}; set the secret again:", users.display());
+            say!("  npx wrangler secret put TAXII_USERS < {}", users.display());
+            Ok(())
+        }
+        Action::List { users } => {
+            let lines = users_file::list(&read_users(&users)?).map_err(|e| format!("{}: {e}", users.display()))?;
+            if lines.is_empty() {
+                say!("no users in {}", users.display());
+            }
+            for l in lines {
+                say!("{l}");
+            }
+            Ok(())
+        }
+    }
+    .map_err(Fail::from)
+}
+
+fn add(
+    name: &str,
+    collections: &str,
+    users: Option<&Path>,
+    password_stdin: bool,
+    iterations: u32,
+) -> Result<(), String> {
+    let text = match users {
+        Some(p) => read_users(p)?,
+        None => String::new(),
+    };
+    let password = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
+        Some(line.trim_end_matches(['\r', '\n']).to_string())
+    } else {
+        None
+    };
+    let added = users_file::add(&text, name, collections, password, iterations)
+        .map_err(|e| format!("{}{e}", users.map(|p| format!("{}: ", p.display())).unwrap_or_default()))?;
+    let verb = if added.replaced { "updated" } else { "added" };
+    say!("{verb} user {name:?}, who may read: {collections}");
+    if added.generated {
+        say!("  password: {}", added.password);
+        say!("  (shown once: give it to the user now; only its salted hash is kept)");
+    } else if added.password.chars().count() < 16 {
+        eprintln!("warning: a password of fewer than 16 characters can be guessed from its hash if the secret leaks; prefer a generated one");
+    }
+    if added.password.contains('.') {
+        say!("  API key: none (the password contains '.'); use HTTP Basic");
+    } else {
+        say!(
+            "  API key (Authorization: Bearer …): {name}.{}",
+            if added.generated { added.password.as_str() } else { "<password>" }
+        );
+    }
+    match users {
+        Some(p) => {
+            write_users(p, &added.document)?;
+            say!("wrote {} ({} bytes). Set it as the worker's secret:", p.display(), added.document.len());
+            say!("  npx wrangler secret put TAXII_USERS < {}", p.display());
+        }
+        None => {
+            say!("set the worker's secret (one user, all its access in one line):");
+            say!("  echo '{}' | npx wrangler secret put TAXII_USERS", added.document);
+        }
+    }
+    say!("for a local run, this line in .dev.vars:");
+    say!("  TAXII_USERS='{}'", added.document);
+    if added.document.len() > 5000 {
+        eprintln!("warning: TAXII_USERS is over 5 KB, the size Cloudflare allows one secret");
+    }
+    Ok(())
+}
