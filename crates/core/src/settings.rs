@@ -1,9 +1,13 @@
 //! The deployment's settings: what wrangler.toml's `[vars]` and the Worker's secrets configure, with the defaults
 //! the native tests and tools use. Every layer that answers a request reads them.
+//!
+//! It sits above the pieces it configures ([`crate::auth`]'s access, the TAXII versions and request limits of
+//! [`crate::taxii`]) and below the TAXII endpoints and the server, which read it.
 
 use crate::auth::Access;
+use crate::taxii::http::Request;
+use crate::taxii::limits::Limits;
 use crate::taxii::media::Version;
-use crate::taxii::Request;
 
 /// Deployment settings (from wrangler.toml vars and secrets at the edge).
 #[derive(Clone, Debug)]
@@ -28,7 +32,7 @@ pub struct Settings {
     /// reads it from its settings, where nothing configured means closed.
     pub access: Access,
     /// Request size limits (see [`crate::taxii::limits`]).
-    pub limits: crate::taxii::limits::Limits,
+    pub limits: Limits,
     /// How long (micros) an isolate reuses the publish pointer it read (see [`crate::snapshot::pointer::PointerMemo`]);
     /// 0 reads it on every request. The worker's default is [`DEFAULT_POINTER_TTL_MS`].
     pub pointer_ttl: i64,

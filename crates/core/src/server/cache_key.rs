@@ -12,8 +12,8 @@
 
 use crate::settings::Settings;
 use crate::snapshot::format::Manifest;
+use crate::taxii::http::{Request, Response};
 use crate::taxii::media::Version;
-use crate::taxii::{Request, Response};
 use sha2::{Digest, Sha256};
 
 /// The path prefix of synthetic cache keys (under the request's own origin, so they stay in its zone).

@@ -18,11 +18,15 @@ use crate::snapshot::pointer::Pinned;
 use crate::snapshot::reader::{Cache, Reader};
 use crate::store::Store;
 use crate::taxii::error::{TaxiiError, FALLBACK};
+use crate::taxii::http::{Request, Response};
 use crate::taxii::media::{negotiate, Version};
-use crate::taxii::{content, resources, token, Request, Response};
+use crate::taxii::token::{self, Cursor, TokenError};
+use crate::taxii::{content, resources, Ctx};
 use crate::text::shown;
 use crate::time::Timestamp;
 use std::rc::Rc;
+
+pub use crate::taxii::route::Route;
 
 /// What [`Service::prepare`] found.
 pub enum Prepared<'a> {
@@ -33,9 +37,16 @@ pub enum Prepared<'a> {
     Ready(Ready<'a>),
 }
 
-/// An authenticated request, ready to be answered.
+/// An authenticated request, ready to be answered: what [`Service::prepare`] learnt once, for
+/// [`Service::respond`] and [`Service::finish`].
 pub struct Ready<'a> {
     viewer: Viewer<'a>,
+    /// What the path names; `None`: no TAXII resource (a 404, or the status page).
+    route: Option<Route<'a>>,
+    /// The version negotiated for the route; `None`: the Accept header allows none it serves (a 406).
+    version: Option<Version>,
+    /// The request's `next` token, verified once.
+    next: Option<Result<Cursor, TokenError>>,
     /// Where the edge may keep the full response (see [`crate::server::cache_key`]); `None`: never kept.
     pub key: Option<String>,
     /// The client's `Cache-Control` for a 200 or 206 of a TAXII route; `None` for other paths.
@@ -46,20 +57,6 @@ pub struct Ready<'a> {
 pub struct Service {
     pub settings: Settings,
     pub cache: Rc<Cache>,
-}
-
-/// What a path names.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Route<'a> {
-    Discovery(Version),
-    ApiRoot,
-    Status,
-    Collections,
-    Collection(&'a str),
-    Manifest(&'a str),
-    Objects(&'a str),
-    Object(&'a str, &'a str),
-    Versions(&'a str, &'a str),
 }
 
 impl Service {
@@ -83,7 +80,12 @@ impl Service {
     /// request), the server-level access check, and the cache key, which names the snapshot the pointer gives
     /// now (or that a `next` token names) and the caller's view. `store` pins the pointer for the request, so
     /// [`Service::respond`] renders from the snapshot the key names.
-    pub async fn prepare<'a, S: Store>(&'a self, store: &Pinned<'_, S>, req: &Request, now: Timestamp) -> Prepared<'a> {
+    pub async fn prepare<'a, S: Store>(
+        &'a self,
+        store: &Pinned<'_, S>,
+        req: &'a Request,
+        now: Timestamp,
+    ) -> Prepared<'a> {
         // Size limits first: nothing else reads an oversized request.
         if let Err(e) = self.settings.limits.check(req) {
             return Prepared::Answered(self.refuse(req, e));
@@ -96,31 +98,29 @@ impl Service {
             return Prepared::Answered(resp);
         }
         // Authentication comes before anything else that is not public.
-        let viewer = match auth::authenticate(&self.settings.access, req.header("authorization")) {
+        let access = &self.settings.access;
+        let viewer = match auth::authenticate(access, req.header("authorization")) {
             Ok(v) => v,
-            Err(e) => return Prepared::Answered(self.refuse(req, e.to_error(&self.settings.access))),
+            Err(e) => return Prepared::Answered(self.refuse(req, e.to_error(access))),
         };
-        let path = req.path.trim_end_matches('/');
-        let segments: Vec<&str> =
-            if path.is_empty() { vec![] } else { path.strip_prefix('/').unwrap_or(path).split('/').collect() };
-        let route = self.route(&segments);
+        let route = Route::parse(&req.path, &self.settings.api_root, &self.settings.versions);
         // An anonymous caller of a server whose discovery is not public may still read public collections;
-        // everything else asks it to sign in (collections decide for themselves: see Viewer::no_such_collection).
-        let in_collection = matches!(
-            route,
-            Some(
-                Route::Collection(_) | Route::Manifest(_) | Route::Objects(_) | Route::Object(..) | Route::Versions(..)
-            )
-        );
-        if !viewer.may_see_server() && !in_collection {
-            return Prepared::Answered(self.refuse(req, viewer.sign_in_required()));
+        // everything else asks it to sign in (collections decide for themselves: see Ctx::no_such_collection).
+        if !route.is_some_and(|r| r.in_collection()) {
+            if let Err(refusal) = viewer.see_server() {
+                return Prepared::Answered(self.refuse(req, refusal.to_error(access)));
+            }
         }
-        let client_cache = route.as_ref().map(|r| client_cache_control(req, r));
-        let key = match &route {
-            Some(r) if matches!(req.method.as_str(), "GET" | "HEAD") => self.cache_key(store, req, &viewer, r).await,
-            _ => None,
-        };
-        Prepared::Ready(Ready { viewer, key, client_cache })
+        let version = route.and_then(|r| negotiate(req.header("accept"), &r.offered(&self.settings.versions)));
+        let next = token::first_in(&req.query, &self.settings.next_secret);
+        let mut ready = Ready { viewer, route, version, next, key: None, client_cache: None };
+        if let Some(r) = route {
+            ready.client_cache = Some(client_cache_control(req, &r));
+            if matches!(req.method.as_str(), "GET" | "HEAD") {
+                ready.key = self.cache_key(store, req, &ready, &r).await;
+            }
+        }
+        Prepared::Ready(ready)
     }
 
     /// The edge cache key of a GET, or `None` when its response must not be kept (it cannot be negotiated,
@@ -129,28 +129,24 @@ impl Service {
         &self,
         store: &Pinned<'_, S>,
         req: &Request,
-        viewer: &Viewer<'_>,
+        ready: &Ready<'_>,
         route: &Route<'_>,
     ) -> Option<String> {
-        let version = negotiate(req.header("accept"), &self.offered(route))?;
+        let version = ready.version?;
         let scope = match route {
             Route::Discovery(_) | Route::ApiRoot => Scope::Server,
             Route::Status => return None,
             _ => {
                 let reader = Reader { store, cache: &self.cache };
-                let paged =
-                    matches!(route, Route::Manifest(_) | Route::Objects(_) | Route::Object(..) | Route::Versions(..))
-                        && version == Version::V21;
-                let mut tokens = req.query.iter().filter(|(k, _)| k == "next").map(|(_, v)| v.as_str());
-                let snap = match (tokens.next(), tokens.next()) {
-                    (None, _) => reader.current().await.ok()?,
+                let paged = route.is_content() && version == Version::V21;
+                let tokens = req.query.iter().filter(|(k, _)| k == "next").take(2).count();
+                let snap = match (tokens, &ready.next) {
+                    (0, _) => reader.current().await.ok()?,
                     // A page reached by `next` belongs to the token's snapshot, whatever was published since.
-                    (Some(t), None) if paged => {
-                        let cursor = token::decode(t, &self.settings.next_secret).ok()?;
-                        reader.by_id(&cursor.s).await.ok()??
-                    }
+                    (1, Some(Ok(cursor))) if paged => reader.by_id(&cursor.s).await.ok()??,
                     _ => return None,
                 };
+                let viewer = &ready.viewer;
                 let view =
                     cache_key::view_of(&snap.manifest, viewer.is_authenticated(), viewer.may_see_server(), |c| {
                         viewer.may_read(c)
@@ -211,15 +207,11 @@ impl Service {
     /// Answers a request whose caller is known, in full: the body even for HEAD or a matching
     /// `If-None-Match` (those are [`Service::finish`]'s), so the edge may keep it.
     pub async fn respond<S: Store>(&self, store: &S, req: &Request, ready: &Ready<'_>) -> Response {
-        let viewer = &ready.viewer;
-        let path = req.path.trim_end_matches('/');
-        let segments: Vec<&str> =
-            if path.is_empty() { vec![] } else { path.strip_prefix('/').unwrap_or(path).split('/').collect() };
-        let route = self.route(&segments);
-        if path == "/api/status" {
-            return self.status(store, req, viewer).await;
+        let viewer = ready.viewer;
+        if req.path.trim_end_matches('/') == "/api/status" {
+            return self.status(store, req, &viewer).await;
         }
-        let Some(route) = route else {
+        let Some(route) = ready.route else {
             let version = negotiate(req.header("accept"), &self.settings.versions).unwrap_or(FALLBACK);
             return TaxiiError::not_found(format!(
                 "there is no TAXII resource at {}: discovery is at /taxii2/ (TAXII 2.1) and /taxii/ (TAXII 2.0)",
@@ -227,8 +219,8 @@ impl Service {
             ))
             .to_response(version);
         };
-        let offered = self.offered(&route);
-        let Some(version) = negotiate(req.header("accept"), &offered) else {
+        let Some(version) = ready.version else {
+            let offered = route.offered(&self.settings.versions);
             let can: Vec<&str> = offered.iter().flat_map(|v| [v.taxii_type(), v.stix_type()]).collect();
             let mut e = TaxiiError::new(
                 406,
@@ -242,12 +234,11 @@ impl Service {
             e.parameter = Some("Accept".into());
             return e.to_response(offered.first().copied().unwrap_or(FALLBACK));
         };
+        let ctx = Ctx { settings: &self.settings, req, viewer, version, route, next: ready.next.as_ref() };
         let witness = crate::faults::Witness::new(store);
-        let result = match (req.method.as_str(), &route) {
-            ("GET" | "HEAD", _) => self.get(&witness, req, viewer, &route, version).await,
-            ("POST", Route::Objects(_)) | ("DELETE", Route::Object(..)) => {
-                self.refuse_write(store, viewer, &route).await
-            }
+        let result = match (req.method.as_str(), route) {
+            ("GET" | "HEAD", _) => self.get(&ctx, &witness).await,
+            ("POST", Route::Objects(c)) | ("DELETE", Route::Object(c, _)) => self.refuse_write(&ctx, store, c).await,
             _ => Err(method_not_allowed(&route, &req.method)),
         };
         let mut resp = result.unwrap_or_else(|e| {
@@ -257,16 +248,13 @@ impl Service {
             e.to_response(version)
         });
         if let Some(note) = crate::taxii::limits::clamp_note(req, self.settings.max_limit) {
-            let content =
-                matches!(route, Route::Manifest(_) | Route::Objects(_) | Route::Object(..) | Route::Versions(..));
-            if content && matches!(resp.status, 200 | 206) {
+            if route.is_content() && matches!(resp.status, 200 | 206) {
                 resp.headers.push(note);
             }
         }
         // Name the snapshot the response was built from: the pointer's, or the one a `next` token continues.
-        let next = req.query.iter().find(|(k, _)| k == "next");
-        let cursor = next.and_then(|(_, t)| token::decode(t, &self.settings.next_secret).ok());
-        if let Some(id) = witness.snapshot.into_inner().or(cursor.map(|c| c.s)) {
+        let cursor = ready.next.as_ref().and_then(|t| t.as_ref().ok());
+        if let Some(id) = witness.snapshot.into_inner().or(cursor.map(|c| c.s.clone())) {
             resp.headers.push((crate::faults::SNAPSHOT_HEADER.into(), id));
         }
         resp.headers.push(("Vary".into(), "Accept, Authorization".into()));
@@ -275,18 +263,6 @@ impl Service {
             resp.headers.push(("ETag".into(), etag));
         }
         resp
-    }
-
-    /// The versions a route offers, in order of preference (discovery prefers its own).
-    fn offered(&self, route: &Route<'_>) -> Vec<Version> {
-        match *route {
-            Route::Discovery(v) => {
-                let mut o = vec![v];
-                o.extend(self.settings.versions.iter().filter(|&&x| x != v));
-                o
-            }
-            _ => self.settings.versions.clone(),
-        }
     }
 
     /// `GET /api/status`: what the console shows: the server, the current snapshot, and each collection with
@@ -343,61 +319,28 @@ impl Service {
         }
     }
 
-    fn route<'a>(&self, seg: &[&'a str]) -> Option<Route<'a>> {
-        let root = self.settings.api_root.as_str();
-        let enabled = |v: Version| self.settings.versions.contains(&v);
-        Some(match seg {
-            ["taxii2"] if enabled(Version::V21) => Route::Discovery(Version::V21),
-            ["taxii"] if enabled(Version::V20) => Route::Discovery(Version::V20),
-            [r] if *r == root => Route::ApiRoot,
-            [r, "status", _] if *r == root => Route::Status,
-            [r, "collections"] if *r == root => Route::Collections,
-            [r, "collections", c] if *r == root => Route::Collection(c),
-            [r, "collections", c, "manifest"] if *r == root => Route::Manifest(c),
-            [r, "collections", c, "objects"] if *r == root => Route::Objects(c),
-            [r, "collections", c, "objects", o] if *r == root => Route::Object(c, o),
-            [r, "collections", c, "objects", o, "versions"] if *r == root => Route::Versions(c, o),
-            _ => return None,
-        })
-    }
-
-    async fn get<S: Store>(
-        &self,
-        store: &S,
-        req: &Request,
-        viewer: &Viewer<'_>,
-        route: &Route<'_>,
-        v: Version,
-    ) -> Result<Response, TaxiiError> {
+    /// A GET (or HEAD) of a TAXII route, in full.
+    async fn get<S: Store>(&self, ctx: &Ctx<'_>, store: &S) -> Result<Response, TaxiiError> {
         let reader = Reader { store, cache: &self.cache };
-        let s = &self.settings;
-        match *route {
-            Route::Discovery(_) => Ok(resources::discovery(s, req, v)),
-            Route::ApiRoot => Ok(resources::api_root(s, v)),
+        match ctx.route {
+            Route::Discovery(_) => Ok(resources::discovery(ctx)),
+            Route::ApiRoot => Ok(resources::api_root(ctx)),
             Route::Status => Err(TaxiiError::not_found(
                 "this server is read-only and has no status resources: nothing was ever submitted to it",
             )),
-            Route::Collections => resources::collections(&reader, viewer, v).await,
-            Route::Collection(c) => resources::collection(&reader, viewer, c, v).await,
-            Route::Manifest(c) => content::manifest(s, &reader, req, viewer, c, v).await,
-            Route::Objects(c) => content::objects(s, &reader, req, viewer, c, v).await,
-            Route::Object(c, o) => content::object(s, &reader, req, viewer, c, o, v).await,
-            Route::Versions(c, o) => content::versions(s, &reader, req, viewer, c, o, v).await,
+            Route::Collections => resources::collections(ctx, &reader).await,
+            Route::Collection(c) => resources::collection(ctx, &reader, c).await,
+            Route::Manifest(c) => content::manifest(ctx, &reader, c).await,
+            Route::Objects(c) => content::objects(ctx, &reader, c).await,
+            Route::Object(c, o) => content::object(ctx, &reader, c, o).await,
+            Route::Versions(c, o) => content::versions(ctx, &reader, c, o).await,
         }
     }
 
-    /// POST objects and DELETE object on a read-only collection: 403 where the collection exists.
-    async fn refuse_write<S: Store>(
-        &self,
-        store: &S,
-        viewer: &Viewer<'_>,
-        route: &Route<'_>,
-    ) -> Result<Response, TaxiiError> {
+    /// POST objects and DELETE object on a read-only collection `c`: 403 where the collection exists.
+    async fn refuse_write<S: Store>(&self, ctx: &Ctx<'_>, store: &S, c: &str) -> Result<Response, TaxiiError> {
         let reader = Reader { store, cache: &self.cache };
-        let (Route::Objects(c) | Route::Object(c, _)) = *route else {
-            return Err(method_not_allowed(route, "POST"));
-        };
-        resources::find_collection(&reader, viewer, c).await?;
+        resources::find_collection(ctx, &reader, c).await?;
         Err(TaxiiError::new(
             403,
             "Forbidden",

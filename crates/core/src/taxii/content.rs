@@ -1,227 +1,28 @@
 //! The content endpoints: objects, manifest, object by id and versions, over TAXII 2.1 and 2.0.
 //!
-//! 2.1 pages with `limit` and signed `next` tokens; 2.0 with `Range: items a-b`. Results are in ascending
-//! date_added order, and `X-TAXII-Date-Added-First`/`-Last` (microseconds) frame every non-empty page.
-//!
-//! A collection keeps earlier versions of its objects (see the snapshot builder); `match[version]` picks among
-//! them: `last` (the default, but for the versions endpoint, which lists all), `first`, `all`, or exact
-//! `modified` timestamps, a comma list being any of them.
+//! 2.1 pages with `limit` and signed `next` tokens; 2.0 with `Range: items a-b` (see [`super::v20`]). Results
+//! are in ascending date_added order, and `X-TAXII-Date-Added-First`/`-Last` (microseconds) frame every
+//! non-empty page. The selection and its pages are [`super::page`]'s.
 
+use super::context::Ctx;
 use super::error::TaxiiError;
-use super::filters::{Endpoint, Filters, VersionMatch};
+use super::filters::Endpoint;
+use super::http::Response;
 use super::media::Version;
-use super::resources::{find_collection, lookup};
+use super::page::{date_headers, join_into, read_page, select, versions_of, Selection};
 use super::token::{self, Cursor};
-use super::{Request, Response};
-use crate::auth::Viewer;
-use crate::settings::Settings;
-use crate::snapshot::format::{type_stream, CollectionIndex, ALL, NOT_FIRST, SUPERSEDED};
-use crate::snapshot::reader::{Hit, Reader, Snapshot};
-use crate::snapshot::segment::RecordMeta;
-use crate::snapshot::CollectionEntry;
+use super::v20;
+use crate::snapshot::reader::{Hit, Reader};
 use crate::store::Store;
+use crate::text::shown;
 use crate::time::Timestamp;
-use std::rc::Rc;
 
-/// Segments one stream may read for one page: bounds the work of selective filters.
-const MAX_SEGMENTS: usize = 4;
-
-/// A resolved request: the snapshot and collection it reads, its filters and where the page starts.
-#[derive(Clone)]
-pub(super) struct Selection {
-    pub(super) snapshot: Snapshot,
-    pub(super) entry: CollectionEntry,
-    pub(super) index: Rc<CollectionIndex>,
-    pub(super) filters: Filters,
-    pub(super) after: Option<Timestamp>,
-    pub(super) limit: usize,
-    pub(super) endpoint: Endpoint,
-}
-
-impl Selection {
-    /// Whether the STIX 2.1 bodies are served (else 2.0's): over 2.1 unless only `match[spec_version]=2.0`.
-    fn bodies21(&self, v: Version) -> bool {
-        v == Version::V21 && !(self.filters.spec_versions.len() == 1 && self.filters.spec_versions[0] == "2.0")
-    }
-
-    /// The `match[version]` values in force: those given, else `last` (`all` for the versions endpoint).
-    pub(super) fn version_modes(&self) -> Vec<VersionMatch> {
-        match (self.filters.versions.is_empty(), self.endpoint) {
-            (false, _) => self.filters.versions.clone(),
-            (true, Endpoint::Versions) => vec![VersionMatch::All],
-            (true, _) => vec![VersionMatch::Last],
-        }
-    }
-
-    /// Whether only the default view (`match[version]=last`) is asked for: what the index counts.
-    pub(super) fn default_view(&self) -> bool {
-        self.version_modes() == [VersionMatch::Last]
-    }
-
-    /// Whether a record (with its visibility flags) passes the filters that are checked per record.
-    pub(super) fn keep(&self, v: Version) -> impl Fn(&RecordMeta<'_>, u8) -> bool + '_ {
-        let spec_ok = self.filters.spec_versions.is_empty()
-            || self.filters.spec_versions.iter().any(|s| s == v.number())
-            || (v == Version::V21 && self.filters.spec_versions.iter().any(|s| s == "2.0"));
-        let modes = self.version_modes();
-        move |r: &RecordMeta<'_>, flags: u8| {
-            spec_ok
-                && modes.iter().any(|m| match m {
-                    VersionMatch::Last => flags & SUPERSEDED == 0,
-                    VersionMatch::First => flags & NOT_FIRST == 0,
-                    VersionMatch::All => true,
-                    VersionMatch::At(t) => r.v == t.0,
-                })
-        }
-    }
-
-    /// The streams that hold the requested types, or every object.
-    pub(super) fn streams(&self, v: Version) -> Vec<String> {
-        if self.filters.types.is_empty() {
-            return vec![ALL.to_string()];
-        }
-        let mut out: Vec<String> = Vec::new();
-        for t in &self.filters.types {
-            let types21: Vec<String> = match v {
-                Version::V21 => vec![t.clone()],
-                Version::V20 => self.index.types20.get(t).cloned().unwrap_or_default(),
-            };
-            for t21 in types21 {
-                let name = type_stream(&t21);
-                if self.index.streams.contains_key(&name) && !out.contains(&name) {
-                    out.push(name);
-                }
-            }
-        }
-        out
-    }
-}
-
-pub(super) async fn select<S: Store>(
-    s: &Settings,
-    reader: &Reader<'_, S>,
-    req: &Request,
-    viewer: &Viewer<'_>,
-    collection: &str,
-    endpoint: Endpoint,
-) -> Result<Selection, TaxiiError> {
-    let mut filters = Filters::parse(&req.query, endpoint)?;
-    let limit = filters.limit.unwrap_or(s.default_limit).min(s.max_limit).max(1);
-    let (snapshot, entry, after) = match filters.next.clone() {
-        None => {
-            let (snap, entry) = find_collection(reader, viewer, collection).await?;
-            (snap, entry, filters.added_after)
-        }
-        Some(next) => {
-            let cursor = token::decode(&next, &s.next_secret)
-                .map_err(|e| TaxiiError::bad_parameter("next", format!("`next` {e}")))?;
-            let snap = match reader.by_id(&cursor.s).await? {
-                Some(snap) => snap,
-                // The snapshot was pruned: date_added is stable across publishes, so the current one goes on
-                // from the same point without gaps.
-                None => reader.current().await?,
-            };
-            let entry =
-                lookup(&snap, viewer, collection).cloned().ok_or_else(|| viewer.no_such_collection(collection))?;
-            if cursor.c != entry.id {
-                return Err(TaxiiError::bad_parameter(
-                    "next",
-                    "`next` belongs to another collection: start again without it",
-                ));
-            }
-            let original = Filters::parse(&pairs(&cursor.f), endpoint)?;
-            if filters.selects() && filters.canonical_string() != cursor.f {
-                return Err(TaxiiError::bad_parameter(
-                    "next",
-                    "`next` belongs to a request with other filters: repeat the original filters, or send `next` alone",
-                ));
-            }
-            filters.added_after = original.added_after;
-            filters.ids = original.ids;
-            filters.types = original.types;
-            filters.versions = original.versions;
-            filters.spec_versions = original.spec_versions;
-            (snap, entry, Some(cursor.after()))
-        }
-    };
-    let index = reader.index(&entry).await?;
-    Ok(Selection { snapshot, entry, index, filters, after, limit, endpoint })
-}
-
-fn pairs(canonical: &str) -> Vec<(String, String)> {
-    canonical
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .filter_map(|p| p.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
-        .collect()
-}
-
-/// Reads one page of the selection: by id when `match[id]` (or the path) names objects, else by stream.
-pub(super) async fn read_page<S: Store>(
-    reader: &Reader<'_, S>,
-    sel: &Selection,
-    v: Version,
-    ids: &[String],
-) -> Result<(Vec<Hit>, Option<Timestamp>), TaxiiError> {
-    let keep = sel.keep(v);
-    if ids.is_empty() {
-        let streams = sel.streams(v);
-        let page = reader.page(&sel.index, &streams, sel.after, sel.limit, MAX_SEGMENTS, &keep).await?;
-        return Ok((page.hits, page.resume));
-    }
-    let wanted_types = sel.streams(v);
-    let mut hits: Vec<Hit> = Vec::new();
-    for id in ids {
-        for hit in versions_of(reader, &sel.index, id).await? {
-            if sel.after.is_some_and(|a| hit.date() <= a.0) {
-                continue;
-            }
-            let m = hit.meta();
-            let type_ok = sel.filters.types.is_empty() || wanted_types.contains(&type_stream(m.t));
-            if type_ok && keep(&m, hit.flags) && !hits.iter().any(|h| h.date() == m.d) {
-                hits.push(hit.clone());
-            }
-        }
-    }
-    hits.sort_by_key(Hit::date);
-    let more = hits.len() > sel.limit;
-    hits.truncate(sel.limit);
-    let resume = if more { hits.last().map(|h| h.meta().date_added()) } else { None };
-    Ok((hits, resume))
-}
-
-/// Every version of the object `id` (its 2.1 or 2.0 id) in the collection that is not gone, oldest added first.
-async fn versions_of<S: Store>(
-    reader: &Reader<'_, S>,
-    index: &CollectionIndex,
-    id: &str,
-) -> Result<Vec<Hit>, TaxiiError> {
-    let mut out = Vec::new();
-    for d in reader.find_id(index, id).await? {
-        if let Some(hit) = reader.at(index, d).await? {
-            let m = hit.meta();
-            // The id index is keyed by a hash: the record says whether it is this object.
-            if m.id == id || m.id20() == id {
-                out.push(hit);
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn next_token(s: &Settings, sel: &Selection, resume: Option<Timestamp>) -> Option<String> {
+fn next_token(ctx: &Ctx<'_>, sel: &Selection, resume: Option<Timestamp>) -> Option<String> {
     resume.map(|a| {
         let cursor =
             Cursor { s: sel.snapshot.id.clone(), c: sel.entry.id.clone(), f: sel.filters.canonical_string(), a: a.0 };
-        token::encode(&cursor, &s.next_secret)
+        token::encode(&cursor, &ctx.settings.next_secret)
     })
-}
-
-pub(super) fn date_headers(hits: &[Hit], headers: &mut Vec<(String, String)>) {
-    if let (Some(first), Some(last)) = (hits.first(), hits.last()) {
-        headers.push(("X-TAXII-Date-Added-First".into(), first.meta().date_added().to_micros_string()));
-        headers.push(("X-TAXII-Date-Added-Last".into(), last.meta().date_added().to_micros_string()));
-    }
 }
 
 /// `{"more":…,"next":…,"<key>":[items]}`, or `{}` when there are no items. Public for the render benchmark.
@@ -247,15 +48,6 @@ pub fn envelope<T: AsRef<[u8]>>(key: &str, items: &[T], next: Option<&str>) -> V
     out
 }
 
-pub(super) fn join_into<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a [u8]>) {
-    for (i, item) in items.enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(item);
-    }
-}
-
 fn content_response(v: Version, body: Vec<u8>, stix: bool, hits: &[Hit]) -> Response {
     let ct = if stix && v == Version::V20 { v.stix_type() } else { v.taxii_type() };
     let mut headers = vec![("Content-Type".to_string(), ct.to_string())];
@@ -263,27 +55,22 @@ fn content_response(v: Version, body: Vec<u8>, stix: bool, hits: &[Hit]) -> Resp
     Response { status: 200, headers, body }
 }
 
-pub async fn objects<S: Store>(
-    s: &Settings,
-    reader: &Reader<'_, S>,
-    req: &Request,
-    viewer: &Viewer<'_>,
-    c: &str,
-    v: Version,
-) -> Result<Response, TaxiiError> {
-    if v == Version::V20 {
-        return super::v20::objects(s, reader, req, viewer, c).await;
+/// `GET …/objects/`: a page of the collection's objects (2.0: a bundle, see [`v20::objects`]).
+pub async fn objects<S: Store>(ctx: &Ctx<'_>, reader: &Reader<'_, S>, c: &str) -> Result<Response, TaxiiError> {
+    if ctx.version == Version::V20 {
+        return v20::objects(ctx, reader, c).await;
     }
-    let sel = select(s, reader, req, viewer, c, Endpoint::Objects).await?;
-    let (hits, resume) = read_page(reader, &sel, v, &sel.filters.ids).await?;
-    Ok(objects_response(s, &sel, v, &hits, resume))
+    let sel = select(ctx, reader, c, Endpoint::Objects).await?;
+    let (hits, resume) = read_page(reader, &sel, ctx.version, &sel.filters.ids).await?;
+    Ok(objects_response(ctx, &sel, &hits, resume))
 }
 
 /// A 2.1 envelope of the hits' bodies, straight from their segments.
-fn objects_response(s: &Settings, sel: &Selection, v: Version, hits: &[Hit], resume: Option<Timestamp>) -> Response {
+fn objects_response(ctx: &Ctx<'_>, sel: &Selection, hits: &[Hit], resume: Option<Timestamp>) -> Response {
+    let v = ctx.version;
     let v21 = sel.bodies21(v);
     let items: Vec<&[u8]> = hits.iter().map(|h| h.body(v21)).collect();
-    let next = next_token(s, sel, resume);
+    let next = next_token(ctx, sel, resume);
     content_response(v, envelope("objects", &items, next.as_deref()), true, hits)
 }
 
@@ -299,78 +86,60 @@ fn manifest_record(h: &Hit, v21: bool) -> Vec<u8> {
     .expect("manifest record serialises")
 }
 
-pub async fn manifest<S: Store>(
-    s: &Settings,
-    reader: &Reader<'_, S>,
-    req: &Request,
-    viewer: &Viewer<'_>,
-    c: &str,
-    v: Version,
-) -> Result<Response, TaxiiError> {
-    if v == Version::V20 {
-        return super::v20::manifest(s, reader, req, viewer, c).await;
+/// `GET …/manifest/`: a page of the collection's manifest (2.0: see [`v20::manifest`]).
+pub async fn manifest<S: Store>(ctx: &Ctx<'_>, reader: &Reader<'_, S>, c: &str) -> Result<Response, TaxiiError> {
+    if ctx.version == Version::V20 {
+        return v20::manifest(ctx, reader, c).await;
     }
-    let sel = select(s, reader, req, viewer, c, Endpoint::Manifest).await?;
+    let v = ctx.version;
+    let sel = select(ctx, reader, c, Endpoint::Manifest).await?;
     let (hits, resume) = read_page(reader, &sel, v, &sel.filters.ids).await?;
     let v21 = sel.bodies21(v);
     let items: Vec<Vec<u8>> = hits.iter().map(|h| manifest_record(h, v21)).collect();
-    let next = next_token(s, &sel, resume);
+    let next = next_token(ctx, &sel, resume);
     Ok(content_response(v, envelope("objects", &items, next.as_deref()), false, &hits))
 }
 
 /// Every version of one object in the selection, or a 404 that names it.
-#[allow(clippy::too_many_arguments)]
 async fn one_object<S: Store>(
-    s: &Settings,
+    ctx: &Ctx<'_>,
     reader: &Reader<'_, S>,
-    req: &Request,
-    viewer: &Viewer<'_>,
     c: &str,
     object_id: &str,
     endpoint: Endpoint,
-    v: Version,
 ) -> Result<(Selection, Vec<Hit>, Option<Timestamp>), TaxiiError> {
-    let sel = select(s, reader, req, viewer, c, endpoint).await?;
+    let sel = select(ctx, reader, c, endpoint).await?;
     let exists = !versions_of(reader, &sel.index, object_id).await?.is_empty();
     if !exists {
         return Err(TaxiiError::not_found(format!(
             "there is no object {:?} in collection {}",
-            crate::text::shown(object_id),
+            shown(object_id),
             sel.entry.id
         )));
     }
-    let (hits, resume) = read_page(reader, &sel, v, &[object_id.to_string()]).await?;
+    let (hits, resume) = read_page(reader, &sel, ctx.version, &[object_id.to_string()]).await?;
     Ok((sel, hits, resume))
 }
 
-pub async fn object<S: Store>(
-    s: &Settings,
-    reader: &Reader<'_, S>,
-    req: &Request,
-    viewer: &Viewer<'_>,
-    c: &str,
-    o: &str,
-    v: Version,
-) -> Result<Response, TaxiiError> {
-    let (sel, hits, resume) = one_object(s, reader, req, viewer, c, o, Endpoint::Object, v).await?;
-    if v == Version::V20 {
-        return Ok(super::v20::bundle_response(&sel.snapshot.id, &sel.entry.id, req, &hits, 200, vec![]));
+/// `GET …/objects/<id>/`: the object's versions the filters select (2.0: a bundle).
+pub async fn object<S: Store>(ctx: &Ctx<'_>, reader: &Reader<'_, S>, c: &str, o: &str) -> Result<Response, TaxiiError> {
+    let (sel, hits, resume) = one_object(ctx, reader, c, o, Endpoint::Object).await?;
+    if ctx.version == Version::V20 {
+        return Ok(v20::bundle_response(&sel.snapshot.id, &sel.entry.id, ctx.req, &hits, 200, vec![]));
     }
-    Ok(objects_response(s, &sel, v, &hits, resume))
+    Ok(objects_response(ctx, &sel, &hits, resume))
 }
 
+/// `GET …/objects/<id>/versions/`: the object's version timestamps.
 pub async fn versions<S: Store>(
-    s: &Settings,
+    ctx: &Ctx<'_>,
     reader: &Reader<'_, S>,
-    req: &Request,
-    viewer: &Viewer<'_>,
     c: &str,
     o: &str,
-    v: Version,
 ) -> Result<Response, TaxiiError> {
-    let (sel, hits, resume) = one_object(s, reader, req, viewer, c, o, Endpoint::Versions, v).await?;
+    let (sel, hits, resume) = one_object(ctx, reader, c, o, Endpoint::Versions).await?;
     let items: Vec<Vec<u8>> =
         hits.iter().map(|h| serde_json::to_vec(&h.meta().version().to_micros_string()).expect("string")).collect();
-    let next = next_token(s, &sel, resume);
-    Ok(content_response(v, envelope("versions", &items, next.as_deref()), false, &hits))
+    let next = next_token(ctx, &sel, resume);
+    Ok(content_response(ctx.version, envelope("versions", &items, next.as_deref()), false, &hits))
 }

@@ -1,7 +1,7 @@
 //! The TAXII error resource: every failure a client can cause or meet is answered with one.
 
+use super::http::Response;
 use super::media::Version;
-use super::Response;
 use serde::Serialize;
 
 /// An error to send: status, title, description and, where one is at fault, the parameter or header.
@@ -57,7 +57,7 @@ impl TaxiiError {
     }
 
     /// The response, in the TAXII media type of `version`.
-    pub fn to_response(&self, version: super::media::Version) -> Response {
+    pub fn to_response(&self, version: Version) -> Response {
         let body = Body {
             title: &self.title,
             description: &self.description,

@@ -8,7 +8,10 @@
 //! percent-decoded, header names and values), so an encoded URL may be somewhat longer on the wire.
 
 use super::error::TaxiiError;
-use super::Request;
+use super::filters::MAX_VALUES;
+use super::http::Request;
+use super::range::parse_range;
+use crate::text::shown;
 
 /// The response header that says a requested page size was cut to the largest page.
 pub const CLAMPED_HEADER: &str = "X-TAXII-Edge-Page-Size";
@@ -38,7 +41,7 @@ impl Default for Limits {
             max_headers: 32768,
             max_header: 8192,
             max_params: 32,
-            max_values: super::filters::MAX_VALUES,
+            max_values: MAX_VALUES,
             max_next: 2048,
         }
     }
@@ -62,7 +65,7 @@ impl Limits {
                 *slot = n;
             }
         }
-        l.max_values = l.max_values.min(super::filters::MAX_VALUES);
+        l.max_values = l.max_values.min(MAX_VALUES);
         l
     }
 
@@ -86,12 +89,12 @@ impl Limits {
                 "Request header fields too large",
                 format!(
                     "the {} header is {} bytes long; this server takes at most {} in one header",
-                    crate::text::shown(name),
+                    shown(name),
                     value.len(),
                     self.max_header
                 ),
             );
-            e.parameter = Some(crate::text::shown(name));
+            e.parameter = Some(shown(name));
             return Err(e);
         }
         let total: usize = req.headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
@@ -137,7 +140,7 @@ impl Limits {
                         name,
                         format!(
                             "`{}` lists {n} values; at most {} are allowed: split the list over several requests",
-                            crate::text::shown(name),
+                            shown(name),
                             self.max_values
                         ),
                     ));
@@ -154,7 +157,7 @@ pub fn clamp_note(req: &Request, max_page: usize) -> Option<(String, String)> {
     let from_limit = req.query.iter().find(|(k, _)| k == "limit").and_then(|(_, v)| v.trim().parse::<u64>().ok());
     let from_range = req
         .header("range")
-        .and_then(|h| super::v20::parse_range(Some(h)).ok().flatten())
+        .and_then(|h| parse_range(Some(h)).ok().flatten())
         .map(|r| (r.last - r.first).saturating_add(1));
     let asked = from_limit.into_iter().chain(from_range).max()?;
     (asked > max_page as u64).then(|| (CLAMPED_HEADER.to_string(), format!("{max_page}; requested={asked}")))

@@ -1,14 +1,14 @@
 //! The descriptive resources: discovery, API root, collections and collection.
 
+use super::context::Ctx;
 use super::error::TaxiiError;
+use super::http::{Request, Response};
 use super::media::Version;
-use super::{Request, Response};
 use crate::auth::Viewer;
-use crate::settings::Settings;
+use crate::settings::{base_url, Settings};
 use crate::snapshot::reader::{Reader, Snapshot};
 use crate::snapshot::CollectionEntry;
 use crate::store::Store;
-use crate::text::shown;
 use serde_json::{json, Value};
 
 /// A JSON response in the TAXII media type of `v`.
@@ -22,11 +22,13 @@ pub fn json_response(status: u16, v: Version, body: &Value) -> Response {
 
 /// The absolute URL of the API root.
 pub fn api_root_url(s: &Settings, req: &Request) -> String {
-    format!("{}/{}/", crate::settings::base_url(s, req), s.api_root)
+    format!("{}/{}/", base_url(s, req), s.api_root)
 }
 
-pub fn discovery(s: &Settings, req: &Request, v: Version) -> Response {
-    let root = api_root_url(s, req);
+/// `GET /taxii2/` or `/taxii/`: the server and its API root.
+pub fn discovery(ctx: &Ctx<'_>) -> Response {
+    let (s, v) = (ctx.settings, ctx.version);
+    let root = api_root_url(s, ctx.req);
     let mut body = json!({"title": s.title, "description": s.description, "default": root, "api_roots": [root]});
     if let Some(c) = &s.contact {
         body["contact"] = json!(c);
@@ -34,7 +36,9 @@ pub fn discovery(s: &Settings, req: &Request, v: Version) -> Response {
     json_response(200, v, &body)
 }
 
-pub fn api_root(s: &Settings, v: Version) -> Response {
+/// `GET /<api root>/`: its title and the versions it speaks.
+pub fn api_root(ctx: &Ctx<'_>) -> Response {
+    let (s, v) = (ctx.settings, ctx.version);
     let versions = match v {
         Version::V21 => json!([Version::V21.taxii_type()]),
         Version::V20 => json!(["taxii-2.0"]),
@@ -64,11 +68,8 @@ fn collection_json(c: &CollectionEntry, v: Version) -> Value {
 }
 
 /// The collections the viewer may read; the others are not listed.
-pub async fn collections<S: Store>(
-    reader: &Reader<'_, S>,
-    viewer: &Viewer<'_>,
-    v: Version,
-) -> Result<Response, TaxiiError> {
+pub async fn collections<S: Store>(ctx: &Ctx<'_>, reader: &Reader<'_, S>) -> Result<Response, TaxiiError> {
+    let (viewer, v) = (ctx.viewer, ctx.version);
     let snap = reader.current().await?;
     let list: Vec<Value> =
         snap.manifest.collections.iter().filter(|c| viewer.may_read(c)).map(|c| collection_json(c, v)).collect();
@@ -76,36 +77,25 @@ pub async fn collections<S: Store>(
     Ok(json_response(200, v, &body))
 }
 
-pub async fn collection<S: Store>(
-    reader: &Reader<'_, S>,
-    viewer: &Viewer<'_>,
-    id: &str,
-    v: Version,
-) -> Result<Response, TaxiiError> {
-    let (_, c) = find_collection(reader, viewer, id).await?;
-    Ok(json_response(200, v, &collection_json(&c, v)))
+/// `GET …/collections/<id>/`: one collection the caller may read.
+pub async fn collection<S: Store>(ctx: &Ctx<'_>, reader: &Reader<'_, S>, id: &str) -> Result<Response, TaxiiError> {
+    let (_, c) = find_collection(ctx, reader, id).await?;
+    Ok(json_response(200, ctx.version, &collection_json(&c, ctx.version)))
 }
 
 /// The current snapshot and the collection named by id or alias that the viewer may read, or the viewer's
-/// answer for a collection that does not exist (see [`Viewer::no_such_collection`]).
+/// answer for a collection that does not exist (see [`Ctx::no_such_collection`]).
 pub async fn find_collection<S: Store>(
+    ctx: &Ctx<'_>,
     reader: &Reader<'_, S>,
-    viewer: &Viewer<'_>,
     id: &str,
 ) -> Result<(Snapshot, CollectionEntry), TaxiiError> {
     let snap = reader.current().await?;
-    let found = lookup(&snap, viewer, id).cloned();
-    found.map(|c| (snap, c)).ok_or_else(|| viewer.no_such_collection(id))
+    let found = lookup(&snap, &ctx.viewer, id).cloned();
+    found.map(|c| (snap, c)).ok_or_else(|| ctx.no_such_collection(id))
 }
 
 /// A collection of a snapshot by id or alias, if the viewer may read it: the others do not exist for it.
 pub fn lookup<'s>(snap: &'s Snapshot, viewer: &Viewer<'_>, id: &str) -> Option<&'s CollectionEntry> {
     snap.manifest.collections.iter().find(|c| (c.id == id || c.alias.as_deref() == Some(id)) && viewer.may_read(c))
-}
-
-pub fn unknown_collection(id: &str) -> TaxiiError {
-    TaxiiError::not_found(format!(
-        "there is no collection {:?}: list the collections at the API root's collections/ endpoint",
-        shown(id)
-    ))
 }

@@ -44,22 +44,37 @@ pub fn encode(cursor: &Cursor, secret: &[u8]) -> String {
     format!("{}.{}", B64.encode(&payload), B64.encode(mac(secret, &payload)))
 }
 
-/// Reads a token, checking its signature. The error says what is wrong, for the 400's description.
-pub fn decode(token: &str, secret: &[u8]) -> Result<Cursor, String> {
-    const BAD: &str = "is not a token this server issued: start again without `next`";
+/// Why a token was refused; the 400's description is "`next` " and this.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("is not a token this server issued: start again without `next` (it is too long)")]
+    TooLong,
+    #[error("is not a token this server issued: start again without `next` (its signature does not match)")]
+    Signature,
+    #[error("is not a token this server issued: start again without `next`")]
+    Malformed,
+}
+
+/// Reads a token, checking its signature.
+pub fn decode(token: &str, secret: &[u8]) -> Result<Cursor, TokenError> {
     if token.len() > 2048 {
-        return Err(format!("{BAD} (it is too long)"));
+        return Err(TokenError::TooLong);
     }
-    let (payload, sig) = token.split_once('.').ok_or_else(|| BAD.to_string())?;
-    let payload = B64.decode(payload).map_err(|_| BAD.to_string())?;
-    let sig = B64.decode(sig).map_err(|_| BAD.to_string())?;
+    let (payload, sig) = token.split_once('.').ok_or(TokenError::Malformed)?;
+    let payload = B64.decode(payload).map_err(|_| TokenError::Malformed)?;
+    let sig = B64.decode(sig).map_err(|_| TokenError::Malformed)?;
     let mut m = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
     m.update(&payload);
-    m.verify_truncated_left(&sig).map_err(|_| format!("{BAD} (its signature does not match)"))?;
+    m.verify_truncated_left(&sig).map_err(|_| TokenError::Signature)?;
     if sig.len() != MAC_LEN {
-        return Err(BAD.to_string());
+        return Err(TokenError::Malformed);
     }
-    serde_json::from_slice(&payload).map_err(|_| BAD.to_string())
+    serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)
+}
+
+/// The request's `next` token (the first, if several were sent), verified: `None` when none was sent.
+pub fn first_in(query: &[(String, String)], secret: &[u8]) -> Option<Result<Cursor, TokenError>> {
+    query.iter().find(|(k, _)| k == "next").map(|(_, t)| decode(t, secret))
 }
 
 #[cfg(test)]
@@ -79,7 +94,7 @@ mod tests {
     #[test]
     fn refuses_tampering_and_foreign_tokens() {
         let t = encode(&cursor(), b"secret");
-        assert!(decode(&t, b"other").unwrap_err().contains("signature"));
+        assert!(decode(&t, b"other").unwrap_err().to_string().contains("signature"));
         let (p, s) = t.split_once('.').unwrap();
         let mut forged = cursor();
         forged.a = 0;

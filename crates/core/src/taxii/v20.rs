@@ -4,13 +4,13 @@
 //! and `Accept-Ranges: items`, or 416 with `Content-Range: items */N` when the range starts past the end.
 //! The page is clamped to the server's page size.
 
-use super::content::{date_headers, join_into, read_page, select, Selection};
+use super::context::Ctx;
 use super::error::TaxiiError;
 use super::filters::Endpoint;
+use super::http::{Request, Response};
 use super::media::Version;
-use super::{Request, Response};
-use crate::auth::Viewer;
-use crate::settings::Settings;
+use super::page::{date_headers, join_into, read_page, select, Selection};
+pub use super::range::{parse_range, ItemRange};
 use crate::snapshot::reader::{Hit, Reader};
 use crate::store::Store;
 
@@ -18,39 +18,6 @@ const V: Version = Version::V20;
 
 /// Pages skipped through at most to reach a Range offset when it cannot be computed from the index.
 const MAX_SKIP_PAGES: usize = 50;
-
-/// A parsed `Range: items a-b`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ItemRange {
-    pub first: u64,
-    pub last: u64,
-}
-
-/// Parses the Range header: `None` when absent; a 400 naming `Range` when malformed.
-pub fn parse_range(header: Option<&str>) -> Result<Option<ItemRange>, TaxiiError> {
-    let Some(h) = header.map(str::trim).filter(|h| !h.is_empty()) else { return Ok(None) };
-    let bad = || {
-        let mut e = TaxiiError::new(
-            400,
-            "Invalid Range",
-            format!(
-                "the Range header {:?} is not of the form items=0-99 (zero-based, inclusive)",
-                crate::text::shown(h)
-            ),
-        );
-        e.parameter = Some("Range".into());
-        e
-    };
-    let rest = h.strip_prefix("items").ok_or_else(bad)?;
-    let rest = rest.strip_prefix('=').or_else(|| rest.strip_prefix(' ')).ok_or_else(bad)?.trim();
-    let (a, b) = rest.split_once('-').ok_or_else(bad)?;
-    let first: u64 = a.trim().parse().map_err(|_| bad())?;
-    let last: u64 = b.trim().parse().map_err(|_| bad())?;
-    if last < first {
-        return Err(bad());
-    }
-    Ok(Some(ItemRange { first, last }))
-}
 
 /// The page at a Range offset, and the total number of matching objects when it is known.
 async fn page_at<S: Store>(
@@ -145,17 +112,15 @@ pub fn bundle_response(
 
 /// Runs a ranged 2.0 request: the selection, the page at the Range offset, and the status and headers.
 async fn ranged<S: Store>(
-    s: &Settings,
+    ctx: &Ctx<'_>,
     reader: &Reader<'_, S>,
-    req: &Request,
-    viewer: &Viewer<'_>,
     c: &str,
 ) -> Result<(Selection, Vec<Hit>, u16, Vec<(String, String)>), TaxiiError> {
-    let range = parse_range(req.header("range"))?;
-    let mut sel = select(s, reader, req, viewer, c, Endpoint::Objects).await?;
+    let range = parse_range(ctx.req.header("range"))?;
+    let mut sel = select(ctx, reader, c, Endpoint::Objects).await?;
     let offset = range.map_or(0, |r| r.first);
     if let Some(r) = range {
-        sel.limit = ((r.last - r.first).saturating_add(1).min(s.max_limit as u64)) as usize;
+        sel.limit = ((r.last - r.first).saturating_add(1).min(ctx.settings.max_limit as u64)) as usize;
     }
     let (hits, total) = page_at(reader, &sel, offset).await?;
     let total_s = total.map_or("*".to_string(), |t| t.to_string());
@@ -181,25 +146,15 @@ async fn ranged<S: Store>(
     Ok((sel, hits, status, headers))
 }
 
-pub async fn objects<S: Store>(
-    s: &Settings,
-    reader: &Reader<'_, S>,
-    req: &Request,
-    viewer: &Viewer<'_>,
-    c: &str,
-) -> Result<Response, TaxiiError> {
-    let (sel, hits, status, headers) = ranged(s, reader, req, viewer, c).await?;
-    Ok(bundle_response(&sel.snapshot.id, &sel.entry.id, req, &hits, status, headers))
+/// `GET …/objects/` over 2.0: a bundle of the page at the Range offset.
+pub async fn objects<S: Store>(ctx: &Ctx<'_>, reader: &Reader<'_, S>, c: &str) -> Result<Response, TaxiiError> {
+    let (sel, hits, status, headers) = ranged(ctx, reader, c).await?;
+    Ok(bundle_response(&sel.snapshot.id, &sel.entry.id, ctx.req, &hits, status, headers))
 }
 
-pub async fn manifest<S: Store>(
-    s: &Settings,
-    reader: &Reader<'_, S>,
-    req: &Request,
-    viewer: &Viewer<'_>,
-    c: &str,
-) -> Result<Response, TaxiiError> {
-    let (_, hits, status, mut headers) = ranged(s, reader, req, viewer, c).await?;
+/// `GET …/manifest/` over 2.0: the manifest of the page at the Range offset.
+pub async fn manifest<S: Store>(ctx: &Ctx<'_>, reader: &Reader<'_, S>, c: &str) -> Result<Response, TaxiiError> {
+    let (_, hits, status, mut headers) = ranged(ctx, reader, c).await?;
     let mut body = Vec::new();
     if hits.is_empty() {
         body.extend_from_slice(b"{}");
@@ -225,19 +180,4 @@ pub async fn manifest<S: Store>(
     date_headers(&hits, &mut all);
     all.append(&mut headers);
     Ok(Response { status, headers: all, body })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges_in_both_spellings() {
-        assert_eq!(parse_range(Some("items=0-49")).unwrap(), Some(ItemRange { first: 0, last: 49 }));
-        assert_eq!(parse_range(Some("items 10-19")).unwrap(), Some(ItemRange { first: 10, last: 19 }));
-        assert_eq!(parse_range(None).unwrap(), None);
-        for bad in ["items=5-2", "bytes=0-9", "items=a-b", "items=0", "items=-5"] {
-            assert_eq!(parse_range(Some(bad)).unwrap_err().status, 400, "{bad}");
-        }
-    }
 }
