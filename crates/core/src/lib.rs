@@ -11,11 +11,16 @@
 //!   that finds a page in it, and the publish pointer as a request pins it.
 //! - [`retention`]: which snapshots are kept and which blobs may be deleted.
 //! - [`wire`]: the admin API's contract, shared by the worker and the CLI.
-//! - [`auth`]: users, passwords, HTTP Basic and API keys, and what a caller may read.
-//! - [`taxii`]: the TAXII protocol: routes, negotiation, filters, `next` tokens, limits, the resources and the
-//!   content endpoints of 2.1 and 2.0, and TAXII errors.
-//! - [`settings`]: the deployment's settings.
-//! - [`server`]: the request → response service, the admin handler, the edge cache key.
+//! - [`auth`]: users, passwords, HTTP Basic and API keys, and what a caller may read (no TAXII types: it refuses
+//!   in its own terms).
+//! - [`taxii`], its protocol half: requests and responses, negotiation, TAXII errors (and auth's refusals as
+//!   TAXII errors), filters, `Range`, limits, `next` tokens, routes.
+//! - [`settings`]: the deployment's settings (access, versions, limits, page sizes, secrets), parsed from the
+//!   worker's vars.
+//! - [`taxii`], its endpoint half: one request's context, selections and pages, the resources and the content
+//!   endpoints of 2.1 and 2.0, which read the settings.
+//! - [`server`]: the request → response service (route, token and version found once per request), the admin
+//!   handler, the edge cache key.
 //!
 //! docs/ARCHITECTURE.md shows the path of the data and the crates around this one.
 

@@ -4,7 +4,7 @@
 //! <token>`, compared in constant time. Blobs are content-addressed: an upload whose bytes do not match its
 //! name is refused, so a half-sent or corrupted upload can never become part of a snapshot.
 //!
-//! Pruning (see [`crate::prune`]) lists the store a page at a time (`GET /admin/blobs?cursor=…`, with upload
+//! Pruning (see [`crate::retention`]) lists the store a page at a time (`GET /admin/blobs?cursor=…`, with upload
 //! times) and deletes blobs in batches (`POST /admin/delete`); the worker refuses to delete any blob the current
 //! snapshot reaches. Every call does a bounded number of store operations (Workers allow 1000 per request).
 
