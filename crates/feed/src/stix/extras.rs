@@ -13,11 +13,11 @@
 //! `relationship--uuid5(NS, "relationship:<TIP id>")` (XSOAR's rule) or, without a TIP id,
 //! `relationship--uuid5(NS, "relationship:<source value>|<relationship_type>|<target value>")`.
 
-use super::ids;
 use super::markings::Tlp;
+pub use super::object_ids::{extension_definition_id, producer_id, producer_name, relationship_id, relationship_type};
 use super::render::{object_start, stamp, tlp_of, xsoar_fields, CUSTOM_PREFIX};
 use super::{passthrough, Head, RenderOptions, Rendered};
-use crate::indicator::{Indicator, Relationship};
+use crate::indicator::Indicator;
 use edge_core::time::Timestamp;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -28,21 +28,6 @@ pub const FIXED_CREATED: &str = "2024-01-01T00:00:00.000000Z";
 
 /// The schema an extension definition points to (XSOAR's description of its indicator fields).
 pub const XSOAR_SCHEMA: &str = "https://github.com/demisto/content/blob/4265bd5c71913cd9d9ed47d9c37d0d4d3141c3eb/Packs/TAXIIServer/doc_files/XSOAR_indicator_schema.json";
-
-/// The producer identity's name (`taxii-edge` when none is configured and extension definitions need one).
-pub fn producer_name(opts: &RenderOptions) -> &str {
-    opts.producer.as_deref().unwrap_or("taxii-edge")
-}
-
-/// The producer identity's id.
-pub fn producer_id(opts: &RenderOptions) -> String {
-    ids::sdo_id(&opts.namespace, "identity", &format!("producer:{}", producer_name(opts)))
-}
-
-/// The id of the extension definition for objects of STIX type `t`.
-pub fn extension_definition_id(opts: &RenderOptions, t: &str) -> String {
-    ids::sdo_id(&opts.namespace, "extension-definition", t)
-}
 
 fn fixed_version() -> Timestamp {
     Timestamp::parse(FIXED_CREATED).expect("a valid constant")
@@ -232,32 +217,4 @@ fn extension_definition(opts: &RenderOptions, t: &str) -> Rendered {
         json20: obj(false),
         version: fixed_version(),
     }
-}
-
-/// A STIX relationship_type from a TIP's relationship name: lower case, every run of other characters a
-/// single hyphen ("related to" → "related-to", "Attributed_To" → "attributed-to").
-pub fn relationship_type(name: &str) -> String {
-    let mut out = String::new();
-    for ch in name.trim().chars() {
-        if ch.is_ascii_alphanumeric() {
-            out.push(ch.to_ascii_lowercase());
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    out.trim_end_matches('-').to_string()
-}
-
-/// A relationship's id and STIX relationship_type, or `None` when its name gives no type or it points at its
-/// own source. Known without the target's record, so that a report can name it.
-pub fn relationship_id(opts: &RenderOptions, src: &Indicator, rel: &Relationship) -> Option<(String, String)> {
-    let rtype = relationship_type(&rel.name);
-    if rtype.is_empty() || rel.target_value == src.value {
-        return None;
-    }
-    let key = match rel.tip_id.as_deref().map(str::trim) {
-        Some(tip) if !tip.is_empty() => tip.to_string(),
-        _ => format!("{}|{rtype}|{}", src.value, rel.target_value),
-    };
-    Some((ids::sdo_id(&opts.namespace, "relationship", &key), rtype))
 }

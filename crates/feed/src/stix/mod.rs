@@ -8,6 +8,7 @@
 //! - [`kind`]: which XSOAR type becomes which STIX object (type names match case-insensitively).
 //! - [`observable`]: SCO properties, SCO ids and patterns of the observable types.
 //! - [`render`]: one indicator → its 2.1 and 2.0 objects (SCO, indicator SDO or other SDO).
+//! - [`object_ids`]: the ids of the producer identity, extension definitions and relationships.
 //! - [`extras`]: what a collection serves besides its members: relationships between members, the TLP marking
 //!   definitions and the producer identity they reference, the extension definitions.
 //! - [`markings`]: the four standard TLP marking definitions.
@@ -17,6 +18,7 @@ pub mod extras;
 pub mod ids;
 pub mod kind;
 pub mod markings;
+pub mod object_ids;
 pub mod observable;
 pub mod passthrough;
 pub mod render;
@@ -27,7 +29,16 @@ use std::collections::BTreeSet;
 use uuid::Uuid;
 
 pub use extras::Extras;
-pub use render::render_indicator;
+
+/// Renders one indicator as its STIX object, or says why it cannot be rendered: an imported STIX object as it
+/// came ([`passthrough`]), any other by the renderer ([`render`]).
+pub fn render_indicator(ind: &Indicator, opts: &RenderOptions) -> Result<Rendered, RenderError> {
+    let result = match ind.fields.get(passthrough::OBJECT) {
+        Some(object) => passthrough::render(ind, object, opts),
+        None => render::render_one(ind, opts),
+    };
+    result.map_err(|reason| RenderError { origin: ind.origin.clone(), reason })
+}
 
 /// Which XSOAR fields travel with each object (the XSOAR "Extension fields" setting): over 2.1 in a
 /// property-extension, over 2.0 as `x_xsoar_<field>` custom properties.

@@ -60,8 +60,7 @@ pub fn render(ind: &Indicator, object: &Value, opts: &RenderOptions) -> Result<R
                 model.fields.remove(&k.to_ascii_lowercase());
             }
         }
-        let derived =
-            super::render::render_indicator(&model, opts).map_err(|e| format!("{} (for STIX 2.0)", e.reason))?;
+        let derived = super::render::render_one(&model, opts).map_err(|reason| format!("{reason} (for STIX 2.0)"))?;
         return Ok(Rendered {
             id21: id,
             type21: t,

@@ -18,24 +18,15 @@
 //! the first 2.0 label, where score 0 gives no label when there are tags). Confidence (2.1): 3 → 85,
 //! 2 → 50, 1 → 15, 0 → none. Tags → 2.1 `labels` and further 2.0 `labels`.
 
-use super::extras::{extension_definition_id, producer_id, relationship_id};
 use super::ids;
 use super::kind::{kind_of, unmapped, Kind};
 use super::markings::Tlp;
+use super::object_ids::{extension_definition_id, producer_id, relationship_id};
 use super::observable::{observable, vocab_word};
-use super::{ExtensionFields, RenderError, RenderOptions, Rendered};
+use super::{ExtensionFields, RenderOptions, Rendered};
 use crate::indicator::Indicator;
 use edge_core::time::Timestamp;
 use serde_json::{json, Map, Value};
-
-/// Renders one indicator as its STIX object, or says why it cannot be rendered.
-pub fn render_indicator(ind: &Indicator, opts: &RenderOptions) -> Result<Rendered, RenderError> {
-    if let Some(object) = ind.fields.get(super::passthrough::OBJECT) {
-        return super::passthrough::render(ind, object, opts)
-            .map_err(|reason| RenderError { origin: ind.origin.clone(), reason });
-    }
-    render_one(ind, opts).map_err(|reason| RenderError { origin: ind.origin.clone(), reason })
-}
 
 /// The TLP level an indicator is marked with, if any.
 pub fn tlp_of(ind: &Indicator) -> Result<Option<Tlp>, String> {
@@ -56,7 +47,9 @@ struct Common<'a> {
     modified: Timestamp,
 }
 
-fn render_one(ind: &Indicator, opts: &RenderOptions) -> Result<Rendered, String> {
+/// Renders one indicator made in XSOAR (not an imported STIX object: see [`super::render_indicator`]), or says
+/// why it cannot be rendered.
+pub(super) fn render_one(ind: &Indicator, opts: &RenderOptions) -> Result<Rendered, String> {
     let kind = kind_of(&ind.xsoar_type).ok_or_else(|| unmapped(&ind.xsoar_type))?;
     let expired = ind.field_str("expirationstatus").is_some_and(|s| s.eq_ignore_ascii_case("expired"))
         || matches!((ind.expiration, opts.expired_as_of), (Some(e), Some(now)) if e <= now);

@@ -1,0 +1,43 @@
+//! Resident memory from `/proc/self/status` and the phase timings printed with it when `TAXII_EDGE_TIMINGS` is
+//! set.
+
+/// Phase timings and resident memory on stderr when `TAXII_EDGE_TIMINGS` is set (for the benchmark's profile).
+pub(super) struct Phases {
+    pub(super) on: bool,
+    pub(super) start: std::time::Instant,
+    pub(super) last: std::cell::Cell<std::time::Instant>,
+}
+
+impl Phases {
+    pub(super) fn start() -> Phases {
+        let now = std::time::Instant::now();
+        Phases { on: std::env::var_os("TAXII_EDGE_TIMINGS").is_some(), start: now, last: now.into() }
+    }
+
+    pub(super) fn mark(&self, what: &str) {
+        if !self.on {
+            return;
+        }
+        let now = std::time::Instant::now();
+        eprintln!(
+            "[timing] {what}: {:.2} s (at {:.2} s, {})",
+            (now - self.last.get()).as_secs_f64(),
+            (now - self.start).as_secs_f64(),
+            memory()
+        );
+        self.last.set(now);
+    }
+}
+
+/// The process's resident memory now and at its peak so far (Linux), for the timings.
+pub fn memory() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .map_or(String::from("?"), |kb| format!("{} MB", kb * 1024 / 1_000_000))
+    };
+    format!("rss {}, peak {}", field("VmRSS:"), field("VmHWM:"))
+}

@@ -1,0 +1,255 @@
+//! The render stage: indicators rendered once into compact [`Packed`] objects ([`Prepared`]), with only the
+//! fields later stages read kept, and each collection's extras (shared objects, relationships) made and packed
+//! on every core.
+
+use super::pool::par_map;
+use crate::config::CollectionConfig;
+use crate::indicator::Indicator;
+use crate::stix::{self, Head, RenderError, RenderOptions, Rendered};
+use edge_core::snapshot::format::id_hash;
+use edge_core::time::Timestamp;
+
+/// Indicators made ready for a build: each rendered once, then kept in a compact form ([`Packed`] bytes and the
+/// indicator with only the fields the collection queries and the collection extras read). [`build_to_dir`] and
+/// [`build`] prepare their whole input at once; the CLI feeds [`Prepared::push`] batch by batch while it reads
+/// the inputs, so that a full [`Indicator`] (every XSOAR field) never outlives its batch.
+pub struct Prepared {
+    /// The rendered indicators, slimmed; parallel to `rendered`.
+    pub(super) indicators: Vec<Indicator>,
+    pub(super) rendered: Vec<Packed>,
+    /// Which collections select each indicator: `words` bits per indicator, bit `c` for collection `c`.
+    pub(super) selected: Vec<u64>,
+    pub(super) words: usize,
+    /// The build time the queries were evaluated at.
+    pub(super) now: Timestamp,
+    /// Indicators that could not be rendered (they are in no collection).
+    pub(super) render_errors: Vec<RenderError>,
+    /// The fields kept (see [`kept_fields`]).
+    keep: Keep,
+}
+
+impl Prepared {
+    /// An empty set for these collections (whose queries are evaluated at `now`, the build time) and render
+    /// options: the build must be given the same ones.
+    pub fn new(collections: &[CollectionConfig], render: &RenderOptions, now: Timestamp) -> Prepared {
+        Prepared {
+            indicators: Vec::new(),
+            rendered: Vec::new(),
+            selected: Vec::new(),
+            words: collections.len().div_ceil(64).max(1),
+            now,
+            render_errors: Vec::new(),
+            keep: kept_fields(render),
+        }
+    }
+
+    /// Renders a batch of indicators and evaluates the collection queries on them (on every core, in order), and
+    /// keeps what the build needs of them.
+    pub fn push(&mut self, batch: Vec<Indicator>, collections: &[CollectionConfig], render: &RenderOptions) {
+        let (words, now) = (self.words, self.now);
+        let results = par_map(&batch, |ind| {
+            let r = stix::render_indicator(ind, render).map(|r| Packed::from(&r))?;
+            let mut bits = vec![0u64; words];
+            for (c, cfg) in collections.iter().enumerate() {
+                if cfg.query.matches_at(ind, now) {
+                    bits[c / 64] |= 1 << (c % 64);
+                }
+            }
+            Ok((r, bits))
+        });
+        for (ind, result) in batch.into_iter().zip(results) {
+            match result {
+                Ok((packed, bits)) => {
+                    self.indicators.push(self.keep.slim(ind, render));
+                    self.rendered.push(packed);
+                    self.selected.extend(bits);
+                }
+                Err(e) => self.render_errors.push(e),
+            }
+        }
+    }
+
+    /// How many indicators were rendered.
+    pub fn len(&self) -> usize {
+        self.indicators.len()
+    }
+
+    /// Whether none was.
+    pub fn is_empty(&self) -> bool {
+        self.indicators.is_empty()
+    }
+
+    /// The indicators that could not be rendered, in input order.
+    pub fn render_errors(&self) -> &[RenderError] {
+        &self.render_errors
+    }
+}
+
+/// Which fields of an indicator a build still needs once it is rendered.
+struct Keep {
+    /// Every field, when a query or the extension fields need them all.
+    all: bool,
+    names: std::collections::BTreeSet<String>,
+}
+
+/// The fields the collection extras read once the queries are evaluated: the TLP marking, imported STIX
+/// relationships and the extension fields.
+fn kept_fields(render: &RenderOptions) -> Keep {
+    let mut names = std::collections::BTreeSet::new();
+    for n in ["trafficlightprotocol", stix::passthrough::RELATIONSHIPS] {
+        names.insert(n.to_string());
+    }
+    if let stix::ExtensionFields::List(list) = &render.extension_fields {
+        names.extend(list.iter().cloned());
+    }
+    Keep { all: matches!(render.extension_fields, stix::ExtensionFields::All), names }
+}
+
+impl Keep {
+    /// The indicator without the fields no later stage reads (its origin and tags too: errors are reported and
+    /// queries evaluated by now; an extension field named `tags` reads the copy in `fields`).
+    fn slim(&self, mut ind: Indicator, render: &RenderOptions) -> Indicator {
+        ind.origin = String::new();
+        ind.tags = Vec::new();
+        if self.all {
+            return ind;
+        }
+        if ind.fields.keys().any(|k| !self.names.contains(k)) {
+            let before = render.extension_fields.enabled()
+                && stix::render::xsoar_fields(&ind, &render.extension_fields).is_empty();
+            ind.fields.retain(|k| self.names.contains(k));
+            debug_assert!(
+                !render.extension_fields.enabled()
+                    || before == stix::render::xsoar_fields(&ind, &render.extension_fields).is_empty()
+            );
+        }
+        ind
+    }
+}
+
+/// One rendered object, compact: the 2.1 id and type and the 2.0 id and type in one allocation, the 2.1 and 2.0
+/// JSON together LZ4-compressed in another (a million objects' JSON is ~900 MB as it is, ~40% of that
+/// compressed), and what the build compares without reading either: the version, the id hashes and the
+/// content hash.
+pub struct Packed {
+    pub(super) heads: Box<str>,
+    /// Where the 2.1 id, the 2.1 type and the 2.0 id end in `heads`.
+    pub(super) ends: [u16; 3],
+    /// The 2.1 JSON then the 2.0 JSON, LZ4 block-compressed.
+    pub(super) json: Box<[u8]>,
+    /// The length of the 2.1 JSON and of both.
+    pub(super) json21_len: u32,
+    pub(super) json_len: u32,
+    pub(super) version: Timestamp,
+    pub(super) h21: u64,
+    /// The 2.0 id's hash when the 2.0 id differs.
+    pub(super) h20: Option<u64>,
+    pub(super) content: u32,
+}
+
+impl From<&Rendered> for Packed {
+    fn from(r: &Rendered) -> Packed {
+        let heads = [&r.id21, &r.type21, &r.id20, &r.type20].map(String::as_str).concat();
+        let end = |n: usize| u16::try_from(n).expect("STIX ids and types are short");
+        let ends =
+            [end(r.id21.len()), end(r.id21.len() + r.type21.len()), end(r.id21.len() + r.type21.len() + r.id20.len())];
+        let both = [r.json21.as_str(), r.json20.as_str()].concat();
+        let length = |n: usize| u32::try_from(n).expect("an object's JSON is under 4 GB");
+        Packed {
+            heads: heads.into_boxed_str(),
+            ends,
+            json: lz4_flex::block::compress(both.as_bytes()).into_boxed_slice(),
+            json21_len: length(r.json21.len()),
+            json_len: length(both.len()),
+            version: r.version,
+            h21: id_hash(&r.id21),
+            h20: (r.id20 != r.id21).then(|| id_hash(&r.id20)),
+            content: content_of(r),
+        }
+    }
+}
+
+impl Packed {
+    pub(super) fn type20(&self) -> &str {
+        &self.heads[self.ends[2] as usize..]
+    }
+
+    /// The 2.1 JSON and the 2.0 JSON, one after the other, and where the first ends.
+    pub(super) fn json(&self) -> (String, usize) {
+        let bytes = lz4_flex::block::decompress(&self.json, self.json_len as usize)
+            .expect("the build decompresses what it compressed");
+        (String::from_utf8(bytes).expect("compressed from a string"), self.json21_len as usize)
+    }
+
+    /// Appends the 2.1 JSON and the 2.0 JSON, one after the other, to `out`.
+    pub(super) fn json_into(&self, out: &mut Vec<u8>) {
+        let at = out.len();
+        out.resize(at + self.json_len as usize, 0);
+        let n = lz4_flex::block::decompress_into(&self.json, &mut out[at..])
+            .expect("the build decompresses what it compressed");
+        assert_eq!(n, self.json_len as usize, "the build decompresses what it compressed");
+    }
+
+    pub(super) fn json21(&self) -> String {
+        let (mut both, at) = self.json();
+        both.truncate(at);
+        both
+    }
+}
+
+/// The extras read the members' ids and types only.
+impl stix::Head for Packed {
+    fn id21(&self) -> &str {
+        &self.heads[..self.ends[0] as usize]
+    }
+    fn type21(&self) -> &str {
+        &self.heads[self.ends[0] as usize..self.ends[1] as usize]
+    }
+    fn id20(&self) -> &str {
+        &self.heads[self.ends[1] as usize..self.ends[2] as usize]
+    }
+}
+
+/// A content hash of what a record serves: an unchanged version whose bytes changed is a new record.
+fn content_of(r: &Rendered) -> u32 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for part in [&r.id21, &r.type21, &r.id20, &r.type20, &r.json21, &r.json20] {
+        h.update(part.as_bytes());
+        h.update(&[0]);
+    }
+    h.digest() as u32
+}
+
+/// Members whose relationships one thread makes at a time.
+const EXTRAS_CHUNK: usize = 1024;
+
+/// A collection's extras, made and packed on every core: the same objects in the same order as
+/// [`stix::collection_extras`] (a million members have hundreds of thousands of relationships).
+pub(super) fn packed_extras(members: &[&Indicator], objs: &[&Packed], render: &RenderOptions) -> Vec<Packed> {
+    let extras = stix::Extras::new(members, objs, render);
+    let mut out = Vec::new();
+    extras.shared(&mut |r| out.push(Packed::from(&r)));
+    let chunks: Vec<std::ops::Range<usize>> =
+        (0..extras.len()).step_by(EXTRAS_CHUNK).map(|s| s..(s + EXTRAS_CHUNK).min(extras.len())).collect();
+    let made: Vec<(Vec<Packed>, Vec<Packed>)> = par_map(&chunks, |sources| {
+        let (mut tip, mut imported) = (Vec::new(), Vec::new());
+        for i in sources.clone() {
+            extras.relationships_of(i, &mut |r| tip.push(Packed::from(&r)));
+            extras.imported_relationships_of(i, &mut |r| imported.push(Packed::from(&r)));
+        }
+        (tip, imported)
+    });
+    // A TIP relationship id made from two sources is served from the first.
+    let mut seen = std::collections::HashSet::new();
+    let first: Vec<bool> = made.iter().flat_map(|(tip, _)| tip).map(|p| seen.insert(p.id21())).collect();
+    drop(seen);
+    out.reserve(first.iter().filter(|&&f| f).count() + made.iter().map(|(_, imp)| imp.len()).sum::<usize>());
+    let mut imported = Vec::new();
+    let mut first = first.into_iter();
+    for (tip, imp) in made {
+        out.extend(tip.into_iter().filter(|_| first.next() == Some(true)));
+        imported.push(imp);
+    }
+    out.extend(imported.into_iter().flatten());
+    out
+}
