@@ -7,7 +7,7 @@ use crate::http::{Answer, Http, HttpError, Method};
 use edge_core::snapshot::format::Pointer;
 use edge_core::store::Listed;
 use edge_core::wire::{self, BlobPage, Deleted, Missing, SwitchRequest, MAX_KEYS_PER_CALL};
-use edge_feed::snapshot_dir::SnapshotDir;
+use edge_feed::snapshot_dir::{SnapshotDir, SnapshotDirError};
 
 /// What a publish did.
 #[derive(Debug, Default)]
@@ -25,7 +25,7 @@ pub enum PublishError {
     Http(#[from] HttpError),
     /// The snapshot directory could not be read.
     #[error("{0}")]
-    Snapshot(String),
+    Snapshot(SnapshotDirError),
     #[error("{count} blobs are still missing after the upload (first: {first}): run publish again")]
     StillMissing { count: usize, first: String },
 }
@@ -197,12 +197,12 @@ impl Admin {
 }
 
 impl edge_feed::snapshot_dir::BlobSource for Admin {
-    fn blob(&self, key: &str) -> Result<Vec<u8>, String> {
+    fn blob(&self, key: &str) -> Result<Vec<u8>, SnapshotDirError> {
         let bytes = Admin::blob(self, key)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("the worker has no blob {key}"))?;
+            .map_err(|e| SnapshotDirError::Source(e.to_string()))?
+            .ok_or_else(|| SnapshotDirError::Source(format!("the worker has no blob {key}")))?;
         if !edge_core::snapshot::format::verify_blob(key, &bytes) {
-            return Err(format!("the worker's blob {key} does not match its hash"));
+            return Err(SnapshotDirError::Source(format!("the worker's blob {key} does not match its hash")));
         }
         Ok(bytes)
     }

@@ -17,6 +17,13 @@ impl From<String> for Fail {
     }
 }
 
+impl From<edge_feed::snapshot_dir::SnapshotDirError> for Fail {
+    /// A snapshot directory could not be read or written: exit code 1.
+    fn from(e: edge_feed::snapshot_dir::SnapshotDirError) -> Fail {
+        Fail::from(e.to_string())
+    }
+}
+
 impl From<HttpError> for Fail {
     /// The worker could not be reached, refused, or answered nonsense: exit code 1.
     fn from(e: HttpError) -> Fail {

@@ -24,13 +24,41 @@ pub const MAX_HISTORY: usize = 100;
 
 const MICROS_PER_SEC: i64 = 1_000_000;
 
+/// A duration text that [`parse_duration`] cannot read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?} is not a duration: write a number and a unit, e.g. 30m, 24h, 7d (s, m, h, d, w)")]
+pub struct DurationError {
+    /// The text as given.
+    pub text: String,
+}
+
+/// Why [`reachable`] could not walk a snapshot.
+#[derive(Debug, thiserror::Error)]
+pub enum RetentionError {
+    /// The store failed; its message as is.
+    #[error("{}", .0.0)]
+    Store(crate::store::StoreError),
+    /// The manifest is not in the store.
+    #[error("the manifest {0} is missing")]
+    ManifestMissing(String),
+    /// The manifest is not valid JSON for a manifest.
+    #[error("the manifest {0} is not valid: {1}")]
+    ManifestInvalid(String, serde_json::Error),
+    /// A collection index the manifest names is not in the store.
+    #[error("the index {0} is missing")]
+    IndexMissing(String),
+    /// A collection index is not valid JSON for an index.
+    #[error("the index {0} is not valid: {1}")]
+    IndexInvalid(String, serde_json::Error),
+}
+
 /// Parses a duration: a number with a unit `s`, `m`, `h`, `d` or `w` (`90m`, `24h`, `7d`), or `0`. Micros.
-pub fn parse_duration(text: &str) -> Result<i64, String> {
+pub fn parse_duration(text: &str) -> Result<i64, DurationError> {
     let t = text.trim();
     if t == "0" {
         return Ok(0);
     }
-    let bad = || format!("{text:?} is not a duration: write a number and a unit, e.g. 30m, 24h, 7d (s, m, h, d, w)");
+    let bad = || DurationError { text: text.to_string() };
     let unit = t.chars().last().ok_or_else(bad)?;
     let secs: i64 = match unit {
         's' => 1,
@@ -145,20 +173,27 @@ pub fn plan(listing: &[Listed], reachable: &HashSet<String>, now: Timestamp, kee
 
 /// Every blob key of the snapshot rooted at `manifest_key` in `store` (manifest, indexes, id shards, segments).
 /// Reads the manifest and one index per collection.
-pub async fn reachable<S: Store>(store: &S, manifest_key: &str, out: &mut HashSet<String>) -> Result<(), String> {
+pub async fn reachable<S: Store>(
+    store: &S,
+    manifest_key: &str,
+    out: &mut HashSet<String>,
+) -> Result<(), RetentionError> {
     let bytes = store
         .get(manifest_key)
         .await
-        .map_err(|e| e.0)?
-        .ok_or_else(|| format!("the manifest {manifest_key} is missing"))?;
+        .map_err(RetentionError::Store)?
+        .ok_or_else(|| RetentionError::ManifestMissing(manifest_key.to_string()))?;
     let manifest: Manifest =
-        serde_json::from_slice(&bytes).map_err(|e| format!("the manifest {manifest_key} is not valid: {e}"))?;
+        serde_json::from_slice(&bytes).map_err(|e| RetentionError::ManifestInvalid(manifest_key.to_string(), e))?;
     out.insert(manifest_key.to_string());
     for c in &manifest.collections {
-        let bytes =
-            store.get(&c.index).await.map_err(|e| e.0)?.ok_or_else(|| format!("the index {} is missing", c.index))?;
+        let bytes = store
+            .get(&c.index)
+            .await
+            .map_err(RetentionError::Store)?
+            .ok_or_else(|| RetentionError::IndexMissing(c.index.clone()))?;
         let index: CollectionIndex =
-            serde_json::from_slice(&bytes).map_err(|e| format!("the index {} is not valid: {e}", c.index))?;
+            serde_json::from_slice(&bytes).map_err(|e| RetentionError::IndexInvalid(c.index.clone(), e))?;
         add_index(&index, out);
         out.insert(c.index.clone());
     }
@@ -235,7 +270,7 @@ mod tests {
         assert_eq!(parse_duration("0"), Ok(0));
         assert_eq!(parse_duration("1w"), Ok(7 * 24 * H));
         for bad in ["", "h", "24", "24x", "-1h", "1.5h", "99999999999999999999d"] {
-            let e = parse_duration(bad).unwrap_err();
+            let e = parse_duration(bad).unwrap_err().to_string();
             assert!(e.contains("is not a duration: write a number and a unit"), "{bad}: {e}");
         }
         assert_eq!(show_duration(26 * H + 60 * MICROS_PER_SEC), "1d 2h 1m");

@@ -5,14 +5,87 @@
 
 use edge_core::retention::{plan, Pruned};
 use edge_core::snapshot::format::{
-    decode_marks, verify_blob, CollectionIndex, Dates, IdShard, Manifest, PreviousCollection, ShardEntry, ALL, FORMAT,
-    GONE, IN_ALL,
+    decode_marks, verify_blob, CollectionIndex, Dates, FormatError, IdShard, Manifest, PreviousCollection, ShardEntry,
+    ALL, FORMAT, GONE, IN_ALL,
 };
 use edge_core::store::Listed;
 use edge_core::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+
+/// Why a snapshot directory could not be written or read, or a previous snapshot not reused.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotDirError {
+    /// A directory could not be created.
+    #[error("cannot create {}: {source}", .path.display())]
+    CreateDir { path: PathBuf, source: std::io::Error },
+    /// A file could not be written.
+    #[error("cannot write {}: {source}", .path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    /// A file or directory could not be read.
+    #[error("cannot read {}: {source}", .path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    /// A blob could not be copied from the previous snapshot directory.
+    #[error("cannot copy {} to {}: {source}", .from.display(), .to.display())]
+    Copy { from: PathBuf, to: PathBuf, source: std::io::Error },
+    /// A pruned blob could not be deleted.
+    #[error("cannot delete {}: {source}", .path.display())]
+    Delete { path: PathBuf, source: std::io::Error },
+    /// Listing a directory failed midway.
+    #[error("{0}")]
+    List(std::io::Error),
+    /// The directory has no readable `snapshot.json`.
+    #[error(
+        "{} is not a snapshot directory (no snapshot.json: {source}); make one with `taxii-edge build`",
+        .dir.display()
+    )]
+    NotSnapshotDir { dir: PathBuf, source: std::io::Error },
+    /// `snapshot.json` is not valid JSON for it.
+    #[error("{} is not valid: {source}", .path.display())]
+    InvalidSnapshotFile { path: PathBuf, source: serde_json::Error },
+    /// A blob the snapshot references is not in the directory.
+    #[error(
+        "{} is missing: if this snapshot was built with --previous-url, it reuses that worker's blobs, so publish \
+         it to that worker (or build it without --previous-url)",
+        .path.display()
+    )]
+    BlobMissing { path: PathBuf },
+    /// A blob's bytes do not match its content-addressed name.
+    #[error("{} is damaged (its bytes do not match its name): rebuild the snapshot", .path.display())]
+    Damaged { path: PathBuf },
+    /// The manifest is not valid JSON for a manifest.
+    #[error("the manifest is not valid: {0}")]
+    InvalidManifest(serde_json::Error),
+    /// A collection index is not valid JSON for an index.
+    #[error("index {key} is not valid: {source}")]
+    InvalidIndex { key: String, source: serde_json::Error },
+    /// The previous snapshot's manifest is not valid JSON for a manifest.
+    #[error("the previous manifest is not valid: {0}")]
+    InvalidPreviousManifest(serde_json::Error),
+    /// The previous snapshot is in another format.
+    #[error(
+        "the previous snapshot has format {0}, this version writes format {FORMAT}: build once without \
+         --previous/--previous-url (every object then gets a new date_added, so pollers receive everything once \
+         more) and publish that"
+    )]
+    PreviousFormat(u32),
+    /// An id shard of the previous snapshot could not be decoded.
+    #[error("id shard {key}: {source}")]
+    IdShard { key: String, source: FormatError },
+    /// Two records of the previous snapshot have the same date_added.
+    #[error("index {index}: two records share a date_added: build once without --previous")]
+    SharedDate { index: String },
+    /// A segment's visibility marks in the previous index could not be decoded.
+    #[error("index {index}: {source}")]
+    Marks { index: String, source: FormatError },
+    /// The previous index's segments and id shards disagree.
+    #[error("index {index}: the segments hold more records than the id shards list")]
+    MoreRecords { index: String },
+    /// A [`BlobSource`] other than a directory (a worker) failed; its message as is.
+    #[error("{0}")]
+    Source(String),
+}
 
 /// `snapshot.json`: which manifest is the root of the directory's snapshot.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -25,25 +98,26 @@ pub struct SnapshotFile {
 /// Writes one blob under `<dir>/blobs/<key>`; a blob already there is left as it is (same key, same bytes). The
 /// bytes go to `<key>.partial` first and are renamed into place, so a build killed mid-write leaves no blob
 /// whose name promises bytes it lacks (a later build would keep it as it is).
-pub fn write_blob(dir: &Path, key: &str, bytes: &[u8]) -> Result<(), String> {
+pub fn write_blob(dir: &Path, key: &str, bytes: &[u8]) -> Result<(), SnapshotDirError> {
     let path = dir.join("blobs").join(key);
     if path.exists() {
         return Ok(());
     }
     let parent = path.parent().expect("blob paths have a parent");
-    std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    std::fs::create_dir_all(parent)
+        .map_err(|source| SnapshotDirError::CreateDir { path: parent.to_path_buf(), source })?;
     let mut partial = path.clone().into_os_string();
     partial.push(".partial");
     let partial = PathBuf::from(partial);
-    std::fs::write(&partial, bytes).map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
-    std::fs::rename(&partial, &path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    std::fs::write(&partial, bytes).map_err(|source| SnapshotDirError::Write { path: partial.clone(), source })?;
+    std::fs::rename(&partial, &path).map_err(|source| SnapshotDirError::Write { path, source })
 }
 
 /// Writes `snapshot.json`, naming the snapshot's manifest: written last, once every blob is in place.
-pub fn write_snapshot_file(dir: &Path, file: &SnapshotFile) -> Result<(), String> {
+pub fn write_snapshot_file(dir: &Path, file: &SnapshotFile) -> Result<(), SnapshotDirError> {
     let path = dir.join("snapshot.json");
     std::fs::write(&path, serde_json::to_vec_pretty(file).expect("serialises"))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        .map_err(|source| SnapshotDirError::Write { path, source })
 }
 
 /// A snapshot directory opened for reading.
@@ -53,76 +127,67 @@ pub struct SnapshotDir {
 }
 
 impl SnapshotDir {
-    pub fn open(dir: &Path) -> Result<SnapshotDir, String> {
+    pub fn open(dir: &Path) -> Result<SnapshotDir, SnapshotDirError> {
         let path = dir.join("snapshot.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            format!(
-                "{} is not a snapshot directory (no snapshot.json: {e}); make one with `taxii-edge build`",
-                dir.display()
-            )
-        })?;
-        let file = serde_json::from_str(&text).map_err(|e| format!("{} is not valid: {e}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|source| SnapshotDirError::NotSnapshotDir { dir: dir.to_path_buf(), source })?;
+        let file =
+            serde_json::from_str(&text).map_err(|source| SnapshotDirError::InvalidSnapshotFile { path, source })?;
         Ok(SnapshotDir { root: dir.to_path_buf(), file })
     }
 
     /// A blob's bytes, checked against its hash.
-    pub fn blob(&self, key: &str) -> Result<Vec<u8>, String> {
+    pub fn blob(&self, key: &str) -> Result<Vec<u8>, SnapshotDirError> {
         let path = self.root.join("blobs").join(key);
-        let bytes = std::fs::read(&path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                format!(
-                    "{} is missing: if this snapshot was built with --previous-url, it reuses that worker's blobs, \
-                     so publish it to that worker (or build it without --previous-url)",
-                    path.display()
-                )
+        let bytes = std::fs::read(&path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                SnapshotDirError::BlobMissing { path: path.clone() }
             } else {
-                format!("cannot read {}: {e}", path.display())
+                SnapshotDirError::Read { path: path.clone(), source }
             }
         })?;
         if !verify_blob(key, &bytes) {
-            return Err(format!(
-                "{} is damaged (its bytes do not match its name): rebuild the snapshot",
-                path.display()
-            ));
+            return Err(SnapshotDirError::Damaged { path });
         }
         Ok(bytes)
     }
 
-    pub fn manifest(&self) -> Result<Manifest, String> {
-        serde_json::from_slice(&self.blob(&self.file.manifest)?).map_err(|e| format!("the manifest is not valid: {e}"))
+    pub fn manifest(&self) -> Result<Manifest, SnapshotDirError> {
+        serde_json::from_slice(&self.blob(&self.file.manifest)?).map_err(SnapshotDirError::InvalidManifest)
     }
 
     /// Every blob key the snapshot references, manifest last.
-    pub fn keys(&self) -> Result<Vec<String>, String> {
+    pub fn keys(&self) -> Result<Vec<String>, SnapshotDirError> {
         reachable_keys(self, &self.file.manifest)
     }
 
-    pub fn index(&self, key: &str) -> Result<CollectionIndex, String> {
-        serde_json::from_slice(&self.blob(key)?).map_err(|e| format!("index {key} is not valid: {e}"))
+    pub fn index(&self, key: &str) -> Result<CollectionIndex, SnapshotDirError> {
+        serde_json::from_slice(&self.blob(key)?)
+            .map_err(|source| SnapshotDirError::InvalidIndex { key: key.to_string(), source })
     }
 }
 
 /// Where a previous snapshot's blobs can be read: a snapshot directory or a live worker.
 pub trait BlobSource {
     /// A blob's bytes, checked against its hash.
-    fn blob(&self, key: &str) -> Result<Vec<u8>, String>;
+    fn blob(&self, key: &str) -> Result<Vec<u8>, SnapshotDirError>;
 }
 
 impl BlobSource for SnapshotDir {
-    fn blob(&self, key: &str) -> Result<Vec<u8>, String> {
+    fn blob(&self, key: &str) -> Result<Vec<u8>, SnapshotDirError> {
         SnapshotDir::blob(self, key)
     }
 }
 
 /// Every blob key the snapshot rooted at `manifest_key` references, sorted, with the manifest last: what a
 /// publish uploads and what pruning keeps.
-pub fn reachable_keys(src: &dyn BlobSource, manifest_key: &str) -> Result<Vec<String>, String> {
+pub fn reachable_keys(src: &dyn BlobSource, manifest_key: &str) -> Result<Vec<String>, SnapshotDirError> {
     let manifest: Manifest =
-        serde_json::from_slice(&src.blob(manifest_key)?).map_err(|e| format!("the manifest is not valid: {e}"))?;
+        serde_json::from_slice(&src.blob(manifest_key)?).map_err(SnapshotDirError::InvalidManifest)?;
     let mut keys = Vec::new();
     for c in &manifest.collections {
-        let index: CollectionIndex =
-            serde_json::from_slice(&src.blob(&c.index)?).map_err(|e| format!("index {} is not valid: {e}", c.index))?;
+        let index: CollectionIndex = serde_json::from_slice(&src.blob(&c.index)?)
+            .map_err(|source| SnapshotDirError::InvalidIndex { key: c.index.clone(), source })?;
         for stream in index.streams.values() {
             keys.extend(stream.segments.iter().map(|s| s.key.clone()));
         }
@@ -138,21 +203,16 @@ pub fn reachable_keys(src: &dyn BlobSource, manifest_key: &str) -> Result<Vec<St
 
 /// What a rebuild needs of the snapshot rooted at `manifest_key`, per collection id: its index and every
 /// record's id hash, version, date_added and streams, from the id shards. No segment is read.
-pub fn previous_state(src: &dyn BlobSource, manifest_key: &str) -> Result<Dates, String> {
-    let manifest: Manifest = serde_json::from_slice(&src.blob(manifest_key)?)
-        .map_err(|e| format!("the previous manifest is not valid: {e}"))?;
+pub fn previous_state(src: &dyn BlobSource, manifest_key: &str) -> Result<Dates, SnapshotDirError> {
+    let manifest: Manifest =
+        serde_json::from_slice(&src.blob(manifest_key)?).map_err(SnapshotDirError::InvalidPreviousManifest)?;
     if manifest.format != FORMAT {
-        return Err(format!(
-            "the previous snapshot has format {}, this version writes format {FORMAT}: build once without \
-             --previous/--previous-url (every object then gets a new date_added, so pollers receive everything once \
-             more) and publish that",
-            manifest.format
-        ));
+        return Err(SnapshotDirError::PreviousFormat(manifest.format));
     }
     let mut out = Dates::new();
     for c in &manifest.collections {
-        let index: CollectionIndex =
-            serde_json::from_slice(&src.blob(&c.index)?).map_err(|e| format!("index {} is not valid: {e}", c.index))?;
+        let index: CollectionIndex = serde_json::from_slice(&src.blob(&c.index)?)
+            .map_err(|source| SnapshotDirError::InvalidIndex { key: c.index.clone(), source })?;
         // Base entries, then the delta's: a delta entry for a record the base lists replaces it (its streams
         // changed: it was compacted out of one or all of them).
         let mut by_date: std::collections::BTreeMap<i64, (ShardEntry, bool)> = std::collections::BTreeMap::new();
@@ -160,13 +220,11 @@ pub fn previous_state(src: &dyn BlobSource, manifest_key: &str) -> Result<Dates,
         for (keys, delta) in [(&index.id_shards, false), (&index.id_delta, true)] {
             let mut seen = std::collections::HashSet::new();
             for key in keys {
-                let shard = IdShard::decode(src.blob(key)?).map_err(|e| format!("id shard {key}: {e}"))?;
+                let shard = IdShard::decode(src.blob(key)?)
+                    .map_err(|source| SnapshotDirError::IdShard { key: key.clone(), source })?;
                 for e in shard.entries() {
                     if !seen.insert(e.d) {
-                        return Err(format!(
-                            "index {}: two records share a date_added: build once without --previous",
-                            c.index
-                        ));
+                        return Err(SnapshotDirError::SharedDate { index: c.index.clone() });
                     }
                     by_date.insert(e.d, (e, delta));
                 }
@@ -183,10 +241,10 @@ pub fn previous_state(src: &dyn BlobSource, manifest_key: &str) -> Result<Dates,
         let mut flags = vec![GONE; records.len()];
         let mut in_all = (0..records.len()).filter(|&i| records[i].streams & IN_ALL != 0);
         for seg in index.streams.get(ALL).map_or(&[][..], |s| &s.segments[..]) {
-            for f in decode_marks(&seg.marks, seg.count as usize).map_err(|e| format!("index {}: {e}", c.index))? {
-                let i = in_all.next().ok_or_else(|| {
-                    format!("index {}: the segments hold more records than the id shards list", c.index)
-                })?;
+            for f in decode_marks(&seg.marks, seg.count as usize)
+                .map_err(|source| SnapshotDirError::Marks { index: c.index.clone(), source })?
+            {
+                let i = in_all.next().ok_or_else(|| SnapshotDirError::MoreRecords { index: c.index.clone() })?;
                 flags[i] = f;
             }
         }
@@ -197,7 +255,7 @@ pub fn previous_state(src: &dyn BlobSource, manifest_key: &str) -> Result<Dates,
 
 /// Puts into `out` (a snapshot directory just built) every blob it references but lacks, from `from` (the
 /// previous snapshot directory it reuses segments of): hard links where it can, else copies. Returns how many.
-pub fn fill_from(out: &Path, from: &SnapshotDir) -> Result<usize, String> {
+pub fn fill_from(out: &Path, from: &SnapshotDir) -> Result<usize, SnapshotDirError> {
     let dir = SnapshotDir::open(out)?;
     let mut n = 0;
     for key in dir.keys()? {
@@ -207,10 +265,14 @@ pub fn fill_from(out: &Path, from: &SnapshotDir) -> Result<usize, String> {
         }
         let source = from.root.join("blobs").join(&key);
         let parent = target.parent().expect("blob paths have a parent");
-        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|source| SnapshotDirError::CreateDir { path: parent.to_path_buf(), source })?;
         if std::fs::hard_link(&source, &target).is_err() {
-            std::fs::copy(&source, &target)
-                .map_err(|e| format!("cannot copy {} to {}: {e}", source.display(), target.display()))?;
+            std::fs::copy(&source, &target).map_err(|e| SnapshotDirError::Copy {
+                from: source.clone(),
+                to: target.clone(),
+                source: e,
+            })?;
         }
         n += 1;
     }
@@ -219,19 +281,21 @@ pub fn fill_from(out: &Path, from: &SnapshotDir) -> Result<usize, String> {
 
 /// Prunes a snapshot directory: deletes the blob files its snapshot does not reach and that were written more
 /// than `keep` ago.
-pub fn prune_dir(dir: &SnapshotDir, now: Timestamp, keep: i64, dry_run: bool) -> Result<Pruned, String> {
+pub fn prune_dir(dir: &SnapshotDir, now: Timestamp, keep: i64, dry_run: bool) -> Result<Pruned, SnapshotDirError> {
     let reach: HashSet<String> = dir.keys()?.into_iter().collect();
     let blobs = dir.root.join("blobs");
     let mut listing = Vec::new();
-    let read = |p: &std::path::Path| std::fs::read_dir(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+    let read = |p: &std::path::Path| {
+        std::fs::read_dir(p).map_err(|source| SnapshotDirError::Read { path: p.to_path_buf(), source })
+    };
     for kind in read(&blobs)? {
-        let kind = kind.map_err(|e| e.to_string())?;
+        let kind = kind.map_err(SnapshotDirError::List)?;
         if !kind.path().is_dir() {
             continue;
         }
         for f in read(&kind.path())? {
-            let f = f.map_err(|e| e.to_string())?;
-            let meta = f.metadata().map_err(|e| format!("cannot read {}: {e}", f.path().display()))?;
+            let f = f.map_err(SnapshotDirError::List)?;
+            let meta = f.metadata().map_err(|source| SnapshotDirError::Read { path: f.path(), source })?;
             let modified = meta
                 .modified()
                 .ok()
@@ -251,7 +315,7 @@ pub fn prune_dir(dir: &SnapshotDir, now: Timestamp, keep: i64, dry_run: bool) ->
     for l in p.delete {
         if !dry_run {
             let path = blobs.join(&l.key);
-            std::fs::remove_file(&path).map_err(|e| format!("cannot delete {}: {e}", path.display()))?;
+            std::fs::remove_file(&path).map_err(|source| SnapshotDirError::Delete { path, source })?;
         }
         out.deleted.push(l.key);
     }

@@ -11,7 +11,7 @@ use edge_core::time::Timestamp;
 use edge_feed::build::{build_with, BuildInput, Built, History};
 use edge_feed::config::parse_collections;
 use edge_feed::import::xsoar::import_str;
-use edge_feed::snapshot_dir::{previous_state, reachable_keys, BlobSource};
+use edge_feed::snapshot_dir::{previous_state, reachable_keys, BlobSource, SnapshotDirError};
 use edge_feed::stix::{ids, RenderOptions};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,8 +21,8 @@ use std::collections::{BTreeMap, BTreeSet};
 struct Blobs(BTreeMap<String, Vec<u8>>);
 
 impl BlobSource for Blobs {
-    fn blob(&self, key: &str) -> Result<Vec<u8>, String> {
-        self.0.get(key).cloned().ok_or_else(|| format!("no blob {key}"))
+    fn blob(&self, key: &str) -> Result<Vec<u8>, SnapshotDirError> {
+        self.0.get(key).cloned().ok_or_else(|| SnapshotDirError::Source(format!("no blob {key}")))
     }
 }
 

@@ -128,7 +128,7 @@ pub fn run(args: Args) -> Result<(), Fail> {
     let previous = match previous {
         Previous::None => HashMap::new(),
         Previous::Dir(p) => {
-            let dir = SnapshotDir::open(&p).map_err(bad)?;
+            let dir = SnapshotDir::open(&p).map_err(|e| bad(e.to_string()))?;
             let state = dir::previous_state(&dir, &dir.file.manifest)?;
             previous_dir = Some(dir);
             state

@@ -25,7 +25,7 @@ pub fn run(args: Args) -> Result<(), Fail> {
     let Args { dir, url, reader, json } = args;
     let (source, snapshot, collections) = match (dir, url) {
         (Some(dir), _) => {
-            let snap = SnapshotDir::open(&dir).map_err(bad)?;
+            let snap = SnapshotDir::open(&dir).map_err(|e| bad(e.to_string()))?;
             let manifest = snap.manifest()?;
             let list = serde_json::to_value(&manifest.collections).expect("collections serialise");
             (dir.display().to_string(), serde_json::json!(snap.file.snapshot), list)

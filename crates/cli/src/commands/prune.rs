@@ -58,7 +58,7 @@ pub fn run(args: Args) -> Result<(), Fail> {
     let now = parse_now(now)?;
     let pruned = match (dir, url, token) {
         (Some(dir), _, _) => {
-            let snapshot = SnapshotDir::open(&dir).map_err(bad)?;
+            let snapshot = SnapshotDir::open(&dir).map_err(|e| bad(e.to_string()))?;
             edge_feed::snapshot_dir::prune_dir(&snapshot, now, keep_us, dry_run)?
         }
         (None, Some(url), Some(token)) => prune_worker_with_progress(&Admin::new(&url, &token), now, keep_us, dry_run)?,
@@ -94,10 +94,10 @@ pub fn prune_worker(
             Ok(keys) => reach.extend(keys),
             // The current snapshot must be readable: what it reaches is never in doubt.
             Err(reason) if i == 0 => {
-                return Err(PruneError::CurrentUnreadable { snapshot: snapshot.clone(), reason });
+                return Err(PruneError::CurrentUnreadable { snapshot: snapshot.clone(), reason: reason.to_string() });
             }
             // A damaged (or, for now, unreachable) older snapshot: keep everything until it leaves the window.
-            Err(e) => unreadable.push((snapshot.clone(), e)),
+            Err(e) => unreadable.push((snapshot.clone(), e.to_string())),
         }
     }
     if !unreadable.is_empty() {

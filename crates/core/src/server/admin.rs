@@ -142,7 +142,9 @@ async fn switch<S: Store>(store: &S, req: &Request, now: Timestamp) -> Result<Re
         serde_json::from_slice(body(req)?).map_err(|e| error(400, &format!("expected {{\"manifest\": key}}: {e}")))?;
     let keep = match asked.get("keep") {
         None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(k)) => Some(crate::retention::parse_duration(k).map_err(|e| error(400, &e))?),
+        Some(serde_json::Value::String(k)) => {
+            Some(crate::retention::parse_duration(k).map_err(|e| error(400, &e.to_string()))?)
+        }
         Some(_) => return Err(error(400, "\"keep\" must be a duration such as \"24h\"")),
     };
     let key = asked["manifest"].as_str().unwrap_or_default().to_string();

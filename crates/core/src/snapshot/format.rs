@@ -27,6 +27,26 @@ pub const GONE: u8 = 4;
 /// What the default view (`match[version]=last`) hides.
 pub const HIDDEN_BY_DEFAULT: u8 = SUPERSEDED | GONE;
 
+/// Why a snapshot metadata document (visibility marks, an id shard) could not be decoded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    /// The marks string's length is not a multiple of one mark (5 hex digits).
+    #[error("segment marks are not whole")]
+    MarksNotWhole,
+    /// The marks string has a character that is not a hex digit.
+    #[error("segment marks are not hex")]
+    MarksNotHex,
+    /// A mark's record number is past the segment's record count.
+    #[error("a segment mark names a record the segment does not have")]
+    MarkOutOfRange,
+    /// The bytes do not start with the id shard header.
+    #[error("not an id shard (no TXIDS2 header)")]
+    NotIdShard,
+    /// The id shard's length disagrees with the entry counts in its header.
+    #[error("the id shard's size does not match its entry counts")]
+    ShardSize,
+}
+
 /// What `current` holds: the snapshot being served.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Pointer {
@@ -138,20 +158,20 @@ pub fn encode_marks(marks: impl Iterator<Item = (usize, u8)>) -> String {
 }
 
 /// The flags of each of `count` records from [`encode_marks`]' form.
-pub fn decode_marks(marks: &str, count: usize) -> Result<Vec<u8>, String> {
+pub fn decode_marks(marks: &str, count: usize) -> Result<Vec<u8>, FormatError> {
     let mut flags = vec![0u8; count];
     let b = marks.as_bytes();
     if b.len() % 5 != 0 {
-        return Err("segment marks are not whole".into());
+        return Err(FormatError::MarksNotWhole);
     }
     if !b.iter().all(u8::is_ascii_hexdigit) {
-        return Err("segment marks are not hex".into());
+        return Err(FormatError::MarksNotHex);
     }
     for chunk in b.chunks(5) {
-        let text = std::str::from_utf8(chunk).map_err(|_| "segment marks are not hex")?;
-        let i = usize::from_str_radix(&text[..4], 16).map_err(|_| "segment marks are not hex")?;
-        let f = u8::from_str_radix(&text[4..], 16).map_err(|_| "segment marks are not hex")?;
-        *flags.get_mut(i).ok_or("a segment mark names a record the segment does not have")? = f;
+        let text = std::str::from_utf8(chunk).map_err(|_| FormatError::MarksNotHex)?;
+        let i = usize::from_str_radix(&text[..4], 16).map_err(|_| FormatError::MarksNotHex)?;
+        let f = u8::from_str_radix(&text[4..], 16).map_err(|_| FormatError::MarksNotHex)?;
+        *flags.get_mut(i).ok_or(FormatError::MarkOutOfRange)? = f;
     }
     Ok(flags)
 }
@@ -248,14 +268,14 @@ fn le_u64(b: &[u8], at: usize) -> u64 {
 }
 
 impl IdShard {
-    pub fn decode(bytes: Vec<u8>) -> Result<IdShard, String> {
+    pub fn decode(bytes: Vec<u8>) -> Result<IdShard, FormatError> {
         if bytes.len() < 16 || &bytes[..8] != SHARD_MAGIC {
-            return Err("not an id shard (no TXIDS2 header)".into());
+            return Err(FormatError::NotIdShard);
         }
         let main = le_u64(&bytes, 8) as u32 as usize;
         let alias = (le_u64(&bytes, 8) >> 32) as usize;
         if 16 + main as u64 * MAIN_BYTES as u64 + alias as u64 * ALIAS_BYTES as u64 != bytes.len() as u64 {
-            return Err("the id shard's size does not match its entry counts".into());
+            return Err(FormatError::ShardSize);
         }
         Ok(IdShard { bytes, main, alias })
     }

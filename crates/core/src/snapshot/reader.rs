@@ -144,11 +144,11 @@ impl<'a, S: Store> Reader<'a, S> {
     }
 
     /// A blob parsed by `parse`, through `cache`; `None` when the store does not have it.
-    async fn cached<T>(
+    async fn cached<T, E: std::fmt::Display>(
         &self,
         cache: &BlobCache<T>,
         key: &str,
-        parse: impl FnOnce(Vec<u8>) -> Result<T, String>,
+        parse: impl FnOnce(Vec<u8>) -> Result<T, E>,
     ) -> Result<Option<Rc<T>>, SnapshotError> {
         if let Some(v) = cache.get(key) {
             return Ok(Some(v));
@@ -160,11 +160,11 @@ impl<'a, S: Store> Reader<'a, S> {
     }
 
     /// A blob the snapshot refers to, which must therefore exist.
-    async fn required<T>(
+    async fn required<T, E: std::fmt::Display>(
         &self,
         cache: &BlobCache<T>,
         key: &str,
-        parse: impl FnOnce(Vec<u8>) -> Result<T, String>,
+        parse: impl FnOnce(Vec<u8>) -> Result<T, E>,
     ) -> Result<Rc<T>, SnapshotError> {
         self.cached(cache, key, parse).await?.ok_or_else(|| SnapshotError::Corrupt(format!("blob {key} is missing")))
     }
@@ -193,8 +193,7 @@ impl<'a, S: Store> Reader<'a, S> {
 
     /// A collection's index.
     pub async fn index(&self, entry: &CollectionEntry) -> Result<Rc<CollectionIndex>, SnapshotError> {
-        self.required(&self.cache.indexes, &entry.index, |b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
-            .await
+        self.required(&self.cache.indexes, &entry.index, |b| serde_json::from_slice(&b)).await
     }
 
     async fn segment(&self, key: &str) -> Result<Rc<Segment>, SnapshotError> {
@@ -372,6 +371,11 @@ fn check_format(m: &Manifest) -> Result<(), SnapshotError> {
     Ok(())
 }
 
-fn parse_manifest(bytes: Vec<u8>) -> Result<Manifest, String> {
-    serde_json::from_slice(&bytes).map_err(|e| format!("not a valid manifest: {e}"))
+/// Why a manifest blob could not be parsed.
+#[derive(Debug, thiserror::Error)]
+#[error("not a valid manifest: {0}")]
+struct ManifestError(#[from] serde_json::Error);
+
+fn parse_manifest(bytes: Vec<u8>) -> Result<Manifest, ManifestError> {
+    Ok(serde_json::from_slice(&bytes)?)
 }

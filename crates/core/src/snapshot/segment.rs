@@ -122,21 +122,44 @@ fn i64_at(b: &[u8], at: usize) -> i64 {
     i64::from_le_bytes(x)
 }
 
+/// Why bytes could not be decoded as a segment.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SegmentError {
+    /// The bytes are a format 1 (JSON lines) segment.
+    #[error("this is a format 1 segment: rebuild the snapshot with this version and publish it")]
+    Format1,
+    /// The bytes do not start with the segment header.
+    #[error("not a segment (no TXSEG2 header)")]
+    NotSegment,
+    /// The record count in the header needs more bytes than the segment has.
+    #[error("the segment's record table runs past its end")]
+    TableTooLong,
+    /// A record's byte range ends past the segment's data.
+    #[error("segment record {0} points past the end of the segment")]
+    RecordPastEnd(usize),
+    /// A record's id or type is not UTF-8.
+    #[error("segment record {0} has an id or type that is not UTF-8")]
+    NotUtf8(usize),
+    /// Records are not sorted by date_added.
+    #[error("segment records are not in strictly increasing date_added order")]
+    Unordered,
+}
+
 impl Segment {
     /// Decodes segment bytes, checking every range; never panics, whatever the bytes.
-    pub fn decode(bytes: Vec<u8>) -> Result<Segment, String> {
+    pub fn decode(bytes: Vec<u8>) -> Result<Segment, SegmentError> {
         if bytes.len() < HEADER || &bytes[..8] != MAGIC {
             if bytes.first() == Some(&b'[') {
-                return Err("this is a format 1 segment: rebuild the snapshot with this version and publish it".into());
+                return Err(SegmentError::Format1);
             }
-            return Err("not a segment (no TXSEG2 header)".into());
+            return Err(SegmentError::NotSegment);
         }
         let count = u32_at(&bytes, 8) as usize;
         let table_end = count
             .checked_mul(RECORD_BYTES)
             .and_then(|t| t.checked_add(HEADER))
             .filter(|&e| e <= bytes.len())
-            .ok_or("the segment's record table runs past its end")?;
+            .ok_or(SegmentError::TableTooLong)?;
         let data_len = (bytes.len() - table_end) as u64;
         let mut entries = Vec::with_capacity(count);
         for i in 0..count {
@@ -145,18 +168,18 @@ impl Segment {
             for (k, slot) in r.iter_mut().enumerate() {
                 *slot = (u32_at(&bytes, at + 16 + k * 8), u32_at(&bytes, at + 20 + k * 8));
                 if u64::from(slot.0) + u64::from(slot.1) > data_len {
-                    return Err(format!("segment record {i} points past the end of the segment"));
+                    return Err(SegmentError::RecordPastEnd(i));
                 }
             }
             for &(o, l) in &r[..4] {
                 let s = table_end + o as usize;
                 if std::str::from_utf8(&bytes[s..s + l as usize]).is_err() {
-                    return Err(format!("segment record {i} has an id or type that is not UTF-8"));
+                    return Err(SegmentError::NotUtf8(i));
                 }
             }
             let e = Entry { d: i64_at(&bytes, at), v: i64_at(&bytes, at + 8), r };
             if entries.last().is_some_and(|p: &Entry| p.d >= e.d) {
-                return Err("segment records are not in strictly increasing date_added order".into());
+                return Err(SegmentError::Unordered);
             }
             entries.push(e);
         }
@@ -263,9 +286,9 @@ mod tests {
         let bytes = encoded();
         let mut cut = bytes.clone();
         cut.truncate(cut.len() - 2);
-        assert!(Segment::decode(cut).unwrap_err().contains("points past the end"));
+        assert!(Segment::decode(cut).unwrap_err().to_string().contains("points past the end"));
         assert!(Segment::decode(b"no header".to_vec()).is_err());
-        assert!(Segment::decode(b"[{\"d\":1}]\n{}".to_vec()).unwrap_err().contains("format 1"));
+        assert!(Segment::decode(b"[{\"d\":1}]\n{}".to_vec()).unwrap_err().to_string().contains("format 1"));
         // Every truncation and every single-byte change either decodes or is refused; none panics.
         for n in 0..bytes.len() {
             let _ = Segment::decode(bytes[..n].to_vec());

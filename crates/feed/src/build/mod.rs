@@ -145,7 +145,7 @@ fn finish_dir(
         manifest: built.manifest_key.clone(),
         created: built.manifest.created,
     };
-    crate::snapshot_dir::write_snapshot_file(dir, &file)?;
+    crate::snapshot_dir::write_snapshot_file(dir, &file).map_err(|e| e.to_string())?;
     Ok(built)
 }
 

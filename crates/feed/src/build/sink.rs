@@ -22,7 +22,7 @@ impl BlobSink for BTreeMap<String, Vec<u8>> {
 pub(super) enum SinkError {
     /// A blob could not be written (the message names the file and why).
     #[error("{0}")]
-    Write(String),
+    Write(crate::snapshot_dir::SnapshotDirError),
     #[error("the thread writing the snapshot's blobs panicked: build again, and report this if it recurs")]
     WriterPanicked,
 }
