@@ -38,6 +38,6 @@ fuzz_target!(|data: &[u8]| {
             let e = a.challenge("x");
             assert_eq!(e.status, 401);
         }
-        Err(e) => assert!(!e.is_empty()),
+        Err(e) => assert!(!e.to_string().is_empty()),
     }
 });

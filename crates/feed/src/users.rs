@@ -7,8 +7,40 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use edge_core::auth::password::{PasswordHash, MAX_ITERATIONS};
-use edge_core::auth::{check_username, parse_users, upsert_user, Grants};
+use edge_core::auth::{check_username, parse_users, upsert_user, Grants, UsersError};
 use serde_json::{Map, Value};
+
+/// Why a users file could not be read or changed, or a password not made; the message says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum UsersFileError {
+    /// The document, or the username given, is not what the worker accepts.
+    #[error(transparent)]
+    Users(#[from] UsersError),
+    /// `--collections` does not parse.
+    #[error("--collections: {0}")]
+    Collections(UsersError),
+    /// `--collections` names nothing.
+    #[error("--collections names no collection: list ids, titles or aliases, or \"*\" for all")]
+    NoCollections,
+    /// The document is not a JSON object.
+    #[error("the users file must be a JSON object")]
+    NotObject,
+    /// The password given is empty.
+    #[error("the password is empty")]
+    EmptyPassword,
+    /// The password given holds a control character.
+    #[error("a password cannot contain control characters (HTTP Basic cannot carry them)")]
+    PasswordUnsendable,
+    /// The iterations asked for are 0 or over the most a hash may have.
+    #[error("iterations must be 1 to {MAX_ITERATIONS}")]
+    Iterations,
+    /// `remove` of a user the document does not have.
+    #[error("there is no user {0:?} in the users file")]
+    NoSuchUser(String),
+    /// The operating system gave no random bytes.
+    #[error("the operating system gave no random bytes: {0}")]
+    Random(getrandom::Error),
+}
 
 /// The result of adding a user.
 pub struct Added {
@@ -22,14 +54,14 @@ pub struct Added {
 }
 
 /// Reads a users document: empty text is no users. Every entry is checked as the worker would check it.
-pub fn load(text: &str) -> Result<Map<String, Value>, String> {
+pub fn load(text: &str) -> Result<Map<String, Value>, UsersFileError> {
     if text.trim().is_empty() {
         return Ok(Map::new());
     }
     parse_users(text)?;
     match serde_json::from_str(text) {
         Ok(Value::Object(m)) => Ok(m),
-        _ => Err("the users file must be a JSON object".into()),
+        _ => Err(UsersFileError::NotObject),
     }
 }
 
@@ -40,15 +72,15 @@ pub fn add(
     collections: &str,
     password: Option<String>,
     iterations: u32,
-) -> Result<Added, String> {
+) -> Result<Added, UsersFileError> {
     check_username(name)?;
-    let grants = Grants::parse(collections).map_err(|e| format!("--collections: {e}"))?;
+    let grants = Grants::parse(collections).map_err(UsersFileError::Collections)?;
     if grants.is_empty() {
-        return Err("--collections names no collection: list ids, titles or aliases, or \"*\" for all".into());
+        return Err(UsersFileError::NoCollections);
     }
     let mut doc = load(text)?;
     let (password, generated) = match password {
-        Some(p) if p.is_empty() => return Err("the password is empty".into()),
+        Some(p) if p.is_empty() => return Err(UsersFileError::EmptyPassword),
         Some(p) => (p, false),
         None => (generate_password()?, true),
     };
@@ -61,16 +93,16 @@ pub fn add(
 }
 
 /// Removes `name`; an error if there is no such user.
-pub fn remove(text: &str, name: &str) -> Result<String, String> {
+pub fn remove(text: &str, name: &str) -> Result<String, UsersFileError> {
     let mut doc = load(text)?;
     if doc.shift_remove(name).is_none() {
-        return Err(format!("there is no user {name:?} in the users file"));
+        return Err(UsersFileError::NoSuchUser(name.to_string()));
     }
     Ok(Value::Object(doc).to_string())
 }
 
 /// One line per user: name, what it may read, iterations.
-pub fn list(text: &str) -> Result<Vec<String>, String> {
+pub fn list(text: &str) -> Result<Vec<String>, UsersFileError> {
     let users = parse_users(if text.trim().is_empty() { "{}" } else { text })?;
     Ok(users
         .iter()
@@ -86,24 +118,24 @@ pub fn list(text: &str) -> Result<Vec<String>, String> {
 }
 
 /// Random bytes from the operating system (the CLI only).
-pub fn random_bytes(n: usize) -> Result<Vec<u8>, String> {
+pub fn random_bytes(n: usize) -> Result<Vec<u8>, UsersFileError> {
     let mut b = vec![0u8; n];
-    getrandom::getrandom(&mut b).map_err(|e| format!("the operating system gave no random bytes: {e}"))?;
+    getrandom::getrandom(&mut b).map_err(UsersFileError::Random)?;
     Ok(b)
 }
 
 /// A new password: 24 random bytes (192 bits) in base64url, 32 characters with no `.` or `:`.
-pub fn generate_password() -> Result<String, String> {
+pub fn generate_password() -> Result<String, UsersFileError> {
     Ok(URL_SAFE_NO_PAD.encode(random_bytes(24)?))
 }
 
 /// A salted hash of `password` with a new random 16-byte salt.
-pub fn hash_password(password: &str, iterations: u32) -> Result<PasswordHash, String> {
+pub fn hash_password(password: &str, iterations: u32) -> Result<PasswordHash, UsersFileError> {
     if !(1..=MAX_ITERATIONS).contains(&iterations) {
-        return Err(format!("iterations must be 1 to {MAX_ITERATIONS}"));
+        return Err(UsersFileError::Iterations);
     }
     if password.chars().any(char::is_control) {
-        return Err("a password cannot contain control characters (HTTP Basic cannot carry them)".into());
+        return Err(UsersFileError::PasswordUnsendable);
     }
     Ok(PasswordHash::new(password.as_bytes(), &random_bytes(16)?, iterations))
 }
@@ -139,10 +171,10 @@ mod tests {
         assert!(authenticate(&access, Some(&basic("sentinel", &a.password))).is_err(), "the old password is gone");
         let d = remove(&c.document, "sentinel").unwrap();
         assert_eq!(list(&d).unwrap().len(), 1);
-        assert!(remove(&d, "sentinel").unwrap_err().contains("no user"));
+        assert!(remove(&d, "sentinel").unwrap_err().to_string().contains("no user"));
         assert!(add("", "a:b", "*", None, 10).is_err());
-        assert!(add("", "a", " , ", None, 10).err().unwrap().contains("names no collection"));
-        assert!(add("not json", "a", "*", None, 10).err().unwrap().contains("not valid JSON"));
+        assert!(add("", "a", " , ", None, 10).err().unwrap().to_string().contains("names no collection"));
+        assert!(add("not json", "a", "*", None, 10).err().unwrap().to_string().contains("not valid JSON"));
     }
 
     #[test]
@@ -172,7 +204,7 @@ mod tests {
             (&format!("pbkdf2-sha256:1:!!:{}", parts[3]), "salt"),
             (&format!("pbkdf2-sha256:1:{}:AAAA", parts[2]), "32 bytes"),
         ] {
-            let e = PasswordHash::parse(bad).unwrap_err();
+            let e = PasswordHash::parse(bad).unwrap_err().to_string();
             assert!(e.contains(says), "{bad}: {e}");
             assert!(!e.contains(parts[3]), "errors never repeat the key");
         }

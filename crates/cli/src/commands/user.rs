@@ -3,8 +3,32 @@
 
 use crate::fail::Fail;
 use clap::Subcommand;
-use edge_feed::users as users_file;
+use edge_feed::users::{self as users_file, UsersFileError};
 use std::path::{Path, PathBuf};
+
+/// Why `taxii-edge user` failed: a users file that could not be read, written or changed, or no password.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    /// The users file exists but could not be read.
+    #[error("cannot read {}: {source}", .path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    /// The users file could not be written.
+    #[error("cannot write {}: {source}", .path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    /// `--password-stdin` and standard input could not be read.
+    #[error("cannot read the password: {0}")]
+    ReadPassword(std::io::Error),
+    /// The users file (named) or the change asked for is not valid.
+    #[error("{}{source}", .path.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default())]
+    Users { path: Option<PathBuf>, source: UsersFileError },
+}
+
+impl UserError {
+    /// A [`UsersFileError`] about the users file at `path` (or about a one-user value when `None`).
+    fn users(path: Option<&Path>) -> impl FnOnce(UsersFileError) -> UserError + '_ {
+        move |source| UserError::Users { path: path.map(Path::to_path_buf), source }
+    }
+}
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -45,16 +69,17 @@ enum Action {
 }
 
 /// A missing users file reads as empty (`add` creates it).
-fn read_users(path: &Path) -> Result<String, String> {
+fn read_users(path: &Path) -> Result<String, UserError> {
     match std::fs::read_to_string(path) {
         Ok(t) => Ok(t),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        Err(source) => Err(UserError::Read { path: path.to_path_buf(), source }),
     }
 }
 
-fn write_users(path: &Path, document: &str) -> Result<(), String> {
-    std::fs::write(path, format!("{document}\n")).map_err(|e| format!("cannot write {}: {e}", path.display()))
+fn write_users(path: &Path, document: &str) -> Result<(), UserError> {
+    std::fs::write(path, format!("{document}\n"))
+        .map_err(|source| UserError::Write { path: path.to_path_buf(), source })
 }
 
 pub fn run(args: Args) -> Result<(), Fail> {
@@ -63,15 +88,14 @@ pub fn run(args: Args) -> Result<(), Fail> {
             add(&name, &collections, users.as_deref(), password_stdin, iterations)
         }
         Action::Remove { name, users } => {
-            let document =
-                users_file::remove(&read_users(&users)?, &name).map_err(|e| format!("{}: {e}", users.display()))?;
+            let document = users_file::remove(&read_users(&users)?, &name).map_err(UserError::users(Some(&users)))?;
             write_users(&users, &document)?;
             say!("removed user {name:?} from {}; set the secret again:", users.display());
             say!("  npx wrangler secret put TAXII_USERS < {}", users.display());
             Ok(())
         }
         Action::List { users } => {
-            let lines = users_file::list(&read_users(&users)?).map_err(|e| format!("{}: {e}", users.display()))?;
+            let lines = users_file::list(&read_users(&users)?).map_err(UserError::users(Some(&users)))?;
             if lines.is_empty() {
                 say!("no users in {}", users.display());
             }
@@ -90,20 +114,19 @@ fn add(
     users: Option<&Path>,
     password_stdin: bool,
     iterations: u32,
-) -> Result<(), String> {
+) -> Result<(), UserError> {
     let text = match users {
         Some(p) => read_users(p)?,
         None => String::new(),
     };
     let password = if password_stdin {
         let mut line = String::new();
-        std::io::stdin().read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
+        std::io::stdin().read_line(&mut line).map_err(UserError::ReadPassword)?;
         Some(line.trim_end_matches(['\r', '\n']).to_string())
     } else {
         None
     };
-    let added = users_file::add(&text, name, collections, password, iterations)
-        .map_err(|e| format!("{}{e}", users.map(|p| format!("{}: ", p.display())).unwrap_or_default()))?;
+    let added = users_file::add(&text, name, collections, password, iterations).map_err(UserError::users(users))?;
     let verb = if added.replaced { "updated" } else { "added" };
     say!("{verb} user {name:?}, who may read: {collections}");
     if added.generated {

@@ -3,12 +3,26 @@
 //! `PUBLIC_DISCOVERY`, `TAXII_REALM`).
 
 use super::password::{ct_eq, PasswordHash};
-use super::users::{parse_users, Grants, User};
+use super::users::{parse_users, Grants, User, UsersError};
 use crate::snapshot::CollectionEntry;
 use sha2::{Digest, Sha256};
 
 /// The realm of the Basic challenge when none is configured.
 pub const DEFAULT_REALM: &str = "taxii-edge";
+
+/// Why the access configuration could not be read: which setting, what is wrong and what to do.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AccessError {
+    /// The `TAXII_USERS` secret.
+    #[error("TAXII_USERS: {0}")]
+    Users(UsersError),
+    /// `PUBLIC_COLLECTIONS`.
+    #[error("PUBLIC_COLLECTIONS: {0}")]
+    PublicCollections(UsersError),
+    /// `PUBLIC_DISCOVERY` is neither true nor false (the value as lowercased).
+    #[error("PUBLIC_DISCOVERY must be true or false, not {0:?}")]
+    PublicDiscovery(String),
+}
 
 /// Who may read what: the deployment's access configuration.
 #[derive(Clone, Debug)]
@@ -64,14 +78,14 @@ impl Access {
         public_collections: Option<&str>,
         public_discovery: Option<&str>,
         realm: Option<&str>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, AccessError> {
         let users_text = users.map(str::trim).filter(|u| !u.is_empty());
         let list = match users_text {
-            Some(t) => parse_users(t).map_err(|e| format!("TAXII_USERS: {e}"))?,
+            Some(t) => parse_users(t).map_err(AccessError::Users)?,
             None => vec![],
         };
         let public = match public_collections {
-            Some(p) => Grants::parse(p).map_err(|e| format!("PUBLIC_COLLECTIONS: {e}"))?,
+            Some(p) => Grants::parse(p).map_err(AccessError::PublicCollections)?,
             None => Grants::none(),
         };
         let discovery = match public_discovery.map(|d| d.trim().to_ascii_lowercase()) {
@@ -80,7 +94,7 @@ impl Access {
             Some(d) => Some(match d.as_str() {
                 "true" | "yes" | "1" | "on" => true,
                 "false" | "no" | "0" | "off" => false,
-                _ => return Err(format!("PUBLIC_DISCOVERY must be true or false, not {d:?}")),
+                _ => return Err(AccessError::PublicDiscovery(d)),
             }),
         };
         let realm: String = realm

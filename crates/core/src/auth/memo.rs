@@ -2,7 +2,7 @@
 //! settings on every request), and the credentials it verified, keyed by a SHA-256 of the users configuration
 //! and the header, so a client pays the password hash once per isolate. Failures are never remembered.
 
-use super::access::Access;
+use super::access::{Access, AccessError};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -18,10 +18,10 @@ impl Access {
         public_collections: Option<&str>,
         public_discovery: Option<&str>,
         realm: Option<&str>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, AccessError> {
         type Key = [Option<String>; 4];
         thread_local! {
-            static MEMO: RefCell<Option<(Key, Result<Access, String>)>> = const { RefCell::new(None) };
+            static MEMO: RefCell<Option<(Key, Result<Access, AccessError>)>> = const { RefCell::new(None) };
         }
         let key: Key = [users, public_collections, public_discovery, realm].map(|o| o.map(str::to_string));
         MEMO.with(|m| {

@@ -33,9 +33,10 @@ pub mod password;
 pub mod users;
 pub mod viewer;
 
-pub use access::{Access, DEFAULT_REALM};
+pub use access::{Access, AccessError, DEFAULT_REALM};
 pub use header::{parse_header, AuthError, MAX_HEADER};
-pub use users::{check_username, parse_users, upsert_user, Grants, User};
+pub use password::PasswordError;
+pub use users::{check_username, parse_users, upsert_user, Grants, User, UsersError};
 pub use viewer::{authenticate, Refusal, Viewer};
 
 #[cfg(test)]

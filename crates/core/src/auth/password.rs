@@ -23,6 +23,32 @@ pub const MAX_ITERATIONS: u32 = 50_000;
 /// The scheme tag of the stored form.
 pub const SCHEME: &str = "pbkdf2-sha256";
 
+/// Why a stored hash could not be read; the message never repeats the value.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    /// Not four `:`-separated parts.
+    #[error("a hash must look like {SCHEME}:<iterations>:<salt>:<key>; make one with `taxii-edge user add`")]
+    Shape,
+    /// A scheme other than [`SCHEME`].
+    #[error("unknown hash scheme {0:?}: the only one is {SCHEME}")]
+    UnknownScheme(String),
+    /// The iteration count is not a number.
+    #[error("the hash's iteration count is not a number")]
+    IterationsNotNumber,
+    /// The iteration count is 0 or over [`MAX_ITERATIONS`].
+    #[error("the hash has {0} iterations: use 1 to {MAX_ITERATIONS} (more do not fit a Worker's CPU budget)")]
+    IterationsOutOfRange(u32),
+    /// The salt is not unpadded base64url.
+    #[error("the hash's salt is not base64url")]
+    SaltNotBase64,
+    /// The salt is shorter than 8 bytes.
+    #[error("the hash's salt is shorter than 8 bytes")]
+    SaltTooShort,
+    /// The key is not 32 bytes of unpadded base64url.
+    #[error("the hash's key is not 32 bytes of base64url")]
+    BadKey,
+}
+
 /// A parsed stored hash.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PasswordHash {
@@ -77,32 +103,24 @@ impl PasswordHash {
     }
 
     /// Parses the stored form; the error says what is wrong without repeating the value.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, PasswordError> {
         let parts: Vec<&str> = s.trim().split(':').collect();
         let [scheme, iterations, salt, key] = parts.as_slice() else {
-            return Err(format!(
-                "a hash must look like {SCHEME}:<iterations>:<salt>:<key>; make one with `taxii-edge user add`"
-            ));
+            return Err(PasswordError::Shape);
         };
         if *scheme != SCHEME {
-            return Err(format!("unknown hash scheme {scheme:?}: the only one is {SCHEME}"));
+            return Err(PasswordError::UnknownScheme(scheme.to_string()));
         }
-        let iterations: u32 =
-            iterations.parse().map_err(|_| "the hash's iteration count is not a number".to_string())?;
+        let iterations: u32 = iterations.parse().map_err(|_| PasswordError::IterationsNotNumber)?;
         if !(1..=MAX_ITERATIONS).contains(&iterations) {
-            return Err(format!(
-                "the hash has {iterations} iterations: use 1 to {MAX_ITERATIONS} (more do not fit a Worker's CPU budget)"
-            ));
+            return Err(PasswordError::IterationsOutOfRange(iterations));
         }
-        let salt = URL_SAFE_NO_PAD.decode(salt).map_err(|_| "the hash's salt is not base64url".to_string())?;
+        let salt = URL_SAFE_NO_PAD.decode(salt).map_err(|_| PasswordError::SaltNotBase64)?;
         if salt.len() < 8 {
-            return Err("the hash's salt is shorter than 8 bytes".into());
+            return Err(PasswordError::SaltTooShort);
         }
-        let key: [u8; 32] = URL_SAFE_NO_PAD
-            .decode(key)
-            .ok()
-            .and_then(|k| k.try_into().ok())
-            .ok_or_else(|| "the hash's key is not 32 bytes of base64url".to_string())?;
+        let key: [u8; 32] =
+            URL_SAFE_NO_PAD.decode(key).ok().and_then(|k| k.try_into().ok()).ok_or(PasswordError::BadKey)?;
         Ok(PasswordHash { iterations, salt, key })
     }
 }
