@@ -4,6 +4,7 @@
 //! The worker serialises the answers below and the CLI deserialises them, so the two cannot drift apart. Field
 //! order is the JSON order on the wire (serde_json keeps it): do not reorder fields.
 
+use crate::retention::{parse_duration, DurationError};
 use crate::store::Listed;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -82,13 +83,116 @@ pub struct Deleted {
 }
 
 /// The request of `PUT` [`CURRENT`]: the manifest to make current, and how long the snapshot it replaces stays
-/// in the pointer's history (a duration such as `"24h"`; `null`: the worker's default).
+/// in the pointer's history (a duration such as `"24h"`; missing or `null`: the worker's default).
 ///
-/// The worker reads it field by field (`"keep"` first), so that each bad field gets its own message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Reading one checks it: `"keep"` first, then `"manifest"`, each bad field with its own message
+/// ([`SwitchRequestError`]). Other fields are ignored, and JSON that is not an object reads as an object with
+/// no fields.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SwitchRequest {
     pub manifest: String,
     pub keep: Option<String>,
+}
+
+/// Why a [`SwitchRequest`] was refused; the worker answers 400 with the message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SwitchRequestError {
+    /// `"keep"` is neither a string nor `null`.
+    #[error("\"keep\" must be a duration such as \"24h\"")]
+    KeepNotText,
+    /// `"keep"` is a string but not a duration.
+    #[error(transparent)]
+    Keep(#[from] DurationError),
+    /// `"manifest"` is missing or not a manifest key.
+    #[error("\"manifest\" must be a manifest key, manifest/<32 hex digits>")]
+    Manifest,
+}
+
+impl SwitchRequest {
+    /// The request from its fields as sent (`None`: missing or `null`).
+    fn checked(manifest: Option<Sent>, keep: Option<Sent>) -> Result<SwitchRequest, SwitchRequestError> {
+        let keep = match keep {
+            None => None,
+            Some(Sent::Text(k)) => {
+                parse_duration(&k)?;
+                Some(k)
+            }
+            Some(Sent::Other(_)) => return Err(SwitchRequestError::KeepNotText),
+        };
+        match manifest {
+            Some(Sent::Text(key)) if key.starts_with("manifest/") && valid_blob_key(&key) => {
+                Ok(SwitchRequest { manifest: key, keep })
+            }
+            _ => Err(SwitchRequestError::Manifest),
+        }
+    }
+
+    /// How long the replaced snapshot stays in the history, micros (`None`: the worker's default).
+    pub fn keep_micros(&self) -> Result<Option<i64>, DurationError> {
+        self.keep.as_deref().map(parse_duration).transpose()
+    }
+}
+
+/// A field of a [`SwitchRequest`] as sent: a string, or anything else.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Sent {
+    Text(String),
+    Other(serde::de::IgnoredAny),
+}
+
+impl<'de> Deserialize<'de> for SwitchRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, MapAccess, SeqAccess, Visitor};
+        struct Fields;
+        /// What is not an object has no fields.
+        fn none<E: Error>() -> Result<SwitchRequest, E> {
+            SwitchRequest::checked(None, None).map_err(E::custom)
+        }
+        impl<'de> Visitor<'de> for Fields {
+            type Value = SwitchRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("{\"manifest\": key, \"keep\": duration}")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SwitchRequest, A::Error> {
+                // Both fields are read before either is checked, so "keep" is checked first in any order; a
+                // repeated field counts once, the last time.
+                let (mut manifest, mut keep) = (None, None);
+                while let Some(name) = map.next_key::<String>()? {
+                    match name.as_str() {
+                        "manifest" => manifest = map.next_value::<Option<Sent>>()?,
+                        "keep" => keep = map.next_value::<Option<Sent>>()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                SwitchRequest::checked(manifest, keep).map_err(A::Error::custom)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<SwitchRequest, A::Error> {
+                none()
+            }
+            fn visit_str<E: Error>(self, _: &str) -> Result<SwitchRequest, E> {
+                none()
+            }
+            fn visit_bool<E: Error>(self, _: bool) -> Result<SwitchRequest, E> {
+                none()
+            }
+            fn visit_i64<E: Error>(self, _: i64) -> Result<SwitchRequest, E> {
+                none()
+            }
+            fn visit_u64<E: Error>(self, _: u64) -> Result<SwitchRequest, E> {
+                none()
+            }
+            fn visit_f64<E: Error>(self, _: f64) -> Result<SwitchRequest, E> {
+                none()
+            }
+            fn visit_unit<E: Error>(self) -> Result<SwitchRequest, E> {
+                none()
+            }
+        }
+        d.deserialize_any(Fields)
+    }
 }
 
 /// The answer to `PUT` [`CURRENT`]: the snapshot now current and when it was published.
@@ -133,6 +237,50 @@ mod tests {
         assert_eq!(serde_json::to_string(&Stored { stored: "ids/2".into() }).unwrap(), r#"{"stored":"ids/2"}"#);
         let switch = SwitchRequest { manifest: "manifest/1".into(), keep: None };
         assert_eq!(serde_json::to_string(&switch).unwrap(), r#"{"manifest":"manifest/1","keep":null}"#);
+    }
+
+    /// What the worker read field by field before the request was read as a [`SwitchRequest`].
+    #[test]
+    fn switch_requests_are_read_and_checked_as_before() {
+        let key = "manifest/0123456789abcdef0123456789abcdef";
+        let read = |body: &str| {
+            let v: serde_json::Value = serde_json::from_str(body).unwrap();
+            SwitchRequest::deserialize(&v).map_err(|e| e.to_string())
+        };
+        let sent = SwitchRequest { manifest: key.into(), keep: Some("24h".into()) };
+        assert_eq!(read(&serde_json::to_string(&sent).unwrap()), Ok(sent.clone()));
+        assert_eq!(sent.keep_micros(), Ok(Some(24 * 3600 * 1_000_000)));
+        let default = SwitchRequest { manifest: key.into(), keep: None };
+        for body in [
+            format!(r#"{{"manifest": "{key}"}}"#),
+            format!(r#"{{"manifest": "{key}", "keep": null}}"#),
+            format!(r#"{{"keep": null, "manifest": "{key}", "other": [1]}}"#),
+            format!(r#"{{"manifest": 1, "manifest": "{key}"}}"#),
+        ] {
+            assert_eq!(read(&body), Ok(default.clone()), "{body}");
+        }
+        let keep = r#""keep" must be a duration such as "24h""#;
+        let manifest = r#""manifest" must be a manifest key, manifest/<32 hex digits>"#;
+        let not_a_duration = crate::retention::parse_duration("soon").unwrap_err().to_string();
+        for (body, says) in [
+            (format!(r#"{{"manifest": "{key}", "keep": 5}}"#), keep),
+            (r#"{"manifest": 5, "keep": [1]}"#.to_string(), keep),
+            (r#"{"manifest": "x", "keep": "soon"}"#.to_string(), &not_a_duration),
+            (format!(r#"{{"manifest": "{key}", "keep": "soon"}}"#), &not_a_duration),
+            (r#"{"keep": "1h"}"#.to_string(), manifest),
+            (r#"{"manifest": null}"#.to_string(), manifest),
+            (r#"{"manifest": "index/0123456789abcdef0123456789abcdef"}"#.to_string(), manifest),
+            (r#"{"manifest": "manifest/0123"}"#.to_string(), manifest),
+            (r#"{"manifest": {"key": 1}, "keep": "1h"}"#.to_string(), manifest),
+            (format!(r#"["{key}", "1h"]"#), manifest),
+            (r#""manifest""#.to_string(), manifest),
+            ("null".to_string(), manifest),
+            ("7".to_string(), manifest),
+            ("-7.5".to_string(), manifest),
+            ("true".to_string(), manifest),
+        ] {
+            assert_eq!(read(&body), Err(says.to_string()), "{body}");
+        }
     }
 
     #[test]

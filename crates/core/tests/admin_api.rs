@@ -87,6 +87,30 @@ fn switching_keeps_a_history_of_replaced_snapshots() {
 }
 
 #[test]
+fn each_bad_switch_request_gets_its_own_answer() {
+    let store = MemoryStore::default();
+    let key = "manifest/00000000000000000000000000000000";
+    let manifest = r#""manifest" must be a manifest key, manifest/<32 hex digits>"#;
+    let keep = r#""keep" must be a duration such as "24h""#;
+    for (body, status, says) in [
+        (None, 400, "this request needs a body".to_string()),
+        (Some("{\"manifest\": "), 400, "expected {\"manifest\": key}: EOF while parsing a value".into()),
+        (Some("{\"keep\": 5} x"), 400, "expected {\"manifest\": key}: trailing characters".into()),
+        (Some("[1]"), 400, manifest.into()),
+        (Some(r#"{"manifest": "index/00000000000000000000000000000000"}"#), 400, manifest.into()),
+        (Some(r#"{"manifest": 5, "keep": true}"#), 400, keep.into()),
+        (Some(r#"{"keep": "soon"}"#), 400, edge_core::retention::parse_duration("soon").unwrap_err().to_string()),
+        (Some(&format!(r#"{{"manifest": "{key}"}}"#) as &str), 409, format!("{key} has not been uploaded")),
+    ] {
+        let r = call(&store, "PUT", "/admin/current", &[], body.map(|b| b.as_bytes().to_vec()));
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        let error = v["error"].as_str().unwrap();
+        assert_eq!(r.status, status, "{body:?}: {error}");
+        assert!(error.starts_with(&says), "{body:?}: {error}");
+    }
+}
+
+#[test]
 fn lists_in_pages_and_refuses_to_delete_what_the_current_snapshot_reaches() {
     let store = MemoryStore::default();
     store.clock.set(Timestamp(7));

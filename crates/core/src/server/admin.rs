@@ -13,7 +13,10 @@ use crate::snapshot::format::{verify_blob, CollectionIndex, Manifest, Pointer, P
 use crate::store::{Store, MAX_BATCH};
 use crate::taxii::{Request, Response};
 use crate::time::Timestamp;
-use crate::wire::{self, valid_blob_key, BlobPage, Deleted, ListedBlob, Missing, Stored, Switched, MAX_KEYS_PER_CALL};
+use crate::wire::{
+    self, valid_blob_key, BlobPage, Deleted, ListedBlob, Missing, Stored, SwitchRequest, Switched, MAX_KEYS_PER_CALL,
+};
+use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -135,22 +138,16 @@ fn body(req: &Request) -> Result<&[u8], Response> {
 
 /// Makes a manifest current after checking that it and its collection indexes are in the store and valid.
 ///
-/// The request is a [`wire::SwitchRequest`], read field by field so that each bad field gets its own message.
+/// The request is a [`SwitchRequest`]: JSON that does not parse is refused as such, then reading the request
+/// checks its fields.
 async fn switch<S: Store>(store: &S, req: &Request, now: Timestamp) -> Result<Response, Response> {
     let store_err = |e: crate::store::StoreError| error(503, &format!("the store failed: {}", e.0));
     let asked: serde_json::Value =
         serde_json::from_slice(body(req)?).map_err(|e| error(400, &format!("expected {{\"manifest\": key}}: {e}")))?;
-    let keep = match asked.get("keep") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(k)) => {
-            Some(crate::retention::parse_duration(k).map_err(|e| error(400, &e.to_string()))?)
-        }
-        Some(_) => return Err(error(400, "\"keep\" must be a duration such as \"24h\"")),
-    };
-    let key = asked["manifest"].as_str().unwrap_or_default().to_string();
-    if !key.starts_with("manifest/") || !valid_blob_key(&key) {
-        return Err(error(400, "\"manifest\" must be a manifest key, manifest/<32 hex digits>"));
-    }
+    // From a parsed value, the error is the request's own message (no position).
+    let asked = SwitchRequest::deserialize(&asked).map_err(|e| error(400, &e.to_string()))?;
+    let keep = asked.keep_micros().map_err(|e| error(400, &e.to_string()))?;
+    let key = asked.manifest;
     let bytes = store
         .get(&key)
         .await
