@@ -15,53 +15,65 @@ pub struct CollectionConfig {
     pub description: String,
 }
 
+/// Why the collections configuration was refused: each message names the collection and says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectionsError {
+    #[error("the collections must be a JSON object such as {{\"All IPs\": \"type:IP\"}}: {0}")]
+    Json(#[source] serde_json::Error),
+    #[error("the collections must be a JSON object of name → query")]
+    NotAnObject,
+    #[error("no collections are configured: add at least one, e.g. {{\"All\": \"\"}}")]
+    Empty,
+    #[error("a collection name is empty")]
+    EmptyName,
+    #[error("collection \"{name}\": Collection query is required (use \"\" for all indicators)")]
+    MissingQuery { name: String },
+    #[error("collection \"{name}\": \"query\" must be a string")]
+    QueryNotString { name: String },
+    #[error("collection \"{name}\": \"description\" must be a string")]
+    DescriptionNotString { name: String },
+    #[error("collection \"{name}\": expected a query string or {{\"query\": …, \"description\": …}}")]
+    BadSpec { name: String },
+    #[error("collection \"{name}\": the query {query_text:?} does not parse {source}")]
+    Query { name: String, query_text: String, source: crate::query::QueryError },
+}
+
 /// Parses the collections JSON, checking every query. Errors name the collection and say what to fix.
-pub fn parse_collections(text: &str) -> Result<Vec<CollectionConfig>, String> {
-    let doc: Value = serde_json::from_str(text)
-        .map_err(|e| format!("the collections must be a JSON object such as {{\"All IPs\": \"type:IP\"}}: {e}"))?;
+pub fn parse_collections(text: &str) -> Result<Vec<CollectionConfig>, CollectionsError> {
+    let doc: Value = serde_json::from_str(text).map_err(CollectionsError::Json)?;
     let Value::Object(map) = doc else {
-        return Err("the collections must be a JSON object of name → query".into());
+        return Err(CollectionsError::NotAnObject);
     };
     if map.is_empty() {
-        return Err("no collections are configured: add at least one, e.g. {\"All\": \"\"}".into());
+        return Err(CollectionsError::Empty);
     }
     let mut out = Vec::with_capacity(map.len());
     for (name, spec) in map {
         if name.trim().is_empty() {
-            return Err("a collection name is empty".into());
+            return Err(CollectionsError::EmptyName);
         }
         let (query_text, description) = match spec {
             Value::String(q) => (q, String::new()),
             Value::Object(mut o) => {
                 let query = match o.remove("query") {
                     Some(Value::String(q)) => q,
-                    Some(Value::Null) | None => {
-                        return Err(format!(
-                            "collection \"{name}\": Collection query is required (use \"\" for all indicators)"
-                        ))
-                    }
-                    Some(_) => return Err(format!("collection \"{name}\": \"query\" must be a string")),
+                    Some(Value::Null) | None => return Err(CollectionsError::MissingQuery { name }),
+                    Some(_) => return Err(CollectionsError::QueryNotString { name }),
                 };
                 let description = match o.remove("description") {
                     Some(Value::String(d)) => d,
                     None | Some(Value::Null) => String::new(),
-                    Some(_) => return Err(format!("collection \"{name}\": \"description\" must be a string")),
+                    Some(_) => return Err(CollectionsError::DescriptionNotString { name }),
                 };
                 (query, description)
             }
-            Value::Null => {
-                return Err(format!(
-                    "collection \"{name}\": Collection query is required (use \"\" for all indicators)"
-                ))
-            }
-            _ => {
-                return Err(format!(
-                    "collection \"{name}\": expected a query string or {{\"query\": …, \"description\": …}}"
-                ))
-            }
+            Value::Null => return Err(CollectionsError::MissingQuery { name }),
+            _ => return Err(CollectionsError::BadSpec { name }),
         };
-        let query = Query::parse(&query_text)
-            .map_err(|e| format!("collection \"{name}\": the query {query_text:?} does not parse {e}"))?;
+        let query = match Query::parse(&query_text) {
+            Ok(q) => q,
+            Err(source) => return Err(CollectionsError::Query { name, query_text, source }),
+        };
         out.push(CollectionConfig { name, query_text, query, description });
     }
     Ok(out)
@@ -82,11 +94,12 @@ mod tests {
 
     #[test]
     fn explains_bad_configs() {
-        assert!(parse_collections("[]").unwrap_err().contains("JSON object"));
+        assert!(parse_collections("[]").unwrap_err().to_string().contains("JSON object"));
         assert!(parse_collections(r#"{"A": {"description": "x"}}"#)
             .unwrap_err()
+            .to_string()
             .contains("Collection query is required"));
-        let e = parse_collections(r#"{"A": "type:IP and"}"#).unwrap_err();
+        let e = parse_collections(r#"{"A": "type:IP and"}"#).unwrap_err().to_string();
         assert!(e.starts_with("collection \"A\": the query \"type:IP and\" does not parse at character"), "{e}");
     }
 }

@@ -106,7 +106,7 @@ fn the_xsoar_vector_with_the_documented_queries() {
 
 #[test]
 fn a_query_that_does_not_parse_names_the_collection_position_and_expectation() {
-    let e = parse_collections(r#"{"Bad one": "type:IP and (score:>=2"}"#).unwrap_err();
+    let e = parse_collections(r#"{"Bad one": "type:IP and (score:>=2"}"#).unwrap_err().to_string();
     assert_eq!(
         e,
         "collection \"Bad one\": the query \"type:IP and (score:>=2\" does not parse at character 23: expected ')' \

@@ -685,7 +685,7 @@ fn the_rendered_bytes_are_pinned() {
 #[test]
 fn options_are_checked() {
     assert!(as_indicators(&["ipv4-addr", "mutex"]).check().is_ok());
-    let e = as_indicators(&["ipv4", "file"]).check().unwrap_err();
+    let e = as_indicators(&["ipv4", "file"]).check().unwrap_err().to_string();
     assert!(e.contains("ipv4") && e.contains("ipv4-addr, ipv6-addr"), "{e}");
     for t in edge_feed::stix::SCO_TYPES {
         assert!(as_indicators(&[t]).check().is_ok());

@@ -6,7 +6,7 @@ use crate::clock::parse_now;
 use crate::fail::{bad, Fail};
 use crate::inputs::{read_config, read_inputs};
 use crate::progress::spinner;
-use edge_feed::build::{build_prepared_to_dir, History};
+use edge_feed::build::{build_prepared_to_dir, BuildError, History};
 use edge_feed::import::RecordError;
 use edge_feed::snapshot_dir::{self as dir, SnapshotDir};
 use edge_feed::stix::{ids, ExtensionFields, RenderOptions};
@@ -143,7 +143,6 @@ pub fn run(args: Args) -> Result<(), Fail> {
     };
     // Blobs are written as they are made; bad records are reported (and fail the build) before any is written.
     let mut skipped = bad_records.len();
-    let mut refused = false;
     let spin = spinner(&format!("writing {read} indicators"));
     let built = build_prepared_to_dir(prepared, &collections, &render, previous, keep, &out, &mut |render_errors| {
         bad_records
@@ -155,16 +154,15 @@ pub fn run(args: Args) -> Result<(), Fail> {
             }
         });
         if !bad_records.is_empty() && !skip_bad {
-            refused = true;
-            return Err(format!(
-                "{} bad records: fix them, or pass --skip-bad to build without them",
-                bad_records.len()
-            ));
+            return Err(BuildError::BadRecords { bad_records: bad_records.len() });
         }
         Ok(())
     });
     spin.finish_and_clear();
-    let built = built.map_err(|e| if refused { bad(e) } else { Fail::from(e) })?;
+    let built = built.map_err(|e| match e {
+        BuildError::BadRecords { .. } => bad(e.to_string()),
+        e => Fail::from(e.to_string()),
+    })?;
     if let Some(prev) = &previous_dir {
         dir::fill_from(&out, prev)?;
     }

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 
 /// Why a collection cannot be built.
 #[derive(Debug, thiserror::Error)]
-pub(super) enum CollectionError {
+pub enum CollectionError {
     #[error("the ids {0} and {1} have the same 64-bit hash, which the id index cannot tell apart: report this")]
     IdHashCollision(String, String),
     #[error(transparent)]

@@ -13,7 +13,7 @@ use edge_core::time::Timestamp;
 /// A compacted segment is rewritten when more than this share of its records are gone (1/2).
 /// Why a stream cannot be laid out over the previous snapshot's segments: its metadata does not add up.
 #[derive(Debug, thiserror::Error)]
-pub(super) enum LayoutError {
+pub enum LayoutError {
     #[error("the previous snapshot's index and id shards disagree: build once without --previous")]
     IndexDisagrees,
     #[error("the previous snapshot's segments and id shards disagree: build once without --previous")]

@@ -40,9 +40,11 @@ mod render_stage;
 mod sink;
 mod versions;
 
+pub use collection::CollectionError;
+pub use layout::LayoutError;
 pub use memory::memory;
 pub use render_stage::{Packed, Prepared};
-pub use sink::BlobSink;
+pub use sink::{BlobSink, SinkError};
 pub use versions::{History, DEFAULT_KEEP_VERSIONS_DAYS};
 
 use crate::config::CollectionConfig;
@@ -57,6 +59,23 @@ use render_stage::packed_extras;
 use sink::{DirSink, SharedSink};
 use std::collections::BTreeMap;
 use std::path::Path;
+
+/// Why a build stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The `check` refused the indicators that could not be rendered (and the bad records it was given).
+    #[error("{bad_records} bad records: fix them, or pass --skip-bad to build without them")]
+    BadRecords { bad_records: usize },
+    /// A collection could not be built over the previous snapshot.
+    #[error("collection {name:?}: {source}")]
+    Collection { name: String, source: CollectionError },
+    /// The snapshot directory's blobs were not all written.
+    #[error("{0}")]
+    Blobs(#[source] SinkError),
+    /// `snapshot.json` could not be written.
+    #[error("{0}")]
+    SnapshotFile(#[source] crate::snapshot_dir::SnapshotDirError),
+}
 
 /// Everything a build needs.
 pub struct BuildInput<'a> {
@@ -110,7 +129,7 @@ pub fn build(input: &BuildInput<'_>) -> Built {
 }
 
 /// Builds the snapshot in memory.
-pub fn build_with(input: &BuildInput<'_>, keep: History) -> Result<Built, String> {
+pub fn build_with(input: &BuildInput<'_>, keep: History) -> Result<Built, BuildError> {
     let mut blobs = BTreeMap::new();
     let (manifest_key, manifest, render_errors) = build_into(input, keep, &mut blobs, &mut |_| Ok(()))?;
     Ok(Built { blobs, manifest_key, manifest, render_errors })
@@ -123,8 +142,8 @@ pub fn build_to_dir(
     input: &BuildInput<'_>,
     keep: History,
     dir: &Path,
-    check: &mut dyn FnMut(&[RenderError]) -> Result<(), String>,
-) -> Result<Built, String> {
+    check: &mut dyn FnMut(&[RenderError]) -> Result<(), BuildError>,
+) -> Result<Built, BuildError> {
     let mut sink = DirSink::new(dir);
     let (manifest_key, manifest, render_errors) = build_into(input, keep, &mut sink, check)?;
     finish_dir(dir, sink, manifest_key, manifest, render_errors)
@@ -137,15 +156,15 @@ fn finish_dir(
     manifest_key: String,
     manifest: Manifest,
     render_errors: Vec<RenderError>,
-) -> Result<Built, String> {
-    sink.finish().map_err(|e| e.to_string())?;
+) -> Result<Built, BuildError> {
+    sink.finish().map_err(BuildError::Blobs)?;
     let built = Built { blobs: BTreeMap::new(), manifest_key, manifest, render_errors };
     let file = crate::snapshot_dir::SnapshotFile {
         snapshot: built.snapshot_id().to_string(),
         manifest: built.manifest_key.clone(),
         created: built.manifest.created,
     };
-    crate::snapshot_dir::write_snapshot_file(dir, &file).map_err(|e| e.to_string())?;
+    crate::snapshot_dir::write_snapshot_file(dir, &file).map_err(BuildError::SnapshotFile)?;
     Ok(built)
 }
 
@@ -155,8 +174,8 @@ fn build_into(
     input: &BuildInput<'_>,
     keep: History,
     blobs: &mut dyn BlobSink,
-    check: &mut dyn FnMut(&[RenderError]) -> Result<(), String>,
-) -> Result<BuiltParts, String> {
+    check: &mut dyn FnMut(&[RenderError]) -> Result<(), BuildError>,
+) -> Result<BuiltParts, BuildError> {
     let phase = Phases::start();
     phase.mark("start (indicators imported)");
     let mut prepared = Prepared::new(input.collections, input.render, input.now);
@@ -174,8 +193,8 @@ pub fn build_prepared_to_dir(
     previous: Dates,
     keep: History,
     dir: &Path,
-    check: &mut dyn FnMut(&[RenderError]) -> Result<(), String>,
-) -> Result<Built, String> {
+    check: &mut dyn FnMut(&[RenderError]) -> Result<(), BuildError>,
+) -> Result<Built, BuildError> {
     let mut sink = DirSink::new(dir);
     let (manifest_key, manifest, render_errors) =
         build_prepared(prepared, collections, render, previous, keep, &mut sink, check)?;
@@ -190,8 +209,8 @@ fn build_prepared(
     previous: Dates,
     keep: History,
     blobs: &mut dyn BlobSink,
-    check: &mut dyn FnMut(&[RenderError]) -> Result<(), String>,
-) -> Result<BuiltParts, String> {
+    check: &mut dyn FnMut(&[RenderError]) -> Result<(), BuildError>,
+) -> Result<BuiltParts, BuildError> {
     let phase = Phases::start();
     let Prepared { indicators, rendered, selected, words, now, render_errors, .. } = prepared;
     if phase.on {
@@ -206,7 +225,7 @@ fn build_prepared(
     // Each collection takes its part of the previous snapshot, and frees it when built.
     let previous = std::sync::Mutex::new(previous);
     // One collection's streams, from the indicators its query selected and their extras.
-    let collection = |c: usize| -> Result<CollectionEntry, String> {
+    let collection = |c: usize| -> Result<CollectionEntry, BuildError> {
         let cfg = &collections[c];
         let id = ids::collection_id(&render.namespace, &cfg.name);
         let members: Vec<usize> =
@@ -218,12 +237,12 @@ fn build_prepared(
         let all: Vec<&Packed> = extras.iter().chain(objs.iter().copied()).collect();
         let previous = previous.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
         write_collection(cfg, id, all, previous, now, keep, &mut &sink)
-            .map_err(|e| format!("collection {:?}: {e}", cfg.name))
+            .map_err(|source| BuildError::Collection { name: cfg.name.clone(), source })
     };
     let mut entries: Vec<Option<CollectionEntry>> = (0..collections.len()).map(|_| None).collect();
     // The smallest groups first: by the largest collection's turn the others have freed their previous records.
     for group in concurrent_groups(&sizes).into_iter().rev() {
-        let mut done: Vec<(usize, Result<CollectionEntry, String>)> = std::thread::scope(|scope| {
+        let mut done: Vec<(usize, Result<CollectionEntry, BuildError>)> = std::thread::scope(|scope| {
             let running: Vec<_> = group.iter().map(|&c| (c, scope.spawn(move || collection(c)))).collect();
             running.into_iter().map(|(c, h)| (c, h.join().expect("a collection's build thread panicked"))).collect()
         });

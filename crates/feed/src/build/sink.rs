@@ -19,7 +19,7 @@ impl BlobSink for BTreeMap<String, Vec<u8>> {
 
 /// Why a snapshot directory's blobs were not all written.
 #[derive(Debug, thiserror::Error)]
-pub(super) enum SinkError {
+pub enum SinkError {
     /// A blob could not be written (the message names the file and why).
     #[error("{0}")]
     Write(crate::snapshot_dir::SnapshotDirError),

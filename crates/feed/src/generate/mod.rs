@@ -87,13 +87,18 @@ pub enum Format {
     Jsonl,
 }
 
+/// A `--format` that is neither `json` nor `jsonl`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown format \"{0}\": use json or jsonl")]
+pub struct UnknownFormat(pub String);
+
 impl std::str::FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Format, String> {
+    type Err = UnknownFormat;
+    fn from_str(s: &str) -> Result<Format, UnknownFormat> {
         match s {
             "json" => Ok(Format::Json),
             "jsonl" => Ok(Format::Jsonl),
-            other => Err(format!("unknown format \"{other}\": use json or jsonl")),
+            other => Err(UnknownFormat(other.to_string())),
         }
     }
 }

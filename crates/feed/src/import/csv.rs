@@ -22,7 +22,7 @@
 
 use super::{cli_name, Imported, RecordError};
 use crate::indicator::{created_and_modified, mirror_tags, Fields, Indicator};
-use edge_core::time::Timestamp;
+use edge_core::time::{TimeError, Timestamp};
 use serde_json::Value;
 
 /// The role of a column.
@@ -86,7 +86,7 @@ pub fn import_str(name: &str, text: &str) -> Result<Imported, RecordError> {
         .trim(::csv::Trim::All)
         .from_reader(text.as_bytes());
     let header = reader.headers().map_err(|e| whole(format!("cannot read the header row: {e}")))?.clone();
-    let cols = columns(&header).map_err(whole)?;
+    let cols = columns(&header).map_err(|e| whole(e.to_string()))?;
 
     let mut out = Imported::default();
     let mut record = ::csv::StringRecord::new();
@@ -112,7 +112,7 @@ pub fn import_str(name: &str, text: &str) -> Result<Imported, RecordError> {
                 }
                 match row(&cols, &header, &record, &position) {
                     Ok(ind) => out.indicators.push(ind),
-                    Err(reason) => out.errors.push(RecordError { position, reason }),
+                    Err(e) => out.errors.push(RecordError { position, reason: e.to_string() }),
                 }
             }
             Err(e) => {
@@ -141,38 +141,65 @@ fn sniff_delimiter(text: &str) -> u8 {
     }
 }
 
-fn columns(header: &::csv::StringRecord) -> Result<Vec<Col>, String> {
+/// What is wrong with a CSV header row or data row (the reason of its [`RecordError`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CsvError {
+    #[error("column {0} of the header row has no name: name every column")]
+    UnnamedColumn(usize),
+    #[error("columns {first} and {second} of the header row are both \"{role}\": keep one")]
+    DuplicateColumn { first: usize, second: usize, role: String },
+    #[error("the header row has no \"value\" column (it has {found})")]
+    NoValueColumn { found: String },
+    #[error("the header row has no \"type\" (or \"indicator_type\") column for the XSOAR type (it has {found})")]
+    NoTypeColumn { found: String },
+    #[error(
+        "the header row has neither a \"modified\" nor a \"timestamp\" column: without one an indicator's version \
+         is unknowable (it has {found})"
+    )]
+    NoTimeColumn { found: String },
+    #[error("the \"{column}\" cell is empty")]
+    EmptyValue { column: String },
+    #[error("the \"{column}\" cell is empty: give the XSOAR type, e.g. IP, Domain, URL, File")]
+    EmptyType { column: String },
+    /// Neither time cell of a row is set; the columns are the row's `timestamp` and `modified` columns, if any.
+    #[error("{}: without a time the indicator's version is unknowable", empty_times(.created.as_deref(), .modified.as_deref()))]
+    NoTime { created: Option<String>, modified: Option<String> },
+    #[error("\"{column}\" must be 0, 1, 2, 3 or Unknown, Good, Suspicious, Bad, not \"{cell}\"")]
+    Score { column: String, cell: String },
+    #[error("\"{column}\": {reason}")]
+    Time { column: String, reason: TimeError },
+}
+
+fn empty_times(created: Option<&str>, modified: Option<&str>) -> String {
+    match (created, modified) {
+        (Some(c), Some(m)) => format!("both \"{c}\" and \"{m}\" are empty"),
+        (Some(one), None) | (None, Some(one)) => format!("\"{one}\" is empty"),
+        (None, None) => "no time is given".to_string(),
+    }
+}
+
+fn columns(header: &::csv::StringRecord) -> Result<Vec<Col>, CsvError> {
     let mut cols: Vec<Col> = Vec::with_capacity(header.len());
     for (i, raw) in header.iter().enumerate() {
         let cli = cli_name(raw);
         if cli.is_empty() {
-            return Err(format!("column {} of the header row has no name: name every column", i + 1));
+            return Err(CsvError::UnnamedColumn(i + 1));
         }
         let col = column_for(&cli);
         if let Some(j) = cols.iter().position(|c| *c == col) {
-            return Err(format!(
-                "columns {} and {} of the header row are both \"{}\": keep one",
-                j + 1,
-                i + 1,
-                role_name(&col)
-            ));
+            return Err(CsvError::DuplicateColumn { first: j + 1, second: i + 1, role: role_name(&col).to_string() });
         }
         cols.push(col);
     }
     let found = header.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ");
     if !cols.contains(&Col::Value) {
-        return Err(format!("the header row has no \"value\" column (it has {found})"));
+        return Err(CsvError::NoValueColumn { found });
     }
     if !cols.contains(&Col::Type) {
-        return Err(format!(
-            "the header row has no \"type\" (or \"indicator_type\") column for the XSOAR type (it has {found})"
-        ));
+        return Err(CsvError::NoTypeColumn { found });
     }
     if !cols.contains(&Col::Created) && !cols.contains(&Col::Modified) {
-        return Err(format!(
-            "the header row has neither a \"modified\" nor a \"timestamp\" column: without one an indicator's \
-             version is unknowable (it has {found})"
-        ));
+        return Err(CsvError::NoTimeColumn { found });
     }
     Ok(cols)
 }
@@ -182,7 +209,7 @@ fn row(
     header: &::csv::StringRecord,
     record: &::csv::StringRecord,
     origin: &str,
-) -> Result<Indicator, String> {
+) -> Result<Indicator, CsvError> {
     let mut value = String::new();
     let mut xsoar_type = String::new();
     let mut score = 0;
@@ -215,21 +242,13 @@ fn row(
         }
     }
     if value.is_empty() {
-        return Err(format!("the \"{}\" cell is empty", name_of(cols, header, &Col::Value)));
+        return Err(CsvError::EmptyValue { column: name_of(cols, header, &Col::Value).to_string() });
     }
     if xsoar_type.is_empty() {
-        return Err(format!(
-            "the \"{}\" cell is empty: give the XSOAR type, e.g. IP, Domain, URL, File",
-            name_of(cols, header, &Col::Type)
-        ));
+        return Err(CsvError::EmptyType { column: name_of(cols, header, &Col::Type).to_string() });
     }
     let Some((created, modified)) = created_and_modified(created, modified) else {
-        let empty = match names {
-            (Some(c), Some(m)) => format!("both \"{c}\" and \"{m}\" are empty"),
-            (Some(one), None) | (None, Some(one)) => format!("\"{one}\" is empty"),
-            (None, None) => "no time is given".to_string(),
-        };
-        return Err(format!("{empty}: without a time the indicator's version is unknowable"));
+        return Err(CsvError::NoTime { created: names.0.map(String::from), modified: names.1.map(String::from) });
     };
     mirror_tags(&mut fields, &tags);
     Ok(Indicator {
@@ -252,20 +271,20 @@ fn name_of<'a>(cols: &[Col], header: &'a ::csv::StringRecord, col: &Col) -> &'a 
 }
 
 /// A score cell: empty is 0, else 0–3 or an XSOAR name.
-fn score_of(column: &str, cell: &str) -> Result<u8, String> {
+fn score_of(column: &str, cell: &str) -> Result<u8, CsvError> {
     match super::score_named(cell) {
         Some(s) => Ok(s),
         None if cell.trim().is_empty() => Ok(0),
-        None => Err(format!("\"{column}\" must be 0, 1, 2, 3 or Unknown, Good, Suspicious, Bad, not \"{cell}\"")),
+        None => Err(CsvError::Score { column: column.to_string(), cell: cell.to_string() }),
     }
 }
 
 /// A time cell: empty or XSOAR's zero time is "not set".
-fn time_of(column: &str, cell: &str) -> Result<Option<Timestamp>, String> {
+fn time_of(column: &str, cell: &str) -> Result<Option<Timestamp>, CsvError> {
     if cell.is_empty() || cell.starts_with("0001-01-01") {
         return Ok(None);
     }
-    Timestamp::parse(cell).map(Some).map_err(|e| format!("\"{column}\": {e}"))
+    Timestamp::parse(cell).map(Some).map_err(|reason| CsvError::Time { column: column.to_string(), reason })
 }
 
 /// Tags in one cell, separated by `,` or `;`, without empties or repeats.

@@ -22,7 +22,7 @@ use super::{Imported, RecordError};
 use crate::indicator::{created_and_modified, mirror_tags, Fields, Indicator};
 use crate::stix::markings::Tlp;
 use crate::stix::passthrough::{is_served_sco, OBJECT, RELATIONSHIPS};
-use edge_core::time::Timestamp;
+use edge_core::time::{TimeError, Timestamp};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -116,7 +116,7 @@ pub fn import_objects(items: Vec<(String, Value)>) -> Imported {
     for (position, item) in items {
         let checked = match item {
             Value::String(s) if s.starts_with('\u{0}') => Err(s[1..].to_string()),
-            other => check(other),
+            other => check(other).map_err(|e| e.to_string()),
         };
         let obj = match checked {
             Ok(o) => o,
@@ -144,7 +144,7 @@ pub fn import_objects(items: Vec<(String, Value)>) -> Imported {
         }
         match indicator_of(&position, obj) {
             Ok(ind) => out.indicators.push(ind),
-            Err(reason) => out.errors.push(RecordError { position, reason }),
+            Err(e) => out.errors.push(RecordError { position, reason: e.to_string() }),
         }
     }
     // Each relationship joins its source object.
@@ -191,77 +191,122 @@ fn valid_id(id: &str, t: Option<&str>) -> bool {
     }
 }
 
-fn time_of(obj: &Map<String, Value>, key: &str) -> Result<Option<Timestamp>, String> {
+/// What is wrong with an imported STIX object (the reason of its [`RecordError`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StixObjectError {
+    #[error("a STIX object must be a JSON object")]
+    NotAnObject,
+    #[error("\"type\" must be a STIX type name")]
+    TypeNotAName,
+    #[error("missing \"type\"")]
+    MissingType,
+    #[error("a bundle inside a bundle: give its objects instead")]
+    NestedBundle,
+    #[error(
+        "{stix_type} objects are not served: the SCO types served are {} (STIX 2.0 clients get them as patterns)",
+        crate::stix::SCO_TYPES.join(", ")
+    )]
+    UnservedSco { stix_type: String },
+    #[error("unknown STIX type \"{0}\" (custom object types start with x-)")]
+    UnknownType(String),
+    #[error("\"id\" must be a string")]
+    IdNotAString,
+    #[error("missing \"id\"")]
+    MissingId,
+    #[error("\"id\" must be {stix_type}--<UUID>, not {id:?}")]
+    BadId { stix_type: String, id: String },
+    #[error("\"spec_version\" must be \"2.1\", not {0}")]
+    SpecVersion(Value),
+    #[error("a {0} needs \"created\" and \"modified\" timestamps")]
+    MissingTimestamps(String),
+    #[error("an indicator needs a \"pattern\"")]
+    MissingPattern,
+    #[error("missing \"{0}\"")]
+    MissingRef(&'static str),
+    #[error("\"{key}\" must be an id (<type>--<UUID>), not {id:?}")]
+    BadRefId { key: &'static str, id: String },
+    #[error("\"{key}\" must be an id (<type>--<UUID>), not {value}")]
+    BadRef { key: String, value: Value },
+    #[error("missing \"relationship_type\"")]
+    MissingRelationshipType,
+    #[error("\"{key}\" must be a timestamp string, not {found}")]
+    TimeNotAString { key: &'static str, found: Value },
+    #[error("\"{key}\": {reason}")]
+    Time { key: &'static str, reason: TimeError },
+    /// An SCO without what it is served by (`what`: e.g. `a "key"`).
+    #[error("a {stix_type} needs {what}")]
+    ScoWithoutValue { stix_type: String, what: &'static str },
+}
+
+fn time_of(obj: &Map<String, Value>, key: &'static str) -> Result<Option<Timestamp>, StixObjectError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Timestamp::parse(s).map(Some).map_err(|e| format!("\"{key}\": {e}")),
-        Some(other) => Err(format!("\"{key}\" must be a timestamp string, not {other}")),
+        Some(Value::String(s)) => Timestamp::parse(s).map(Some).map_err(|reason| StixObjectError::Time { key, reason }),
+        Some(other) => Err(StixObjectError::TimeNotAString { key, found: other.clone() }),
     }
 }
 
 /// Checks one object's shape: what every served object needs.
-fn check(v: Value) -> Result<Map<String, Value>, String> {
-    let Value::Object(obj) = v else { return Err("a STIX object must be a JSON object".into()) };
+fn check(v: Value) -> Result<Map<String, Value>, StixObjectError> {
+    use StixObjectError as E;
+    let Value::Object(obj) = v else { return Err(E::NotAnObject) };
     let t = match obj.get("type") {
         Some(Value::String(t)) if !t.is_empty() => t.clone(),
-        Some(_) => return Err("\"type\" must be a STIX type name".into()),
-        None => return Err("missing \"type\"".into()),
+        Some(_) => return Err(E::TypeNotAName),
+        None => return Err(E::MissingType),
     };
     if t == "bundle" {
-        return Err("a bundle inside a bundle: give its objects instead".into());
+        return Err(E::NestedBundle);
     }
     let known = SDO_TYPES.contains(&t.as_str()) || t == "relationship" || is_served_sco(&t) || t.starts_with("x-");
     if !known {
         return Err(if OTHER_SCO_TYPES.contains(&t.as_str()) {
-            format!(
-                "{t} objects are not served: the SCO types served are {} (STIX 2.0 clients get them as patterns)",
-                crate::stix::SCO_TYPES.join(", ")
-            )
+            E::UnservedSco { stix_type: t }
         } else {
-            format!("unknown STIX type \"{t}\" (custom object types start with x-)")
+            E::UnknownType(t)
         });
     }
     let id = match obj.get("id") {
         Some(Value::String(id)) => id.clone(),
-        Some(_) => return Err("\"id\" must be a string".into()),
-        None => return Err("missing \"id\"".into()),
+        Some(_) => return Err(E::IdNotAString),
+        None => return Err(E::MissingId),
     };
     if !valid_id(&id, Some(&t)) {
-        return Err(format!("\"id\" must be {t}--<UUID>, not {id:?}"));
+        return Err(E::BadId { stix_type: t, id });
     }
     match obj.get("spec_version") {
         None => {}
         Some(Value::String(v)) if v == "2.1" || v == "2.0" => {}
-        Some(other) => return Err(format!("\"spec_version\" must be \"2.1\", not {other}")),
+        Some(other) => return Err(E::SpecVersion(other.clone())),
     }
     let created = time_of(&obj, "created")?;
     let modified = time_of(&obj, "modified")?;
     if !is_served_sco(&t) && t != "marking-definition" && (created.is_none() || modified.is_none()) {
-        return Err(format!("a {t} needs \"created\" and \"modified\" timestamps"));
+        return Err(E::MissingTimestamps(t));
     }
     for key in ["valid_from", "valid_until", "first_seen", "last_seen", "published"] {
         time_of(&obj, key)?;
     }
     match t.as_str() {
         "indicator" if obj.get("pattern").and_then(Value::as_str).is_none_or(|p| p.trim().is_empty()) => {
-            return Err("an indicator needs a \"pattern\"".into());
+            return Err(E::MissingPattern);
         }
         "relationship" => {
             for key in ["source_ref", "target_ref"] {
-                let r = obj.get(key).and_then(Value::as_str).ok_or_else(|| format!("missing \"{key}\""))?;
+                let r = obj.get(key).and_then(Value::as_str).ok_or(E::MissingRef(key))?;
                 if !valid_id(r, None) {
-                    return Err(format!("\"{key}\" must be an id (<type>--<UUID>), not {r:?}"));
+                    return Err(E::BadRefId { key, id: r.to_string() });
                 }
             }
             if !obj.get("relationship_type").is_some_and(Value::is_string) {
-                return Err("missing \"relationship_type\"".into());
+                return Err(E::MissingRelationshipType);
             }
         }
         _ => {}
     }
     for (k, v) in &obj {
         if k.ends_with("_ref") && !v.as_str().is_some_and(|r| valid_id(r, None)) {
-            return Err(format!("\"{k}\" must be an id (<type>--<UUID>), not {v}"));
+            return Err(E::BadRef { key: k.clone(), value: v.clone() });
         }
     }
     Ok(obj)
@@ -310,8 +355,8 @@ fn str_of<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
 }
 
 /// The SCO's value and its model fields; an error when the SCO has nothing to serve it by.
-fn sco_value(t: &str, obj: &Map<String, Value>, fields: &mut Fields) -> Result<String, String> {
-    let need = |what: &str| format!("a {t} needs {what}");
+fn sco_value(t: &str, obj: &Map<String, Value>, fields: &mut Fields) -> Result<String, StixObjectError> {
+    let need = |what: &'static str| StixObjectError::ScoWithoutValue { stix_type: t.to_string(), what };
     Ok(match t {
         "file" => {
             let hashes = obj.get("hashes").and_then(Value::as_object).cloned().unwrap_or_default();
@@ -406,7 +451,7 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 }
 
 /// The indicator model of a checked object.
-fn indicator_of(position: &str, obj: Map<String, Value>) -> Result<Indicator, String> {
+fn indicator_of(position: &str, obj: Map<String, Value>) -> Result<Indicator, StixObjectError> {
     let t = obj["type"].as_str().unwrap_or_default().to_string();
     let id = obj["id"].as_str().unwrap_or_default().to_string();
     let mut fields = Fields::new();

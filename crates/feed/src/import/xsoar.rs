@@ -9,7 +9,7 @@
 
 use super::{Imported, RecordError};
 use crate::indicator::{created_and_modified, mirror_tags, Indicator, Relationship};
-use edge_core::time::Timestamp;
+use edge_core::time::{TimeError, Timestamp};
 use serde_json::{Map, Value};
 
 /// Reads XSOAR indicators from `text`; `name` is the file name used in positions.
@@ -155,7 +155,9 @@ pub fn stream_lines(
         }
         let position = format!("{name}:{number}");
         each(match serde_json::from_str::<Value>(line) {
-            Ok(record) => indicator_from(&position, record).map_err(|reason| RecordError { position, reason }),
+            Ok(record) => {
+                indicator_from(&position, record).map_err(|e| RecordError { position, reason: e.to_string() })
+            }
             Err(e) => Err(RecordError { position, reason: format!("not JSON: {e}") }),
         });
     }
@@ -168,50 +170,86 @@ fn whole(name: &str, reason: &str) -> RecordError {
 fn push(out: &mut Imported, position: String, record: Value) {
     match indicator_from(&position, record) {
         Ok(ind) => out.indicators.push(ind),
-        Err(reason) => out.errors.push(RecordError { position, reason }),
+        Err(e) => out.errors.push(RecordError { position, reason: e.to_string() }),
     }
 }
 
+/// What is wrong with an XSOAR indicator record (the reason of its [`RecordError`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum XsoarRecordError {
+    #[error("an indicator must be a JSON object")]
+    NotAnObject,
+    #[error("missing \"value\"")]
+    MissingValue,
+    #[error("\"value\" is empty")]
+    EmptyValue,
+    #[error("missing \"indicator_type\" (or \"type\"): the XSOAR type, e.g. \"IP\"")]
+    MissingType,
+    #[error("\"score\" must be 0, 1, 2 or 3, not {0}")]
+    ScoreOutOfRange(serde_json::Number),
+    #[error("\"score\" must be 0, 1, 2 or 3 or Unknown, Good, Suspicious, Bad, not \"{0}\"")]
+    ScoreName(String),
+    #[error("\"score\" must be a number 0–3, not {0}")]
+    ScoreType(Value),
+    #[error("missing both \"timestamp\" and \"modified\": the version is unknowable")]
+    NoVersion,
+    #[error("\"{0}\" must be an object")]
+    NotAnObjectField(&'static str),
+    #[error("\"{field}\": expected strings, found {found}")]
+    NotStrings { field: &'static str, found: Value },
+    #[error("\"{field}\": expected a list of strings, found {found}")]
+    NotAList { field: &'static str, found: Value },
+    #[error("\"{key}\" must be a string, not {found}")]
+    NotAString { key: &'static str, found: Value },
+    #[error("\"{key}\": {reason}")]
+    Time { key: &'static str, reason: TimeError },
+    #[error("\"relationships\" must be a list")]
+    RelationshipsNotAList,
+    #[error("relationships[{0}] must be an object")]
+    RelationshipNotAnObject(usize),
+    #[error("relationships[{index}]: missing \"{key}\"")]
+    RelationshipMissing { index: usize, key: &'static str },
+}
+
 /// Builds one indicator from an XSOAR record, or says what is wrong with it.
-pub fn indicator_from(origin: &str, record: Value) -> Result<Indicator, String> {
+pub fn indicator_from(origin: &str, record: Value) -> Result<Indicator, XsoarRecordError> {
+    use XsoarRecordError as E;
     let Value::Object(mut obj) = record else {
-        return Err("an indicator must be a JSON object".into());
+        return Err(E::NotAnObject);
     };
-    let value = take_string(&mut obj, "value")?.ok_or("missing \"value\"")?;
+    let value = take_string(&mut obj, "value")?.ok_or(E::MissingValue)?;
     if value.trim().is_empty() {
-        return Err("\"value\" is empty".into());
+        return Err(E::EmptyValue);
     }
     let indicator_type = take_string(&mut obj, "indicator_type")?;
     let plain_type = take_string(&mut obj, "type")?;
-    let xsoar_type = indicator_type
-        .or(plain_type)
-        .filter(|t| !t.trim().is_empty())
-        .ok_or("missing \"indicator_type\" (or \"type\"): the XSOAR type, e.g. \"IP\"")?;
+    let xsoar_type = indicator_type.or(plain_type).filter(|t| !t.trim().is_empty()).ok_or(E::MissingType)?;
     let score = match obj.remove("score") {
         None | Some(Value::Null) => 0,
         Some(Value::Number(n)) => match n.as_u64() {
             Some(s @ 0..=3) => s as u8,
-            _ => return Err(format!("\"score\" must be 0, 1, 2 or 3, not {n}")),
+            _ => return Err(E::ScoreOutOfRange(n)),
         },
-        Some(Value::String(s)) => super::score_named(&s)
-            .ok_or_else(|| format!("\"score\" must be 0, 1, 2 or 3 or Unknown, Good, Suspicious, Bad, not \"{s}\""))?,
-        Some(other) => return Err(format!("\"score\" must be a number 0–3, not {other}")),
+        Some(Value::String(s)) => match super::score_named(&s) {
+            Some(score) => score,
+            None => return Err(E::ScoreName(s)),
+        },
+        Some(other) => return Err(E::ScoreType(other)),
     };
     let created = take_time(&mut obj, "timestamp")?;
     let modified = take_time(&mut obj, "modified")?;
-    let (created, modified) = created_and_modified(created, modified)
-        .ok_or("missing both \"timestamp\" and \"modified\": the version is unknowable")?;
+    let (created, modified) = created_and_modified(created, modified).ok_or(E::NoVersion)?;
     let expiration = take_time(&mut obj, "expiration")?;
     let mut custom = Map::new();
     for key in ["customFields", "CustomFields"] {
         match obj.remove(key) {
             Some(Value::Object(m)) => custom.extend(m),
             None | Some(Value::Null) => {}
-            Some(_) => return Err(format!("\"{key}\" must be an object")),
+            Some(_) => return Err(E::NotAnObjectField(key)),
         }
     }
-    let mut tags = string_list(obj.get("tags")).map_err(|e| format!("\"tags\": {e}"))?;
-    for t in string_list(custom.get("tags")).map_err(|e| format!("\"CustomFields.tags\": {e}"))? {
+    let mut tags = string_list("tags", obj.get("tags"))?;
+    for t in string_list("CustomFields.tags", custom.get("tags"))? {
         if !tags.contains(&t) {
             tags.push(t);
         }
@@ -238,25 +276,26 @@ pub fn indicator_from(origin: &str, record: Value) -> Result<Indicator, String> 
     })
 }
 
-fn take_string(obj: &mut Map<String, Value>, key: &str) -> Result<Option<String>, String> {
+fn take_string(obj: &mut Map<String, Value>, key: &'static str) -> Result<Option<String>, XsoarRecordError> {
     match obj.remove(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(other) => Err(format!("\"{key}\" must be a string, not {other}")),
+        Some(other) => Err(XsoarRecordError::NotAString { key, found: other }),
     }
 }
 
 /// A timestamp field; XSOAR's zero time `0001-01-01T00:00:00Z` and empty strings mean "not set".
-fn take_time(obj: &mut Map<String, Value>, key: &str) -> Result<Option<Timestamp>, String> {
+fn take_time(obj: &mut Map<String, Value>, key: &'static str) -> Result<Option<Timestamp>, XsoarRecordError> {
     match take_string(obj, key)? {
         None => Ok(None),
         Some(s) if s.is_empty() || s.starts_with("0001-01-01") => Ok(None),
-        Some(s) => Timestamp::parse(&s).map(Some).map_err(|e| format!("\"{key}\": {e}")),
+        Some(s) => Timestamp::parse(&s).map(Some).map_err(|reason| XsoarRecordError::Time { key, reason }),
     }
 }
 
-fn string_list(v: Option<&Value>) -> Result<Vec<String>, String> {
+/// A list of strings (or one comma-separated string); `field` names it in errors.
+fn string_list(field: &'static str, v: Option<&Value>) -> Result<Vec<String>, XsoarRecordError> {
     match v {
         None | Some(Value::Null) => Ok(vec![]),
         Some(Value::String(s)) => Ok(s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()),
@@ -265,31 +304,31 @@ fn string_list(v: Option<&Value>) -> Result<Vec<String>, String> {
             .filter(|v| !v.is_null())
             .map(|v| match v {
                 Value::String(s) => Ok(s.trim().to_string()),
-                other => Err(format!("expected strings, found {other}")),
+                other => Err(XsoarRecordError::NotStrings { field, found: other.clone() }),
             })
             .filter(|r| !matches!(r, Ok(s) if s.is_empty()))
             .collect(),
-        Some(other) => Err(format!("expected a list of strings, found {other}")),
+        Some(other) => Err(XsoarRecordError::NotAList { field, found: other.clone() }),
     }
 }
 
 /// `relationships`: a list of `{"name", "entityB", "id"?, "description"?}` (XSOAR's relationship shape).
-fn relationships_from(v: Option<Value>) -> Result<Vec<Relationship>, String> {
+fn relationships_from(v: Option<Value>) -> Result<Vec<Relationship>, XsoarRecordError> {
     let items = match v {
         None | Some(Value::Null) => return Ok(vec![]),
         Some(Value::Array(items)) => items,
-        Some(_) => return Err("\"relationships\" must be a list".into()),
+        Some(_) => return Err(XsoarRecordError::RelationshipsNotAList),
     };
     items
         .into_iter()
         .enumerate()
         .map(|(i, item)| {
             let Value::Object(mut o) = item else {
-                return Err(format!("relationships[{i}] must be an object"));
+                return Err(XsoarRecordError::RelationshipNotAnObject(i));
             };
-            let name = take_string(&mut o, "name")?.ok_or(format!("relationships[{i}]: missing \"name\""))?;
-            let target_value =
-                take_string(&mut o, "entityB")?.ok_or(format!("relationships[{i}]: missing \"entityB\""))?;
+            let missing = |key| XsoarRecordError::RelationshipMissing { index: i, key };
+            let name = take_string(&mut o, "name")?.ok_or_else(|| missing("name"))?;
+            let target_value = take_string(&mut o, "entityB")?.ok_or_else(|| missing("entityB"))?;
             Ok(Relationship {
                 name,
                 target_value,

@@ -18,10 +18,22 @@ pub enum Tlp {
 /// When the TLP marking definitions were created (fixed by the spec).
 pub const TLP_CREATED: &str = "2017-01-20T00:00:00.000Z";
 
+/// Why an XSOAR `trafficlightprotocol` value selects no STIX marking.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TlpError {
+    #[error(
+        "TLP:AMBER+STRICT has no STIX marking definition (STIX knows only TLP WHITE, GREEN, AMBER and RED): set \
+         trafficlightprotocol to RED or AMBER"
+    )]
+    AmberStrict,
+    #[error("trafficlightprotocol \"{0}\" is not a TLP level: use WHITE, CLEAR, GREEN, AMBER or RED")]
+    Unknown(String),
+}
+
 impl Tlp {
     /// Reads an XSOAR `trafficlightprotocol` value: WHITE, CLEAR, GREEN, AMBER, RED, in any case, with or
     /// without a `TLP:` prefix. Empty means unmarked.
-    pub fn parse(v: &str) -> Result<Option<Tlp>, String> {
+    pub fn parse(v: &str) -> Result<Option<Tlp>, TlpError> {
         let t = v.trim().to_ascii_uppercase();
         let t = t.strip_prefix("TLP:").unwrap_or(&t).trim();
         Ok(Some(match t {
@@ -30,16 +42,8 @@ impl Tlp {
             "GREEN" => Tlp::Green,
             "AMBER" => Tlp::Amber,
             "RED" => Tlp::Red,
-            "AMBER+STRICT" => {
-                return Err("TLP:AMBER+STRICT has no STIX marking definition (STIX knows only TLP WHITE, GREEN, \
-                            AMBER and RED): set trafficlightprotocol to RED or AMBER"
-                    .into())
-            }
-            _ => {
-                return Err(format!(
-                    "trafficlightprotocol \"{v}\" is not a TLP level: use WHITE, CLEAR, GREEN, AMBER or RED"
-                ))
-            }
+            "AMBER+STRICT" => return Err(TlpError::AmberStrict),
+            _ => return Err(TlpError::Unknown(v.to_string())),
         }))
     }
 
@@ -97,8 +101,8 @@ mod tests {
         assert_eq!(Tlp::parse(" Amber "), Ok(Some(Tlp::Amber)));
         assert_eq!(Tlp::parse("RED"), Ok(Some(Tlp::Red)));
         assert_eq!(Tlp::parse(""), Ok(None));
-        assert!(Tlp::parse("AMBER+STRICT").unwrap_err().contains("no STIX marking"));
-        assert!(Tlp::parse("purple").unwrap_err().contains("not a TLP level"));
+        assert!(Tlp::parse("AMBER+STRICT").unwrap_err().to_string().contains("no STIX marking"));
+        assert!(Tlp::parse("purple").unwrap_err().to_string().contains("not a TLP level"));
         assert!(Tlp::White < Tlp::Red);
     }
 

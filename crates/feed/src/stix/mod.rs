@@ -34,8 +34,8 @@ pub use extras::Extras;
 /// came ([`passthrough`]), any other by the renderer ([`render`]).
 pub fn render_indicator(ind: &Indicator, opts: &RenderOptions) -> Result<Rendered, RenderError> {
     let result = match ind.fields.get(passthrough::OBJECT) {
-        Some(object) => passthrough::render(ind, object, opts),
-        None => render::render_one(ind, opts),
+        Some(object) => passthrough::render(ind, object, opts).map_err(|e| e.to_string()),
+        None => render::render_one(ind, opts).map_err(|e| e.to_string()),
     };
     result.map_err(|reason| RenderError { origin: ind.origin.clone(), reason })
 }
@@ -155,19 +155,23 @@ pub const SCO_TYPES: &[&str] = &[
     "mutex",
 ];
 
+/// `as_indicator` names types this renderer does not make.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown STIX type(s) for indicators: {}; use STIX SCO type names: {}", .unknown.join(", "), SCO_TYPES.join(", "))]
+pub struct UnknownScoTypes {
+    /// The entries that are not SCO types, in the order given.
+    pub unknown: Vec<String>,
+}
+
 impl RenderOptions {
     /// Checks the settings a user gives: every `as_indicator` entry must be an SCO type this renderer makes.
-    pub fn check(&self) -> Result<(), String> {
-        let unknown: Vec<&str> =
-            self.as_indicator.iter().map(String::as_str).filter(|t| !SCO_TYPES.contains(t)).collect();
+    pub fn check(&self) -> Result<(), UnknownScoTypes> {
+        let unknown: Vec<String> =
+            self.as_indicator.iter().filter(|t| !SCO_TYPES.contains(&t.as_str())).cloned().collect();
         if unknown.is_empty() {
             Ok(())
         } else {
-            Err(format!(
-                "unknown STIX type(s) for indicators: {}; use STIX SCO type names: {}",
-                unknown.join(", "),
-                SCO_TYPES.join(", ")
-            ))
+            Err(UnknownScoTypes { unknown })
         }
     }
 

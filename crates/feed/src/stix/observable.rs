@@ -18,7 +18,7 @@
 use super::ids;
 use super::kind::Obs;
 use crate::indicator::Indicator;
-use edge_core::time::Timestamp;
+use edge_core::time::{TimeError, Timestamp};
 use serde_json::{json, Map, Value};
 
 /// An observable indicator, ready to be an SCO or the pattern of an indicator.
@@ -35,8 +35,25 @@ pub struct Observable {
     pub always_indicator: bool,
 }
 
+/// Why an indicator of an observable type makes no STIX observable: what is wrong with its value or fields.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ObservableError {
+    #[error("ASN \"{0}\" is not an autonomous system number (write it as 15169 or AS15169)")]
+    Asn(String),
+    #[error("\"{field}\": {reason}")]
+    Time { field: &'static str, reason: TimeError },
+    #[error("File value \"{0}\" is not an MD5, SHA-1, SHA-256 or SHA-512 hash (32, 40, 64 or 128 hex digits)")]
+    FileHash(String),
+    #[error("\"keyvalue\" must be a list of {{\"name\", \"data\", \"type\"}}")]
+    KeyValueNotList,
+    #[error("keyvalue[{0}] must be an object {{\"name\", \"data\", \"type\"}}")]
+    KeyValueRow(usize),
+    #[error("keyvalue[{row}]: \"{data_type}\" is not a registry data type ({})", REGISTRY_TYPES.join(", "))]
+    RegistryType { row: usize, data_type: String },
+}
+
 /// Builds the observable of an indicator of an observable type, or says what is wrong with it.
-pub fn observable(ind: &Indicator, obs: Obs) -> Result<Observable, String> {
+pub fn observable(ind: &Indicator, obs: Obs) -> Result<Observable, ObservableError> {
     let sco_type = obs.sco_type();
     let v = ind.value.trim();
     let mut props = Map::new();
@@ -96,9 +113,7 @@ pub fn observable(ind: &Indicator, obs: Obs) -> Result<Observable, String> {
         }
         Obs::Asn => {
             let digits = v.strip_prefix("AS").or_else(|| v.strip_prefix("as")).unwrap_or(v).trim();
-            let number: u32 = digits.parse().map_err(|_| {
-                format!("ASN \"{v}\" is not an autonomous system number (write it as 15169 or AS15169)")
-            })?;
+            let number: u32 = digits.parse().map_err(|_| ObservableError::Asn(v.to_string()))?;
             props.insert("number".into(), json!(number));
             if let Some(name) = ind.field_str("name") {
                 props.insert("name".into(), json!(name));
@@ -129,7 +144,7 @@ pub fn observable(ind: &Indicator, obs: Obs) -> Result<Observable, String> {
                 [("validitynotbefore", "validity_not_before"), ("validitynotafter", "validity_not_after")]
             {
                 if let Some(s) = ind.field_str(field) {
-                    let t = Timestamp::parse(&s).map_err(|e| format!("\"{field}\": {e}"))?;
+                    let t = Timestamp::parse(&s).map_err(|reason| ObservableError::Time { field, reason })?;
                     props.insert(prop.into(), json!(t.to_micros_string()));
                 }
             }
@@ -412,11 +427,12 @@ fn is_hash(s: &str, len: usize) -> bool {
 const FILE_HASHES: [(&str, &str, usize); 4] =
     [("MD5", "md5", 32), ("SHA-1", "sha1", 40), ("SHA-256", "sha256", 64), ("SHA-512", "sha512", 128)];
 
-fn file(ind: &Indicator) -> Result<Observable, String> {
+fn file(ind: &Indicator) -> Result<Observable, ObservableError> {
     let v = ind.value.trim();
-    let own = FILE_HASHES.iter().find(|(_, _, len)| is_hash(v, *len)).ok_or_else(|| {
-        format!("File value \"{v}\" is not an MD5, SHA-1, SHA-256 or SHA-512 hash (32, 40, 64 or 128 hex digits)")
-    })?;
+    let own = FILE_HASHES
+        .iter()
+        .find(|(_, _, len)| is_hash(v, *len))
+        .ok_or_else(|| ObservableError::FileHash(v.to_string()))?;
     let mut hashes = Map::new();
     for &(name, field, len) in &FILE_HASHES {
         let h = if name == own.0 { Some(v.to_string()) } else { ind.field_str(field).filter(|h| is_hash(h, len)) };
@@ -478,16 +494,16 @@ const REGISTRY_TYPES: &[&str] = &[
 ];
 
 /// `keyvalue` rows `{"name","data","type"}` → `values` `{"name","data","data_type"}`; empty rows are dropped.
-fn registry_values(ind: &Indicator) -> Result<Vec<Value>, String> {
+fn registry_values(ind: &Indicator) -> Result<Vec<Value>, ObservableError> {
     let rows = match ind.field("keyvalue") {
         None | Some(Value::Null) => return Ok(vec![]),
         Some(Value::Array(rows)) => rows,
-        Some(_) => return Err("\"keyvalue\" must be a list of {\"name\", \"data\", \"type\"}".into()),
+        Some(_) => return Err(ObservableError::KeyValueNotList),
     };
     let mut out = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         let Value::Object(row) = row else {
-            return Err(format!("keyvalue[{i}] must be an object {{\"name\", \"data\", \"type\"}}"));
+            return Err(ObservableError::KeyValueRow(i));
         };
         let text = |k: &str| match row.get(k) {
             Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
@@ -507,10 +523,7 @@ fn registry_values(ind: &Indicator) -> Result<Vec<Value>, String> {
         if let Some(t) = text("type") {
             let t = t.trim().to_ascii_uppercase();
             if !REGISTRY_TYPES.contains(&t.as_str()) {
-                return Err(format!(
-                    "keyvalue[{i}]: \"{t}\" is not a registry data type ({})",
-                    REGISTRY_TYPES.join(", ")
-                ));
+                return Err(ObservableError::RegistryType { row: i, data_type: t });
             }
             v.insert("data_type".into(), json!(t));
         }

@@ -43,9 +43,23 @@ pub fn is_served_sco(t: &str) -> bool {
     super::SCO_TYPES.contains(&t)
 }
 
+/// Why an imported STIX object cannot be served: what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PassthroughError {
+    #[error("the imported STIX object is not an object")]
+    NotAnObject,
+    /// The STIX 2.0 indicator derived from an observable could not be rendered.
+    #[error("{0} (for STIX 2.0)")]
+    V20(#[source] super::render::RenderFailure),
+    #[error("\"{0}\" is not a timestamp")]
+    NotATimestamp(String),
+    #[error("\"{key}\": {reason}")]
+    BadTimestamp { key: String, reason: edge_core::time::TimeError },
+}
+
 /// Renders an imported STIX object: its own 2.1 JSON and a derived 2.0 form.
-pub fn render(ind: &Indicator, object: &Value, opts: &RenderOptions) -> Result<Rendered, String> {
-    let obj = object.as_object().ok_or("the imported STIX object is not an object")?;
+pub fn render(ind: &Indicator, object: &Value, opts: &RenderOptions) -> Result<Rendered, PassthroughError> {
+    let obj = object.as_object().ok_or(PassthroughError::NotAnObject)?;
     let t = obj.get("type").and_then(Value::as_str).unwrap_or_default().to_string();
     let id = obj.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
     let json21 = canonical(&v21(obj)).to_string();
@@ -60,7 +74,7 @@ pub fn render(ind: &Indicator, object: &Value, opts: &RenderOptions) -> Result<R
                 model.fields.remove(&k.to_ascii_lowercase());
             }
         }
-        let derived = super::render::render_one(&model, opts).map_err(|reason| format!("{reason} (for STIX 2.0)"))?;
+        let derived = super::render::render_one(&model, opts).map_err(PassthroughError::V20)?;
         return Ok(Rendered {
             id21: id,
             type21: t,
@@ -149,7 +163,7 @@ fn id20(id: &str, opts: &RenderOptions) -> String {
     opts.id_for(&id, false)
 }
 
-fn v20(obj: &Map<String, Value>, opts: &RenderOptions) -> Result<Value, String> {
+fn v20(obj: &Map<String, Value>, opts: &RenderOptions) -> Result<Value, PassthroughError> {
     let t = obj.get("type").and_then(Value::as_str).unwrap_or_default();
     let mut o = Map::new();
     for (k, v) in obj {
@@ -158,8 +172,9 @@ fn v20(obj: &Map<String, Value>, opts: &RenderOptions) -> Result<Value, String> 
             | "is_family" => continue,
             "type" if ONLY_21.contains(&t) => Value::String(format!("{CUSTOM_PREFIX}{t}")),
             "created" | "modified" => {
-                let s = v.as_str().ok_or_else(|| format!("\"{k}\" is not a timestamp"))?;
-                let ts = Timestamp::parse(s).map_err(|e| format!("\"{k}\": {e}"))?;
+                let s = v.as_str().ok_or_else(|| PassthroughError::NotATimestamp(k.clone()))?;
+                let ts =
+                    Timestamp::parse(s).map_err(|reason| PassthroughError::BadTimestamp { key: k.clone(), reason })?;
                 Value::String(ts.to_millis_string())
             }
             _ if k == "id" || k.ends_with("_ref") => match v {

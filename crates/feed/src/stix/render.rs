@@ -20,20 +20,50 @@
 
 use super::ids;
 use super::kind::{kind_of, unmapped, Kind};
-use super::markings::Tlp;
+use super::markings::{Tlp, TlpError};
 use super::object_ids::{extension_definition_id, producer_id, relationship_id};
-use super::observable::{observable, vocab_word};
+use super::observable::{observable, vocab_word, ObservableError};
 use super::{ExtensionFields, RenderOptions, Rendered};
 use crate::indicator::Indicator;
-use edge_core::time::Timestamp;
+use edge_core::time::{TimeError, Timestamp};
 use serde_json::{json, Map, Value};
 
+/// Why an indicator made in XSOAR cannot be rendered as STIX: what is wrong with it and how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RenderFailure {
+    /// The indicator type has no STIX mapping (the message is [`unmapped`]'s).
+    #[error("{0}")]
+    Unmapped(String),
+    #[error(transparent)]
+    Tlp(#[from] TlpError),
+    #[error("trafficlightprotocol must be a string such as \"GREEN\", not {0}")]
+    TlpNotString(Value),
+    #[error(transparent)]
+    Observable(#[from] ObservableError),
+    #[error("\"published\": {0}")]
+    Published(TimeError),
+    #[error("countrycode \"{0}\" is not a two-letter ISO 3166-1 code")]
+    CountryCode(String),
+    #[error(
+        "a STIX location needs a region or a country: set countrycode (e.g. \"DE\") or region (e.g. \
+         \"western-europe\")"
+    )]
+    LocationWithoutPlace,
+    #[error("reportobjectreferences: \"{0}\" is not a STIX id (type--uuid)")]
+    ReportRef(String),
+    #[error(
+        "a STIX report needs at least one object: set reportobjectreferences to the STIX ids it covers \
+         ([{{\"objectstixid\": \"indicator--…\"}}]) or give it relationships"
+    )]
+    EmptyReport,
+}
+
 /// The TLP level an indicator is marked with, if any.
-pub fn tlp_of(ind: &Indicator) -> Result<Option<Tlp>, String> {
+pub fn tlp_of(ind: &Indicator) -> Result<Option<Tlp>, RenderFailure> {
     match ind.field("trafficlightprotocol") {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Tlp::parse(s),
-        Some(other) => Err(format!("trafficlightprotocol must be a string such as \"GREEN\", not {other}")),
+        Some(Value::String(s)) => Ok(Tlp::parse(s)?),
+        Some(other) => Err(RenderFailure::TlpNotString(other.clone())),
     }
 }
 
@@ -49,8 +79,8 @@ struct Common<'a> {
 
 /// Renders one indicator made in XSOAR (not an imported STIX object: see [`super::render_indicator`]), or says
 /// why it cannot be rendered.
-pub(super) fn render_one(ind: &Indicator, opts: &RenderOptions) -> Result<Rendered, String> {
-    let kind = kind_of(&ind.xsoar_type).ok_or_else(|| unmapped(&ind.xsoar_type))?;
+pub(super) fn render_one(ind: &Indicator, opts: &RenderOptions) -> Result<Rendered, RenderFailure> {
+    let kind = kind_of(&ind.xsoar_type).ok_or_else(|| RenderFailure::Unmapped(unmapped(&ind.xsoar_type)))?;
     let expired = ind.field_str("expirationstatus").is_some_and(|s| s.eq_ignore_ascii_case("expired"))
         || matches!((ind.expiration, opts.expired_as_of), (Some(e), Some(now)) if e <= now);
     let revoked = opts.revoke_expired && expired;
@@ -221,7 +251,7 @@ fn push_unique(list: &mut Vec<String>, items: impl IntoIterator<Item = String>) 
 }
 
 /// A non-indicator SDO (`t` is the 2.0 custom type for infrastructure and location over 2.0).
-fn sdo(c: &Common<'_>, t: &str, id: &str, v21: bool) -> Result<String, String> {
+fn sdo(c: &Common<'_>, t: &str, id: &str, v21: bool) -> Result<String, RenderFailure> {
     let ind = c.ind;
     let base = t.strip_prefix(CUSTOM_PREFIX).unwrap_or(t);
     let mut m = head(c, t, id, v21);
@@ -240,7 +270,7 @@ fn sdo(c: &Common<'_>, t: &str, id: &str, v21: bool) -> Result<String, String> {
         }
         "report" => {
             let published = match ind.field_str("published") {
-                Some(p) => Timestamp::parse(&p).map_err(|e| format!("\"published\": {e}"))?,
+                Some(p) => Timestamp::parse(&p).map_err(RenderFailure::Published)?,
                 None => ind.created,
             };
             m.insert("published".into(), ts(published));
@@ -264,13 +294,11 @@ fn sdo(c: &Common<'_>, t: &str, id: &str, v21: bool) -> Result<String, String> {
                 Some(cc) if cc.len() == 2 && cc.bytes().all(|b| b.is_ascii_alphabetic()) => {
                     Some(cc.to_ascii_uppercase())
                 }
-                Some(cc) => return Err(format!("countrycode \"{cc}\" is not a two-letter ISO 3166-1 code")),
+                Some(cc) => return Err(RenderFailure::CountryCode(cc)),
                 None => None,
             };
             if region.is_none() && country.is_none() {
-                return Err("a STIX location needs a region or a country: set countrycode (e.g. \"DE\") or region \
-                            (e.g. \"western-europe\")"
-                    .into());
+                return Err(RenderFailure::LocationWithoutPlace);
             }
             if let Some(r) = region {
                 m.insert("region".into(), json!(r));
@@ -335,7 +363,7 @@ fn truthy(v: Option<&Value>) -> bool {
 /// `reportobjectreferences` (`[{"objectstixid": …}]` or ids), then the report's relationships (as XSOAR adds
 /// them) → `object_refs`; a report needs at least one. A relationship is served only when both its ends are in
 /// the collection, so a report may name objects a collection does not hold, as STIX allows for `object_refs`.
-fn report_refs(ind: &Indicator, opts: &RenderOptions) -> Result<Vec<String>, String> {
+fn report_refs(ind: &Indicator, opts: &RenderOptions) -> Result<Vec<String>, RenderFailure> {
     let mut refs = Vec::new();
     if let Some(Value::Array(rows)) = ind.field("reportobjectreferences") {
         for row in rows {
@@ -348,7 +376,7 @@ fn report_refs(ind: &Indicator, opts: &RenderOptions) -> Result<Vec<String>, Str
                 continue;
             }
             if !is_stix_id(id) {
-                return Err(format!("reportobjectreferences: \"{id}\" is not a STIX id (type--uuid)"));
+                return Err(RenderFailure::ReportRef(id.to_string()));
             }
             if !refs.iter().any(|r| r == id) {
                 refs.push(id.to_string());
@@ -363,9 +391,7 @@ fn report_refs(ind: &Indicator, opts: &RenderOptions) -> Result<Vec<String>, Str
         }
     }
     if refs.is_empty() {
-        return Err("a STIX report needs at least one object: set reportobjectreferences to the STIX ids it \
-                    covers ([{\"objectstixid\": \"indicator--…\"}]) or give it relationships"
-            .into());
+        return Err(RenderFailure::EmptyReport);
     }
     Ok(refs)
 }
