@@ -24,13 +24,6 @@ impl From<edge_feed::snapshot_dir::SnapshotDirError> for Fail {
     }
 }
 
-impl From<crate::commands::user::UserError> for Fail {
-    /// A users file could not be read, written or changed: exit code 1.
-    fn from(e: crate::commands::user::UserError) -> Fail {
-        Fail::from(e.to_string())
-    }
-}
-
 impl From<HttpError> for Fail {
     /// The worker could not be reached, refused, or answered nonsense: exit code 1.
     fn from(e: HttpError) -> Fail {

@@ -2,7 +2,8 @@
 //! the tests, and to wasm32 for the worker. It answers a request from a store; it never touches the network.
 //!
 //! The modules, from the bottom up (each imports only those above it in this list):
-//! - [`time`]: STIX timestamps (microseconds), parsed and shown as STIX writes them.
+//! - [`time`]: STIX timestamps (microseconds), parsed and shown as STIX writes them; [`duration`]: durations as
+//!   operators write them (`24h`).
 //! - [`text`]: client-supplied text as messages show it.
 //! - [`store`]: the blob store the snapshots live in (R2 at the edge, memory in tests, a directory for the CLI),
 //!   and [`faults`]: its read deadline, the snapshot a request read, the error log.
@@ -25,6 +26,7 @@
 //! docs/ARCHITECTURE.md shows the path of the data and the crates around this one.
 
 pub mod auth;
+pub mod duration;
 pub mod faults;
 pub mod retention;
 pub mod server;

@@ -4,7 +4,7 @@
 //! The worker serialises the answers below and the CLI deserialises them, so the two cannot drift apart. Field
 //! order is the JSON order on the wire (serde_json keeps it): do not reorder fields.
 
-use crate::retention::{parse_duration, DurationError};
+use crate::duration::{parse_duration, DurationError};
 use crate::store::Listed;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -261,7 +261,7 @@ mod tests {
         }
         let keep = r#""keep" must be a duration such as "24h""#;
         let manifest = r#""manifest" must be a manifest key, manifest/<32 hex digits>"#;
-        let not_a_duration = crate::retention::parse_duration("soon").unwrap_err().to_string();
+        let not_a_duration = crate::duration::parse_duration("soon").unwrap_err().to_string();
         for (body, says) in [
             (format!(r#"{{"manifest": "{key}", "keep": 5}}"#), keep),
             (r#"{"manifest": 5, "keep": [1]}"#.to_string(), keep),

@@ -99,7 +99,7 @@ fn each_bad_switch_request_gets_its_own_answer() {
         (Some("[1]"), 400, manifest.into()),
         (Some(r#"{"manifest": "index/00000000000000000000000000000000"}"#), 400, manifest.into()),
         (Some(r#"{"manifest": 5, "keep": true}"#), 400, keep.into()),
-        (Some(r#"{"keep": "soon"}"#), 400, edge_core::retention::parse_duration("soon").unwrap_err().to_string()),
+        (Some(r#"{"keep": "soon"}"#), 400, edge_core::duration::parse_duration("soon").unwrap_err().to_string()),
         (Some(&format!(r#"{{"manifest": "{key}"}}"#) as &str), 409, format!("{key} has not been uploaded")),
     ] {
         let r = call(&store, "PUT", "/admin/current", &[], body.map(|b| b.as_bytes().to_vec()));

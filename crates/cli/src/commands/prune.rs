@@ -54,7 +54,7 @@ impl From<PruneError> for Fail {
 
 pub fn run(args: Args) -> Result<(), Fail> {
     let Args { dir, url, token, keep, dry_run, now } = args;
-    let keep_us = edge_core::retention::parse_duration(&keep).map_err(|e| bad(format!("--keep: {e}")))?;
+    let keep_us = edge_core::duration::parse_duration(&keep).map_err(|e| bad(format!("--keep: {e}")))?;
     let now = parse_now(now)?;
     let pruned = match (dir, url, token) {
         (Some(dir), _, _) => {
@@ -149,7 +149,7 @@ pub fn prune_worker_with_progress(
 
 /// Prints what a prune did (or, dry, would do); warns instead when a retained snapshot could not be read.
 pub fn report_prune(p: &Pruned, keep: i64) {
-    let keep = edge_core::retention::show_duration(keep);
+    let keep = edge_core::duration::show_duration(keep);
     if !p.unreadable.is_empty() {
         for (snapshot, why) in &p.unreadable {
             eprintln!("warning: the retained snapshot {snapshot} cannot be read: {why}");

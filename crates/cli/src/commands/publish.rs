@@ -30,7 +30,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), Fail> {
     let Args { dir, url, token, keep, no_prune } = args;
-    let keep_us = edge_core::retention::parse_duration(&keep).map_err(|e| bad(format!("--keep: {e}")))?;
+    let keep_us = edge_core::duration::parse_duration(&keep).map_err(|e| bad(format!("--keep: {e}")))?;
     let snapshot = SnapshotDir::open(&dir).map_err(|e| bad(e.to_string()))?;
     let started = std::time::Instant::now();
     let progress = bar(0, "uploading {bar:30} {pos}/{len} blobs ({eta} left)");

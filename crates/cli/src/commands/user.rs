@@ -161,3 +161,10 @@ fn add(
     }
     Ok(())
 }
+
+impl From<UserError> for Fail {
+    /// A users file could not be read, written or changed: exit code 1.
+    fn from(e: UserError) -> Fail {
+        Fail::from(e.to_string())
+    }
+}
