@@ -62,9 +62,9 @@ impl Admin {
     }
 
     /// Sends an admin call; a refused token, or a worker without the admin path, is an error whatever the call.
-    fn call(&self, method: Method, path: &str, body: Option<&[u8]>) -> Result<Answer, HttpError> {
+    fn call(&self, method: Method, path: &str) -> Result<Answer, HttpError> {
         let url = format!("{}{path}", self.base);
-        let answer = self.http.send(method, &url, &[("Authorization", &self.authorization)], body)?;
+        let answer = self.http.send(method, &url, &[("Authorization", &self.authorization)])?;
         match answer.status {
             401 => Err(HttpError::AdminToken { url }),
             404 if path == wire::MISSING => Err(HttpError::AdminOff { url }),
@@ -76,7 +76,7 @@ impl Admin {
         let mut missing = Vec::new();
         for chunk in keys.chunks(MAX_KEYS_PER_CALL) {
             let body = serde_json::to_vec(chunk).expect("keys serialise");
-            let answer = self.call(Method::Post, wire::MISSING, Some(&body))?;
+            let answer = self.call(Method::Post(&body), wire::MISSING)?;
             if answer.status != 200 {
                 return Err(HttpError::refused("asking which blobs are missing", &answer));
             }
@@ -88,7 +88,7 @@ impl Admin {
 
     /// A blob from the worker's store, if it has it (to read the previous snapshot).
     pub fn blob(&self, key: &str) -> Result<Option<Vec<u8>>, HttpError> {
-        let answer = self.call(Method::Get, &wire::blob_path(key), None)?;
+        let answer = self.call(Method::Get, &wire::blob_path(key))?;
         match answer.status {
             200 => Ok(Some(answer.body)),
             404 => Ok(None),
@@ -98,7 +98,7 @@ impl Admin {
 
     /// Uploads one blob.
     fn put_blob(&self, key: &str, bytes: &[u8], doing: &str) -> Result<(), HttpError> {
-        let answer = self.call(Method::Put, &wire::blob_path(key), Some(bytes))?;
+        let answer = self.call(Method::Put(bytes), &wire::blob_path(key))?;
         if answer.status != 201 {
             return Err(HttpError::refused(format!("{doing} {key}"), &answer));
         }
@@ -112,7 +112,7 @@ impl Admin {
 
     /// The worker's current pointer (with its history of replaced snapshots), if anything is published.
     pub fn pointer(&self) -> Result<Option<Pointer>, HttpError> {
-        let answer = self.call(Method::Get, wire::CURRENT, None)?;
+        let answer = self.call(Method::Get, wire::CURRENT)?;
         match answer.status {
             200 => parse(&answer, "the worker's current pointer is not valid").map(Some),
             404 => Ok(None),
@@ -130,7 +130,7 @@ impl Admin {
                 Some(c) => format!("{}?cursor={}", wire::BLOBS, percent_encode(c)),
                 None => wire::BLOBS.to_string(),
             };
-            let answer = self.call(Method::Get, &path, None)?;
+            let answer = self.call(Method::Get, &path)?;
             if answer.status != 200 {
                 return Err(HttpError::refused("listing the worker's blobs", &answer));
             }
@@ -147,7 +147,7 @@ impl Admin {
     /// Deletes up to 1000 blobs; returns those the worker refused because its current snapshot reaches them.
     pub fn delete(&self, keys: &[String]) -> Result<Vec<String>, HttpError> {
         let body = serde_json::to_vec(keys).expect("keys serialise");
-        let answer = self.call(Method::Post, wire::DELETE, Some(&body))?;
+        let answer = self.call(Method::Post(&body), wire::DELETE)?;
         if answer.status != 200 {
             return Err(HttpError::refused("deleting blobs", &answer));
         }
@@ -179,7 +179,7 @@ impl Admin {
         }
         let switch = SwitchRequest { manifest: dir.file.manifest.clone(), keep: keep.map(String::from) };
         let body = serde_json::to_vec(&switch).expect("serialises");
-        let answer = self.call(Method::Put, wire::CURRENT, Some(&body))?;
+        let answer = self.call(Method::Put(&body), wire::CURRENT)?;
         if answer.status != 200 {
             return Err(HttpError::refused("switching to the new snapshot", &answer).into());
         }

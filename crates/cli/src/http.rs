@@ -40,20 +40,20 @@ impl HttpError {
     }
 }
 
-/// The methods the command sends.
+/// The methods the command sends, with the body of those that send one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Method {
+pub enum Method<'b> {
     Get,
-    Post,
-    Put,
+    Post(&'b [u8]),
+    Put(&'b [u8]),
 }
 
-impl Method {
+impl Method<'_> {
     fn name(self) -> &'static str {
         match self {
             Method::Get => "GET",
-            Method::Post => "POST",
-            Method::Put => "PUT",
+            Method::Post(_) => "POST",
+            Method::Put(_) => "PUT",
         }
     }
 }
@@ -96,24 +96,17 @@ impl Http {
     }
 
     /// Sends a request and reads the whole answer, whatever its status.
-    pub fn send(
-        &self,
-        method: Method,
-        url: &str,
-        headers: &[(&str, &str)],
-        body: Option<&[u8]>,
-    ) -> Result<Answer, HttpError> {
+    pub fn send(&self, method: Method, url: &str, headers: &[(&str, &str)]) -> Result<Answer, HttpError> {
         fn with<B>(mut r: ureq::RequestBuilder<B>, headers: &[(&str, &str)]) -> ureq::RequestBuilder<B> {
             for (name, value) in headers {
                 r = r.header(*name, *value);
             }
             r
         }
-        let result = match (method, body) {
-            (Method::Get, _) => with(self.agent.get(url), headers).call(),
-            (Method::Post, Some(b)) => with(self.agent.post(url), headers).send(b),
-            (Method::Put, Some(b)) => with(self.agent.put(url), headers).send(b),
-            (Method::Post | Method::Put, None) => unreachable!("POST and PUT are sent with a body"),
+        let result = match method {
+            Method::Get => with(self.agent.get(url), headers).call(),
+            Method::Post(body) => with(self.agent.post(url), headers).send(body),
+            Method::Put(body) => with(self.agent.put(url), headers).send(body),
         };
         let mut resp = result.map_err(|e| HttpError::Unreachable { url: url.to_string(), source: Box::new(e) })?;
         let status = resp.status().as_u16();

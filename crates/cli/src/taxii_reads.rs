@@ -37,7 +37,7 @@ pub fn get_json(url: &str, reader: &ReaderArgs, accept: &str) -> Result<serde_js
     if let Some(auth) = &authorization {
         headers.push(("Authorization", auth));
     }
-    let answer = Http::reader().send(Method::Get, url, &headers, None)?;
+    let answer = Http::reader().send(Method::Get, url, &headers)?;
     match answer.status {
         200 => serde_json::from_slice(&answer.body)
             .map_err(|source| HttpError::BadAnswer { what: format!("{url} did not answer JSON"), source }),

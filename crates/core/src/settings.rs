@@ -124,3 +124,42 @@ impl Settings {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(vars: &[(&str, &str)]) -> Settings {
+        let get = |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
+        Settings::from_vars(get, get)
+    }
+
+    #[test]
+    fn unset_vars_keep_the_defaults_and_bad_values_are_ignored() {
+        let d = from(&[]);
+        assert_eq!((d.default_limit, d.max_limit, d.versions.clone()), (1000, 1000, vec![Version::V21, Version::V20]));
+        assert_eq!(d.pointer_ttl, DEFAULT_POINTER_TTL_MS * 1000);
+        assert_eq!(d.admin_token, None);
+        let bad = from(&[("MAX_PAGE_SIZE", "0"), ("TAXII_VERSIONS", "3.0, x"), ("POINTER_TTL_MS", "-5")]);
+        assert_eq!((bad.max_limit, bad.versions, bad.pointer_ttl), (d.max_limit, d.versions, d.pointer_ttl));
+    }
+
+    #[test]
+    fn vars_and_secrets_are_read() {
+        let s = from(&[
+            ("TAXII_TITLE", "Feeds"),
+            ("API_ROOT", "intel"),
+            ("MAX_PAGE_SIZE", "500"),
+            ("DEFAULT_PAGE_SIZE", "800"),
+            ("TAXII_VERSIONS", " 2.0 "),
+            ("POINTER_TTL_MS", "99999999"),
+            ("ADMIN_TOKEN", "t"),
+            ("NEXT_SECRET", "k"),
+        ]);
+        assert_eq!((s.title.as_str(), s.api_root.as_str()), ("Feeds", "intel"));
+        assert_eq!((s.max_limit, s.default_limit), (500, 500), "the default page is never above the largest");
+        assert_eq!(s.versions, vec![Version::V20]);
+        assert_eq!(s.pointer_ttl, 3_600_000 * 1000, "at most an hour");
+        assert_eq!((s.admin_token.as_deref(), s.next_secret.as_slice()), (Some("t"), &b"k"[..]));
+    }
+}

@@ -85,9 +85,8 @@ pub struct Deleted {
 /// The request of `PUT` [`CURRENT`]: the manifest to make current, and how long the snapshot it replaces stays
 /// in the pointer's history (a duration such as `"24h"`; missing or `null`: the worker's default).
 ///
-/// Reading one checks it: `"keep"` first, then `"manifest"`, each bad field with its own message
-/// ([`SwitchRequestError`]). Other fields are ignored, and JSON that is not an object reads as an object with
-/// no fields.
+/// The worker reads it with [`SwitchRequest::from_value`], each bad field with its own message
+/// ([`SwitchRequestError`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SwitchRequest {
     pub manifest: String,
@@ -109,19 +108,21 @@ pub enum SwitchRequestError {
 }
 
 impl SwitchRequest {
-    /// The request from its fields as sent (`None`: missing or `null`).
-    fn checked(manifest: Option<Sent>, keep: Option<Sent>) -> Result<SwitchRequest, SwitchRequestError> {
-        let keep = match keep {
-            None => None,
-            Some(Sent::Text(k)) => {
-                parse_duration(&k)?;
-                Some(k)
+    /// The request as the worker reads it from the body's JSON: `"keep"` first (missing or `null`: the default; a
+    /// duration string), then `"manifest"` (a manifest key). Other fields are ignored; JSON that is not an object
+    /// has no fields.
+    pub fn from_value(body: &serde_json::Value) -> Result<SwitchRequest, SwitchRequestError> {
+        let keep = match body.get("keep") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(k)) => {
+                parse_duration(k)?;
+                Some(k.clone())
             }
-            Some(Sent::Other(_)) => return Err(SwitchRequestError::KeepNotText),
+            Some(_) => return Err(SwitchRequestError::KeepNotText),
         };
-        match manifest {
-            Some(Sent::Text(key)) if key.starts_with("manifest/") && valid_blob_key(&key) => {
-                Ok(SwitchRequest { manifest: key, keep })
+        match body.get("manifest").and_then(serde_json::Value::as_str) {
+            Some(key) if key.starts_with("manifest/") && valid_blob_key(key) => {
+                Ok(SwitchRequest { manifest: key.to_string(), keep })
             }
             _ => Err(SwitchRequestError::Manifest),
         }
@@ -130,68 +131,6 @@ impl SwitchRequest {
     /// How long the replaced snapshot stays in the history, micros (`None`: the worker's default).
     pub fn keep_micros(&self) -> Result<Option<i64>, DurationError> {
         self.keep.as_deref().map(parse_duration).transpose()
-    }
-}
-
-/// A field of a [`SwitchRequest`] as sent: a string, or anything else.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Sent {
-    Text(String),
-    Other(serde::de::IgnoredAny),
-}
-
-impl<'de> Deserialize<'de> for SwitchRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::{Error, MapAccess, SeqAccess, Visitor};
-        struct Fields;
-        /// What is not an object has no fields.
-        fn none<E: Error>() -> Result<SwitchRequest, E> {
-            SwitchRequest::checked(None, None).map_err(E::custom)
-        }
-        impl<'de> Visitor<'de> for Fields {
-            type Value = SwitchRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("{\"manifest\": key, \"keep\": duration}")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SwitchRequest, A::Error> {
-                // Both fields are read before either is checked, so "keep" is checked first in any order; a
-                // repeated field counts once, the last time.
-                let (mut manifest, mut keep) = (None, None);
-                while let Some(name) = map.next_key::<String>()? {
-                    match name.as_str() {
-                        "manifest" => manifest = map.next_value::<Option<Sent>>()?,
-                        "keep" => keep = map.next_value::<Option<Sent>>()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                SwitchRequest::checked(manifest, keep).map_err(A::Error::custom)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<SwitchRequest, A::Error> {
-                none()
-            }
-            fn visit_str<E: Error>(self, _: &str) -> Result<SwitchRequest, E> {
-                none()
-            }
-            fn visit_bool<E: Error>(self, _: bool) -> Result<SwitchRequest, E> {
-                none()
-            }
-            fn visit_i64<E: Error>(self, _: i64) -> Result<SwitchRequest, E> {
-                none()
-            }
-            fn visit_u64<E: Error>(self, _: u64) -> Result<SwitchRequest, E> {
-                none()
-            }
-            fn visit_f64<E: Error>(self, _: f64) -> Result<SwitchRequest, E> {
-                none()
-            }
-            fn visit_unit<E: Error>(self) -> Result<SwitchRequest, E> {
-                none()
-            }
-        }
-        d.deserialize_any(Fields)
     }
 }
 
@@ -245,7 +184,7 @@ mod tests {
         let key = "manifest/0123456789abcdef0123456789abcdef";
         let read = |body: &str| {
             let v: serde_json::Value = serde_json::from_str(body).unwrap();
-            SwitchRequest::deserialize(&v).map_err(|e| e.to_string())
+            SwitchRequest::from_value(&v).map_err(|e| e.to_string())
         };
         let sent = SwitchRequest { manifest: key.into(), keep: Some("24h".into()) };
         assert_eq!(read(&serde_json::to_string(&sent).unwrap()), Ok(sent.clone()));

@@ -16,7 +16,6 @@ use crate::time::Timestamp;
 use crate::wire::{
     self, valid_blob_key, BlobPage, Deleted, ListedBlob, Missing, Stored, SwitchRequest, Switched, MAX_KEYS_PER_CALL,
 };
-use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -144,8 +143,7 @@ async fn switch<S: Store>(store: &S, req: &Request, now: Timestamp) -> Result<Re
     let store_err = |e: crate::store::StoreError| error(503, &format!("the store failed: {}", e.0));
     let asked: serde_json::Value =
         serde_json::from_slice(body(req)?).map_err(|e| error(400, &format!("expected {{\"manifest\": key}}: {e}")))?;
-    // From a parsed value, the error is the request's own message (no position).
-    let asked = SwitchRequest::deserialize(&asked).map_err(|e| error(400, &e.to_string()))?;
+    let asked = SwitchRequest::from_value(&asked).map_err(|e| error(400, &e.to_string()))?;
     let keep = asked.keep_micros().map_err(|e| error(400, &e.to_string()))?;
     let key = asked.manifest;
     let bytes = store
