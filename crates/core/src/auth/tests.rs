@@ -15,6 +15,7 @@ fn entry(id: &str, title: &str, alias: Option<&str>) -> CollectionEntry {
         alias: alias.map(str::to_string),
         count: 0,
         types: Default::default(),
+        profile: None,
         newest: None,
         index: String::new(),
     }
