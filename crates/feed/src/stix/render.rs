@@ -110,8 +110,13 @@ pub(super) fn render_one(ind: &Indicator, opts: &RenderOptions) -> Result<Render
             let indicator_id = ids::sdo_id(&opts.namespace, "indicator", &ind.value);
             let id20 = opts.id_for(&indicator_id, false);
             let json20 = indicator(&c, &id20, &name, &pattern, false);
-            // XSOAR's reader takes an ASN's `number` as its value: an indicator keeps XSOAR's (`AS64503`).
-            let always = o.always_indicator || (xsoar && obs == Obs::Asn);
+            // XSOAR's reader takes an ASN's `number` as its value: an indicator keeps XSOAR's (`AS64503`); it
+            // drops a file SCO with no SHA-256, SHA-1 or MD5: an indicator carries its SHA-512.
+            let unread_file = obs == Obs::File
+                && !["SHA-256", "SHA-1", "MD5"]
+                    .iter()
+                    .any(|h| o.props.get("hashes").is_some_and(|m| m.get(h).is_some()));
+            let always = o.always_indicator || (xsoar && (obs == Obs::Asn || unread_file));
             let (id21, type21, json21) = if always || opts.as_indicator.contains(o.sco_type) {
                 (indicator_id.clone(), "indicator".to_string(), indicator(&c, &indicator_id, &name, &pattern, true))
             } else {
