@@ -26,7 +26,13 @@ const STIX20 = 'application/vnd.oasis.stix+json; version=2.0';
 
 // The demo feed until the real one lands: XSOAR's own test indicators plus generated IPs and domains, so that a
 // collection holds more objects than a preview shows (the "newest" logic is then exercised) and several types.
-const COLLECTIONS = { Collection1: 'type:IP', Collection2: { query: '', description: 'Everything' } };
+// Collection1's IPs are SCOs over 2.1 (nothing for Sentinel); the last two carry client settings.
+const COLLECTIONS = {
+  Collection1: 'type:IP',
+  Collection2: { query: '', description: 'Everything' },
+  'For Sentinel': { query: '', as_indicator: ['ipv4-addr', 'domain-name'] },
+  'For XSOAR': { query: '', profile: 'xsoar' },
+};
 const FIXTURE = join(ROOT, 'tests', 'browser', 'fixtures', 'ip_iocs.json');
 function generated() {
   const out = [];
@@ -274,6 +280,43 @@ test('the Sentinel values are what the TAXII endpoints answer, and the curl snip
   const expected = (await taxii(`${objects}?limit=100`, TAXII21)).body.objects.map((o) => o.id);
   assert.deepEqual(answers[1].objects.map((o) => o.id), expected);
   assert.equal(answers[2].type, 'bundle');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('each client tab says what that client will get from the collection, from the server\'s own counts', async () => {
+  const { context, page, errors } = await openPage();
+  await loaded(page);
+  const status = (await (await fetch(new URL('/api/status', worker.url))).json()).collections;
+  const byTitle = Object.fromEntries(status.map((c) => [c.title, c]));
+  const text = async (c, field) => {
+    await selectCollection(page, c.id);
+    return page.textContent(`[data-field="${field}"]`);
+  };
+  // IPs served as SCOs over 2.1: Sentinel would import nothing, and the console says so and what to set.
+  const ips = byTitle.Collection1;
+  assert.equal(ips.types.indicator, undefined);
+  assert.ok(ips.types['ipv4-addr'] > 0);
+  assert.match(await text(ips, 'sentinel-outlook'),
+    new RegExp(`^0 indicator objects over 2\\.1: Microsoft Sentinel will import nothing; set as_indicator for its ${ips.types['ipv4-addr']} observables \\(ipv4-addr\\)`));
+  assert.match(await text(ips, 'xsoar-outlook'), /Set "profile": "xsoar" on this collection/);
+  // as_indicator for the collection: its indicators, counted by the server.
+  const sentinel = byTitle['For Sentinel'];
+  assert.ok(sentinel.types.indicator > 0);
+  assert.match(await text(sentinel, 'sentinel-outlook'),
+    new RegExp(`^${sentinel.types.indicator.toLocaleString('en-US')} indicator objects over 2\\.1: Microsoft Sentinel imports these`));
+  // The xsoar profile: what XSOAR must fetch, and a warning on the other tabs.
+  const xsoar = byTitle['For XSOAR'];
+  assert.equal(xsoar.profile, 'xsoar');
+  assert.match(await page.textContent(`.card[data-collection-id="${xsoar.id}"] [data-field="profile"]`), /^xsoar /);
+  assert.equal(await page.$(`.card[data-collection-id="${ips.id}"] [data-field="profile"]`), null);
+  assert.equal(byTitle.Collection2.profile, undefined);
+  const x = await text(xsoar, 'xsoar-outlook');
+  assert.match(x, /in the form Cortex XSOAR's TAXII 2 feed reads \(profile xsoar\)\. Its "STIX Objects To Fetch" must include indicator, relationship, .*ipv4-addr/);
+  assert.equal(await page.textContent('[data-field="xsoar-collection"]'), xsoar.title);
+  assert.match(await page.textContent('[data-field="xsoar-objects"]'), /^indicator, relationship, /);
+  assert.match(await text(xsoar, 'sentinel-outlook'), /profile xsoar, not strict STIX/);
+  assert.match(await text(xsoar, 'opencti-outlook'), new RegExp(`^OpenCTI reads every object: ${xsoar.count.toLocaleString('en-US')} objects over 2\\.1 .*xsoar profile`));
   assert.deepEqual(errors, []);
   await context.close();
 });
