@@ -525,6 +525,14 @@ const OUTLOOK = {
       + (problems.length ? `Cortex XSOAR's TAXII 2 feed misreads it (${problems.join('; ')}). ` : '')
       + 'Set "profile": "xsoar" on this collection for Cortex XSOAR.';
   },
+  elastic(c) {
+    const k = contents(c);
+    const scos = k.observables
+      ? ` The ${plural(k.observables, 'observable')} served as SCOs (${k.scoTypes.join(', ')}) arrive without indicator `
+        + 'fields (and are dropped with "Restrict STIX 2.1 format"): set as_indicator for their types.'
+      : '';
+    return `${plural(k.indicators, 'indicator object')} over 2.1: Elastic maps their patterns to threat indicators.${scos}`;
+  },
   generic(name) {
     return (c) => {
       const k = contents(c);

@@ -300,6 +300,7 @@ test('each client tab says what that client will get from the collection, from t
   assert.match(await text(ips, 'sentinel-outlook'),
     new RegExp(`^0 indicator objects over 2\\.1: Microsoft Sentinel will import nothing; set as_indicator for its ${ips.types['ipv4-addr']} observables \\(ipv4-addr\\)`));
   assert.match(await text(ips, 'xsoar-outlook'), /Set "profile": "xsoar" on this collection/);
+  assert.match(await text(ips, 'elastic-outlook'), /^0 indicator objects over 2\.1: .* set as_indicator/);
   // as_indicator for the collection: its indicators, counted by the server.
   const sentinel = byTitle['For Sentinel'];
   assert.ok(sentinel.types.indicator > 0);

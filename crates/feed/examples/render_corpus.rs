@@ -114,7 +114,7 @@ fn main() {
     let mut out = Vec::new();
     for (name, collections, base) in &settings {
         let cols = parse_collections(collections).expect("valid collections");
-        let opts = &base.for_client(&cols[0].client);
+        let opts = &cols[0].client.render_options(base);
         let mut members = Vec::new();
         let mut rendered = Vec::new();
         let mut errors = Vec::new();

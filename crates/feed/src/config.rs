@@ -9,7 +9,7 @@
 //! [`crate::stix::Profile`]).
 
 use crate::query::Query;
-use crate::stix::{Profile, SCO_TYPES};
+use crate::stix::{Profile, RenderOptions, SCO_TYPES};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -37,6 +37,21 @@ impl ClientSettings {
     /// Whether the collection sets nothing of its own.
     pub fn is_default(&self) -> bool {
         *self == ClientSettings::default()
+    }
+
+    /// The build's render options as this collection's settings make them: its `as_indicator` replaces the
+    /// build's, and the xsoar profile names no producer (XSOAR's feed would import the producer identity as an
+    /// Identity indicator; it is still served when extension definitions need a creator).
+    pub fn render_options(&self, build: &RenderOptions) -> RenderOptions {
+        let mut o = build.clone();
+        if let Some(types) = &self.as_indicator {
+            o.as_indicator = types.clone();
+        }
+        o.profile = self.profile;
+        if o.profile == Profile::Xsoar {
+            o.producer = None;
+        }
+        o
     }
 }
 

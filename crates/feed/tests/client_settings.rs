@@ -6,9 +6,8 @@
 use edge_core::time::Timestamp;
 use edge_feed::build::{build, BuildInput, Prepared};
 use edge_feed::config::parse_collections;
-use edge_feed::import::xsoar::indicator_from;
 use edge_feed::indicator::Indicator;
-use edge_feed::stix::{ids, render_indicator, Profile, RenderOptions, Rendered};
+use edge_feed::stix::{ids, render_indicator, Profile, RenderOptions};
 use edge_testkit::samples;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -27,20 +26,25 @@ fn stix() -> RenderOptions {
 }
 
 fn ind(ty: &str, value: &str, custom: Value) -> Indicator {
-    indicator_from(
-        "test",
-        json!({"value": value, "indicator_type": ty, "score": 3, "timestamp": "2024-03-01T10:00:00.123456Z",
-               "modified": "2024-04-01T12:30:00.654321Z", "CustomFields": custom}),
-    )
-    .unwrap()
+    samples::indicator(ty, value, 3, custom)
 }
 
-fn render(i: &Indicator, o: &RenderOptions) -> Rendered {
-    render_indicator(i, o).unwrap_or_else(|e| panic!("{e}"))
+fn render(i: &Indicator, o: &RenderOptions) -> Object {
+    let r = render_indicator(i, o).unwrap_or_else(|e| panic!("{e}"));
+    Object { id21: r.id21, type21: r.type21, type20: r.type20, json21: j(&r.json21), json20: j(&r.json20) }
+}
+
+/// A rendered object with its JSON parsed.
+struct Object {
+    id21: String,
+    type21: String,
+    type20: String,
+    json21: Value,
+    json20: Value,
 }
 
 fn j(s: &str) -> Value {
-    serde_json::from_str(s).unwrap()
+    serde_json::from_str(s).expect("rendered JSON parses")
 }
 
 const MD5: &str = "44d88612fea8a8f36de82e1278abb02f";
@@ -50,16 +54,16 @@ const SHA256: &str = "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf6
 fn a_file_with_several_hashes_is_one_comparison_on_the_hash_xsoar_reads_first() {
     let file = ind("File", MD5, json!({"sha256": SHA256, "associatedfilenames": ["eicar.com"]}));
     // The default pattern ORs the hashes (XSOAR's reader, in its default mode, drops it).
-    let d = j(&render(&file, &stix()).json20);
+    let d = render(&file, &stix()).json20;
     assert_eq!(d["pattern"], format!("[file:hashes.MD5 = '{MD5}' OR file:hashes.'SHA-256' = '{SHA256}']"));
     let r = render(&file, &xsoar());
-    let i20 = j(&r.json20);
+    let i20 = r.json20.clone();
     assert_eq!(i20["pattern"], format!("[file:hashes.'SHA-256' = '{SHA256}']"));
     assert_eq!(i20["name"], SHA256, "the name (read for relationships) is the value XSOAR imports it by");
     assert!(i20.get("created_by_ref").is_none(), "no producer in the xsoar profile");
     // Over 2.1 an SCO with created/modified and without the file name (which XSOAR's relationship reader would
     // take before the hash).
-    let s21 = j(&r.json21);
+    let s21 = r.json21.clone();
     assert_eq!(s21["type"], "file");
     assert_eq!(s21["created"], "2024-03-01T10:00:00.123456Z");
     assert_eq!(s21["modified"], "2024-04-01T12:30:00.654321Z");
@@ -96,10 +100,10 @@ fn observables_xsoar_cannot_read_by_their_stix_property_carry_its_value_too() {
     ];
     for (ty, value, custom, pattern) in cases {
         let r = render(&ind(ty, value, custom), &xsoar());
-        assert_eq!(j(&r.json20)["pattern"], pattern, "{ty}");
+        assert_eq!(r.json20["pattern"], pattern, "{ty}");
         if ty == "ASN" || ty == "DomainGlob" {
             // An ASN is an indicator over 2.1 too: the SCO's integer `number` would lose XSOAR's `AS`.
-            assert_eq!(j(&r.json21)["pattern"], pattern, "{ty}");
+            assert_eq!(r.json21["pattern"], pattern, "{ty}");
         } else {
             assert_ne!(r.type21, "indicator", "{ty}");
         }
@@ -111,11 +115,11 @@ fn xsoar_sdos_keep_their_types_over_20_and_defaults_stay_strict() {
     let infra = ind("Infrastructure", "C2 cluster", json!({}));
     assert_eq!(render(&infra, &stix()).type20, "x-taxii-edge-infrastructure");
     let r = render(&infra, &xsoar());
-    assert_eq!((r.type20.as_str(), j(&r.json20)["type"].as_str()), ("infrastructure", Some("infrastructure")));
+    assert_eq!((r.type20.as_str(), r.json20["type"].as_str()), ("infrastructure", Some("infrastructure")));
     // The default 2.1 SCO has no created/modified.
     let ip = render(&ind("IP", "198.51.100.7", json!({})), &stix());
-    assert!(j(&ip.json21).get("modified").is_none());
-    assert!(j(&render(&ind("IP", "198.51.100.7", json!({})), &xsoar()).json21)["modified"].is_string());
+    assert!(ip.json21.get("modified").is_none());
+    assert!(render(&ind("IP", "198.51.100.7", json!({})), &xsoar()).json21["modified"].is_string());
 }
 
 fn build_with(collections: &str, indicators: &[Indicator]) -> edge_feed::build::Built {

@@ -54,7 +54,7 @@ impl Variants {
         let of_collection = collections
             .iter()
             .map(|cfg| {
-                let o = render.for_client(&cfg.client);
+                let o = cfg.client.render_options(render);
                 let key = (o.as_indicator.clone(), o.profile);
                 keys.iter().position(|k| *k == key).unwrap_or_else(|| {
                     keys.push(key);

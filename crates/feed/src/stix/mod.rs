@@ -177,23 +177,6 @@ impl std::fmt::Debug for RenderOptions {
     }
 }
 
-impl RenderOptions {
-    /// These options as one collection's client settings make them: its `as_indicator` replaces the build's, and
-    /// the xsoar profile names no producer (XSOAR's feed would import the producer identity as an Identity
-    /// indicator; it is still served when extension definitions need a creator).
-    pub fn for_client(&self, client: &crate::config::ClientSettings) -> RenderOptions {
-        let mut o = self.clone();
-        if let Some(types) = &client.as_indicator {
-            o.as_indicator = types.clone();
-        }
-        o.profile = client.profile;
-        if o.profile == Profile::Xsoar {
-            o.producer = None;
-        }
-        o
-    }
-}
-
 impl Default for RenderOptions {
     fn default() -> Self {
         RenderOptions {
