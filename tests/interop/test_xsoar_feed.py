@@ -374,3 +374,23 @@ def test_relationships_from_files_name_their_hash_in_the_xsoar_profile(worker, s
     assert set(file_ends) <= file_values
     types = {i.get("type") for i in got}
     assert {"Infrastructure", "Location"} <= types, types
+
+
+def test_reports_arrive_with_references_in_the_xsoar_profile(worker, status):
+    """`parse_report` keeps the object_refs that are not relationships as the report's references (and
+    `parse_report_relationships` relates the report to each it knows): none from a default collection, whose
+    reports name their relationships only; every target of the report's relationships from the xsoar one."""
+    def reports(title):
+        feed = XsoarFeed(collection(worker, status, title, "2.1"))
+        got = feed.fetch()
+        return {i["value"]: (i["references"], feed.id_to_object) for i in got if i.get("type") == "Report"}
+
+    default = reports("All indicators")
+    assert default and all(refs == [] for refs, _ in default.values())
+    xsoar = reports("For Cortex XSOAR")
+    records = {r["value"]: r for r in demo_records()}
+    for name, (refs, objects) in xsoar.items():
+        targets = {rel["entityB"] for rel in records[name].get("relationships", [])}
+        named = {objects[r].get("name") or objects[r].get("value") for r in refs if r in objects}
+        assert targets and targets <= named, (name, targets - named)
+        assert refs, name

@@ -127,6 +127,21 @@ fn main() {
                 Err(e) => errors.push(e.to_string()),
             }
         }
+        // The xsoar profile's reports list their relationships' targets (the build does this per collection).
+        let patched: Vec<(usize, String, String)> = {
+            let refs: Vec<_> = rendered.iter().collect();
+            let x = edge_feed::stix::Extras::new(&members, &refs, opts);
+            (0..rendered.len())
+                .filter(|_| opts.profile == edge_feed::stix::Profile::Xsoar)
+                .filter_map(|i| {
+                    x.report_with_targets(i, &rendered[i].json21, &rendered[i].json20).map(|(a, b)| (i, a, b))
+                })
+                .collect()
+        };
+        for (i, json21, json20) in patched {
+            rendered[i].json21 = json21;
+            rendered[i].json20 = json20;
+        }
         let refs: Vec<_> = rendered.iter().collect();
         let extras = collection_extras(&members, &refs, opts);
         let all: Vec<_> = rendered.iter().chain(extras.iter()).collect();

@@ -177,3 +177,32 @@ fn each_indicator_is_rendered_once_per_variant_its_collections_use() {
     );
     assert_eq!(shared, n + ips);
 }
+
+#[test]
+fn an_xsoar_report_lists_the_members_its_relationships_point_at() {
+    let inds = samples::sample_indicators();
+    let built = build_with(r#"{"All": "", "XSOAR": {"query": "", "profile": "xsoar"}}"#, &inds);
+    let store = built.to_memory_store(Timestamp(0));
+    let objects = |title: &str| -> Vec<Value> {
+        let c = built.manifest.collections.iter().find(|c| c.title == title).unwrap();
+        let svc = edge_core::server::Service::new(edge_core::server::Settings::default());
+        let req = edge_testkit::request(
+            "GET",
+            &format!("/threatintel/collections/{}/objects/", c.id),
+            &[],
+            &[("Accept", edge_testkit::V21)],
+        );
+        edge_testkit::json(&edge_testkit::call(&svc, &store, &req))["objects"].as_array().unwrap().clone()
+    };
+    let weekly = |objs: &[Value]| objs.iter().find(|o| o["name"] == "Weekly report").unwrap()["object_refs"].clone();
+    let id_of = |objs: &[Value], name: &str| objs.iter().find(|o| o["name"] == name).unwrap()["id"].clone();
+    let (all, xsoar) = (objects("All"), objects("XSOAR"));
+    // The default keeps the TIP's references and the relationships (unchanged bytes for existing feeds).
+    let refs = weekly(&all);
+    assert!(refs.as_array().unwrap().iter().all(|r| r.as_str().unwrap().starts_with("relationship--")), "{refs}");
+    // The xsoar profile adds the targets: the malware and the vulnerability.
+    let refs = weekly(&xsoar);
+    for target in ["Emotet", "CVE-2021-44228"] {
+        assert!(refs.as_array().unwrap().contains(&id_of(&xsoar, target)), "{target}: {refs}");
+    }
+}

@@ -56,7 +56,7 @@ use edge_core::snapshot::format::*;
 use edge_core::time::Timestamp;
 use groups::concurrent_groups;
 use memory::Phases;
-use render_stage::packed_extras;
+use render_stage::{packed_extras, reports_with_targets};
 use sink::{DirSink, SharedSink};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -233,8 +233,13 @@ fn build_prepared(
         let members: Vec<usize> =
             (0..indicators.len()).filter(|&i| selected[i * words + c / 64] & (1 << (c % 64)) != 0).collect();
         let inds: Vec<&Indicator> = members.iter().map(|&i| &indicators[i]).collect();
-        let objs: Vec<&Packed> = members.iter().map(|&i| prepared.object(i, variant)).collect();
-        let extras = packed_extras(&inds, &objs, &prepared.variants.options[variant]);
+        let mut objs: Vec<&Packed> = members.iter().map(|&i| prepared.object(i, variant)).collect();
+        let opts = &prepared.variants.options[variant];
+        let reports = reports_with_targets(&inds, &objs, opts);
+        for (i, report) in &reports {
+            objs[*i] = report;
+        }
+        let extras = packed_extras(&inds, &objs, opts);
         drop(inds);
         let all: Vec<&Packed> = extras.iter().chain(objs.iter().copied()).collect();
         let previous = previous.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);

@@ -297,6 +297,39 @@ fn content_of(r: &Rendered) -> u32 {
     h.digest() as u32
 }
 
+/// The `xsoar` profile's reports whose `object_refs` gain the members their relationships point at, repacked,
+/// by member index (see [`stix::Extras::report_with_targets`]); none in another profile.
+pub(super) fn reports_with_targets(
+    members: &[&Indicator],
+    objs: &[&Packed],
+    render: &RenderOptions,
+) -> Vec<(usize, Packed)> {
+    let reports: Vec<usize> =
+        (0..members.len()).filter(|&i| objs[i].type21() == "report" && !members[i].relationships.is_empty()).collect();
+    if render.profile != stix::Profile::Xsoar || reports.is_empty() {
+        return Vec::new();
+    }
+    let extras = stix::Extras::new(members, objs, render);
+    reports
+        .into_iter()
+        .filter_map(|i| {
+            let p = objs[i];
+            let (both, at) = p.json();
+            let (json21, json20) = extras.report_with_targets(i, &both[..at], &both[at..])?;
+            let r = Rendered {
+                id21: p.id21().to_string(),
+                type21: p.type21().to_string(),
+                json21,
+                id20: p.id20().to_string(),
+                type20: p.type20().to_string(),
+                json20,
+                version: p.version,
+            };
+            Some((i, Packed::from(&r)))
+        })
+        .collect()
+}
+
 /// Members whose relationships one thread makes at a time.
 const EXTRAS_CHUNK: usize = 1024;
 
