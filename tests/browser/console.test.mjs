@@ -419,7 +419,7 @@ test('the sign-in works against the worker\'s own authentication (TAXII_USERS)',
   const users = join(dir, 'users.json');
   const password = 'console test pässword 1';
   const add = spawnSync(CLI, ['user', 'add', 'analyst', '--collections', 'Collection1', '--users', users, '--password-stdin',
-    '--iterations', '1000'], { input: `${password}\n`, encoding: 'utf8' });
+    '--iterations', '5000'], { input: `${password}\n`, encoding: 'utf8' });
   assert.equal(add.status, 0, add.stderr);
   const snapshot = buildSnapshot({ collections: COLLECTIONS, inputs: [FIXTURE], indicators: generated() });
   const closed = await startWorker({ snapshot, vars: { PUBLIC_COLLECTIONS: null }, secrets: { TAXII_USERS: readFileSync(users, 'utf8').trim() } });
