@@ -315,3 +315,18 @@ test('an isolate reuses the pointer it read for POINTER_TTL_MS; a switch through
     await own.stop();
   }
 });
+
+test('a page whose next is not followed is current content: a publish later it is answered afresh', async () => {
+  const p = await get(objects('Public IPs', '?limit=5'));
+  const url = objects('Public IPs', `?limit=1000&added_after=2000-01-01T00:00:00Z&next=${encodeURIComponent(p.json.next)}`);
+  const before = await get(url);
+  assert.equal(before.status, 200);
+  assert.match(before.headers.get('x-taxii-edge-next-ignored'), /^other-filters/);
+  assert.equal(before.headers.get('cache-control'), 'public, max-age=60', 'not the immutable age of a next page');
+  assert.equal(cache(await get(url)), 'HIT');
+  const n = before.json.objects.length;
+  publish(w.url, buildSnapshot({ collections: COLLECTIONS, indicators: indicators(n + 7), now: '2026-01-05T00:00:00Z' }));
+  const later = await get(url);
+  assert.equal(cache(later), 'MISS', 'keyed by the current snapshot, not the token');
+  assert.equal(later.json.objects.length, n + 7);
+});

@@ -69,8 +69,11 @@ const cases = () => [
   ['objects limit not a number', 'GET', col('objects/?limit=ten'), { accept: T21 }, 400, T21],
   ['objects limit twice', 'GET', col('objects/?limit=1&limit=2'), { accept: T21 }, 400, T21, (r) => assert.match(r.json.description, /more than once/)],
   ['added_after in the future', 'GET', col('objects/?added_after=2999-01-01T00:00:00Z'), { accept: T21 }, 200, T21, (r) => {
-    assert.equal(r.text, '{}');
-    assert.equal(r.headers.get('x-taxii-date-added-first'), null);
+    // An empty page lists no objects (a client reading `objects` finds an empty list), and its date headers
+    // keep a header cursor where it was: both are the request's added_after.
+    assert.equal(r.text, '{"more":false,"objects":[]}');
+    assert.equal(r.headers.get('x-taxii-date-added-first'), '2999-01-01T00:00:00.000000Z');
+    assert.equal(r.headers.get('x-taxii-date-added-last'), '2999-01-01T00:00:00.000000Z');
   }],
   ['added_after with an offset', 'GET', col('objects/?added_after=2000-01-01T02:00:00%2B02:00'), { accept: T21 }, 200, T21],
   ['added_after with a space for +', 'GET', col('objects/?added_after=2000-01-01T02:00:00+02:00'), { accept: T21 }, 200, T21],
@@ -78,7 +81,19 @@ const cases = () => [
   ['added_after garbage', 'GET', col('objects/?added_after=yesterday'), { accept: T21 }, 400, T21, (r) => assert.equal(r.json.details.parameter, 'added_after')],
   ['match[type] list', 'GET', col('objects/?match[type]=domain-name,ipv4-addr'), { accept: T21 }, 200, T21, (r) => assert.equal(r.json.objects.length, 51)],
   ['match[type] one', 'GET', col('objects/?match[type]=domain-name'), { accept: T21 }, 200, T21, (r) => assert.equal(r.json.objects.length, 1)],
-  ['match[type] none present', 'GET', col('objects/?match[type]=malware'), { accept: T21 }, 200, T21, (r) => assert.equal(r.text, '{}')],
+  ['match[type] none present', 'GET', col('objects/?match[type]=malware'), { accept: T21 }, 200, T21, (r) => {
+    assert.equal(r.text, '{"more":false,"objects":[]}');
+    assert.equal(r.headers.get('x-taxii-date-added-last'), null, 'no added_after: no cursor to keep');
+  }],
+  ['manifest none present', 'GET', col('manifest/?added_after=2999-01-01T00:00:00Z'), { accept: T21 }, 200, T21, (r) => assert.equal(r.text, '{"more":false,"objects":[]}')],
+  ['2.0 bundle, none present', 'GET', col('objects/?added_after=2999-01-01T00:00:00Z'), { accept: S20 }, 200, S20, (r) => {
+    assert.deepEqual(r.json.objects, [], 'a bundle that lists no objects, for clients that read objects unconditionally');
+    assert.equal(r.headers.get('x-taxii-date-added-last'), '2999-01-01T00:00:00.000000Z');
+  }],
+  ['2.0 manifest, none present', 'GET', col('manifest/?added_after=2999-01-01T00:00:00Z'), { accept: T20 }, 200, T20, (r) => assert.equal(r.text, '{"objects":[]}')],
+  ['2.0 Range, none present', 'GET', col('objects/?match[type]=malware'), { accept: S20, range: 'items=0-49' }, 416, T20, (r) => {
+    assert.equal(r.headers.get('content-range'), 'items */0');
+  }],
   ['match[type] invalid', 'GET', col('objects/?match[type]=Not%20A%20Type'), { accept: T21 }, 400, T21],
   ['match[type]=indicator over 2.0 finds observables', 'GET', col('objects/?match[type]=indicator'), { accept: S20 }, 200, S20, (r) => assert.equal(r.json.objects.length, 51)],
   ['match[id]', 'GET', () => col(`objects/?match[id]=${O}`), { accept: T21 }, 200, T21, (r) => assert.equal(r.json.objects[0].id, O)],

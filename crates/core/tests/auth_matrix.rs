@@ -441,7 +441,10 @@ fn a_next_token_opens_nothing_to_another_caller() {
     assert_eq!(r.status, 401, "anonymous");
     let r = call_q(&svc, &feed.store, "GET", &objects("Partner Domains"), &q, Some(V21), Some(sentinel));
     assert_eq!(r.status, 404, "another user");
+    // A token of another collection is not followed: the request is answered from the token's filters (none
+    // here), from the start of the collection it names, and nothing of the token's collection shows.
     let r = call_q(&svc, &feed.store, "GET", &objects("Internal URLs"), &q, Some(V21), Some(sentinel));
-    assert_eq!(r.status, 400, "another collection");
+    assert_eq!(r.status, 200, "another collection");
+    assert!(r.header("x-taxii-edge-next-ignored").is_some_and(|h| h.starts_with("other-collection")));
     reveals_nothing(&r, &feed, &["Partner Domains"], "", "token on another collection");
 }

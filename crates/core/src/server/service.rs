@@ -16,13 +16,14 @@ use crate::server::cache_key::{self, Scope};
 use crate::settings::base_url;
 use crate::settings::Settings;
 use crate::snapshot::pointer::Pinned;
-use crate::snapshot::reader::{Cache, Reader};
+use crate::snapshot::reader::{Cache, Reader, Snapshot};
 use crate::store::Store;
 use crate::taxii::error::{TaxiiError, FALLBACK};
+use crate::taxii::filters::Filters;
 use crate::taxii::http::{Request, Response};
 use crate::taxii::media::{negotiate, Version};
 use crate::taxii::refusal::too_many_sign_ins;
-use crate::taxii::token::{self, Cursor, TokenError};
+use crate::taxii::token::{self, Cursor, TokenError, NEXT_IGNORED_HEADER};
 use crate::taxii::{content, resources, Ctx};
 use crate::text::shown;
 use crate::time::Timestamp;
@@ -205,8 +206,16 @@ impl Service {
                 let tokens = req.query.iter().filter(|(k, _)| k == "next").take(2).count();
                 let snap = match (tokens, &ready.next) {
                     (0, _) => reader.current().await.ok()?,
-                    // A page reached by `next` belongs to the token's snapshot, whatever was published since.
-                    (1, Some(Ok(cursor))) if paged => reader.by_id(&cursor.s).await.ok()??,
+                    // A page reached by a followed `next` belongs to the token's snapshot, whatever was published
+                    // since; a request whose token is not followed is answered from the current one.
+                    (1, Some(Ok(cursor))) if paged => {
+                        let snap = reader.by_id(&cursor.s).await.ok()??;
+                        if followed(req, ready, route, cursor, &snap) {
+                            snap
+                        } else {
+                            reader.current().await.ok()?
+                        }
+                    }
                     _ => return None,
                 };
                 let viewer = &ready.viewer;
@@ -229,6 +238,8 @@ impl Service {
                 resp.headers.push(("Vary".into(), "Accept, Authorization".into()));
             }
             if matches!(resp.status, 200 | 206) {
+                // A page whose `next` was not followed is current content, not a page of a past snapshot.
+                let cc = if resp.header(NEXT_IGNORED_HEADER).is_some() { CURRENT_CONTENT } else { cc };
                 resp.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("cache-control"));
                 resp.headers.push(("Cache-Control".into(), cc.into()));
                 resp = if_none_match(req, resp);
@@ -432,6 +443,14 @@ fn etag(resp: &Response) -> String {
     format!("\"{:032x}\"", hasher.digest128())
 }
 
+/// Whether the request's genuine token is followed (see [`token::follows`]): its page is then the token
+/// snapshot's; otherwise the request is answered from the current snapshot.
+fn followed(req: &Request, ready: &Ready<'_>, route: &Route<'_>, cursor: &Cursor, snap: &Snapshot) -> bool {
+    let Some((collection, endpoint)) = route.content() else { return false };
+    let Ok(filters) = Filters::parse(&req.query, endpoint) else { return false };
+    resources::lookup(snap, &ready.viewer, collection).is_some_and(|e| token::follows(cursor, &e.id, &filters).is_ok())
+}
+
 /// How long shared caches may keep a 200 or 206: pages reached by `next` never change; other content is
 /// current until the next publish.
 fn client_cache_control(req: &Request, route: &Route<'_>) -> &'static str {
@@ -439,9 +458,12 @@ fn client_cache_control(req: &Request, route: &Route<'_>) -> &'static str {
     match route {
         _ if paged => "public, max-age=86400",
         Route::Discovery(_) | Route::ApiRoot => "public, max-age=300",
-        _ => "public, max-age=60",
+        _ => CURRENT_CONTENT,
     }
 }
+
+/// The `Cache-Control` of content that is current until the next publish.
+const CURRENT_CONTENT: &str = "public, max-age=60";
 
 /// Answers a matching `If-None-Match` with 304 (no body, no `Content-Range`).
 fn if_none_match(req: &Request, mut resp: Response) -> Response {

@@ -1,15 +1,16 @@
 //! The content endpoints: objects, manifest, object by id and versions, over TAXII 2.1 and 2.0.
 //!
 //! 2.1 pages with `limit` and signed `next` tokens; 2.0 with `Range: items a-b` (see [`super::v20`]). Results
-//! are in ascending date_added order, and `X-TAXII-Date-Added-First`/`-Last` (microseconds) frame every
-//! non-empty page. The selection and its pages are [`super::page`]'s.
+//! are in ascending date_added order, and `X-TAXII-Date-Added-First`/`-Last` (microseconds) frame every page
+//! (an empty one too: see [`super::page::page_headers`]). An empty page is an envelope with an empty list,
+//! which every client reads (docs/PROTOCOL.md says why). The selection and its pages are [`super::page`]'s.
 
 use super::context::Ctx;
 use super::error::TaxiiError;
 use super::filters::Endpoint;
 use super::http::Response;
 use super::media::Version;
-use super::page::{date_headers, join_into, read_page, select, versions_of, Selection};
+use super::page::{join_into, page_headers, read_page, select, versions_of, Selection};
 use super::token::{self, Cursor};
 use super::v20;
 use crate::snapshot::reader::{Hit, Reader};
@@ -25,11 +26,9 @@ fn next_token(ctx: &Ctx<'_>, sel: &Selection, resume: Option<Timestamp>) -> Opti
     })
 }
 
-/// `{"more":…,"next":…,"<key>":[items]}`, or `{}` when there are no items. Public for the render benchmark.
+/// `{"more":…,"next":…,"<key>":[items]}`; with no items, `{"more":false,"<key>":[]}`, not the bare `{}` that
+/// clients reading `<key>` unconditionally fail on. Public for the render benchmark.
 pub fn envelope<T: AsRef<[u8]>>(key: &str, items: &[T], next: Option<&str>) -> Vec<u8> {
-    if items.is_empty() {
-        return b"{}".to_vec();
-    }
     let size: usize = items.iter().map(|i| i.as_ref().len() + 1).sum();
     let mut out = Vec::with_capacity(size + 256);
     match next {
@@ -48,10 +47,10 @@ pub fn envelope<T: AsRef<[u8]>>(key: &str, items: &[T], next: Option<&str>) -> V
     out
 }
 
-fn content_response(v: Version, body: Vec<u8>, stix: bool, hits: &[Hit]) -> Response {
+fn content_response(v: Version, body: Vec<u8>, stix: bool, sel: &Selection, hits: &[Hit]) -> Response {
     let ct = if stix && v == Version::V20 { v.stix_type() } else { v.taxii_type() };
     let mut headers = vec![("Content-Type".to_string(), ct.to_string())];
-    date_headers(hits, &mut headers);
+    page_headers(sel, hits, &mut headers);
     Response { status: 200, headers, body }
 }
 
@@ -71,7 +70,7 @@ fn objects_response(ctx: &Ctx<'_>, sel: &Selection, hits: &[Hit], resume: Option
     let v21 = sel.bodies21(v);
     let items: Vec<&[u8]> = hits.iter().map(|h| h.body(v21)).collect();
     let next = next_token(ctx, sel, resume);
-    content_response(v, envelope("objects", &items, next.as_deref()), true, hits)
+    content_response(v, envelope("objects", &items, next.as_deref()), true, sel, hits)
 }
 
 fn manifest_record(h: &Hit, v21: bool) -> Vec<u8> {
@@ -97,7 +96,7 @@ pub async fn manifest<S: Store>(ctx: &Ctx<'_>, reader: &Reader<'_, S>, c: &str) 
     let v21 = sel.bodies21(v);
     let items: Vec<Vec<u8>> = hits.iter().map(|h| manifest_record(h, v21)).collect();
     let next = next_token(ctx, &sel, resume);
-    Ok(content_response(v, envelope("objects", &items, next.as_deref()), false, &hits))
+    Ok(content_response(v, envelope("objects", &items, next.as_deref()), false, &sel, &hits))
 }
 
 /// Every version of one object in the selection, or a 404 that names it.
@@ -125,7 +124,7 @@ async fn one_object<S: Store>(
 pub async fn object<S: Store>(ctx: &Ctx<'_>, reader: &Reader<'_, S>, c: &str, o: &str) -> Result<Response, TaxiiError> {
     let (sel, hits, resume) = one_object(ctx, reader, c, o, Endpoint::Object).await?;
     if ctx.version == Version::V20 {
-        return Ok(v20::bundle_response(&sel.snapshot.id, &sel.entry.id, ctx.req, &hits, 200, vec![]));
+        return Ok(v20::bundle_response(&sel, ctx.req, &hits, 200, vec![]));
     }
     Ok(objects_response(ctx, &sel, &hits, resume))
 }
@@ -141,5 +140,5 @@ pub async fn versions<S: Store>(
     let items: Vec<Vec<u8>> =
         hits.iter().map(|h| serde_json::to_vec(&h.meta().version().to_micros_string()).expect("string")).collect();
     let next = next_token(ctx, &sel, resume);
-    Ok(content_response(ctx.version, envelope("versions", &items, next.as_deref()), false, &hits))
+    Ok(content_response(ctx.version, envelope("versions", &items, next.as_deref()), false, &sel, &hits))
 }

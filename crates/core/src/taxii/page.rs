@@ -10,6 +10,7 @@ use super::error::TaxiiError;
 use super::filters::{Endpoint, Filters, VersionMatch};
 use super::media::Version;
 use super::resources::{find_collection, lookup};
+use super::token::{self, Cursor, NextIgnored, NEXT_IGNORED_HEADER};
 use crate::snapshot::format::{type_stream, CollectionIndex, ALL, NOT_FIRST, SUPERSEDED};
 use crate::snapshot::reader::{Hit, Reader, Snapshot};
 use crate::snapshot::segment::RecordMeta;
@@ -31,6 +32,8 @@ pub(super) struct Selection {
     pub(super) after: Option<Timestamp>,
     pub(super) limit: usize,
     pub(super) endpoint: Endpoint,
+    /// Why the request's `next` token was not followed, when it was not.
+    pub(super) next_ignored: Option<NextIgnored>,
 }
 
 impl Selection {
@@ -93,57 +96,86 @@ impl Selection {
 }
 
 /// Resolves a content request: the snapshot (the current one, or the one a `next` token continues), the
-/// collection the caller may read, the filters (a token's own), and where the page starts.
+/// collection the caller may read, the filters (a token's own when it is followed), and where the page starts.
+///
+/// A genuine token that does not continue this request (see [`token::follows`]) is not a reason to fail it: a
+/// request with filters of its own is answered from them; a token of another collection, from the filters it
+/// was minted with, from their start. Either way from the current snapshot, and the response says so.
 pub(super) async fn select<S: Store>(
     ctx: &Ctx<'_>,
     reader: &Reader<'_, S>,
     collection: &str,
     endpoint: Endpoint,
 ) -> Result<Selection, TaxiiError> {
-    let s = ctx.settings;
     let mut filters = Filters::parse(&ctx.req.query, endpoint)?;
+    let s = ctx.settings;
     let limit = filters.limit.unwrap_or(s.default_limit).min(s.max_limit).max(1);
     let cursor = match filters.next {
         None => None,
         Some(_) => ctx.cursor()?,
     };
-    let (snapshot, entry, after) = match cursor {
-        None => {
-            let (snap, entry) = find_collection(ctx, reader, collection).await?;
-            (snap, entry, filters.added_after)
-        }
-        Some(cursor) => {
-            let snap = match reader.by_id(&cursor.s).await? {
-                Some(snap) => snap,
-                // The snapshot was pruned: date_added is stable across publishes, so the current one goes on
-                // from the same point without gaps.
-                None => reader.current().await?,
-            };
-            let entry =
-                lookup(&snap, &ctx.viewer, collection).cloned().ok_or_else(|| ctx.no_such_collection(collection))?;
-            if cursor.c != entry.id {
-                return Err(TaxiiError::bad_parameter(
-                    "next",
-                    "`next` belongs to another collection: start again without it",
-                ));
-            }
-            let original = Filters::parse(&pairs(&cursor.f), endpoint)?;
-            if filters.selects() && filters.canonical_string() != cursor.f {
-                return Err(TaxiiError::bad_parameter(
-                    "next",
-                    "`next` belongs to a request with other filters: repeat the original filters, or send `next` alone",
-                ));
-            }
-            filters.added_after = original.added_after;
-            filters.ids = original.ids;
-            filters.types = original.types;
-            filters.versions = original.versions;
-            filters.spec_versions = original.spec_versions;
-            (snap, entry, Some(cursor.after()))
-        }
+    let Some(cursor) = cursor else {
+        return fresh(ctx, reader, collection, endpoint, filters, limit, None).await;
     };
+    let snap = match reader.by_id(&cursor.s).await? {
+        Some(snap) => snap,
+        // The snapshot was pruned: date_added is stable across publishes, so the current one goes on from the
+        // same point without gaps.
+        None => reader.current().await?,
+    };
+    let entry = lookup(&snap, &ctx.viewer, collection).cloned();
+    let followed =
+        entry.as_ref().map_or(Err(NextIgnored::OtherCollection), |e| token::follows(cursor, &e.id, &filters));
+    match (followed, entry) {
+        (Ok(()), Some(entry)) => {
+            take_filters(&mut filters, token_filters(cursor, endpoint)?);
+            let index = reader.index(&entry).await?;
+            let after = Some(cursor.after());
+            Ok(Selection { snapshot: snap, entry, index, filters, after, limit, endpoint, next_ignored: None })
+        }
+        (Err(NextIgnored::OtherFilters), _) => {
+            fresh(ctx, reader, collection, endpoint, filters, limit, Some(NextIgnored::OtherFilters)).await
+        }
+        (_, _) => {
+            take_filters(&mut filters, token_filters(cursor, endpoint)?);
+            fresh(ctx, reader, collection, endpoint, filters, limit, Some(NextIgnored::OtherCollection)).await
+        }
+    }
+}
+
+/// A selection of the current snapshot from `filters`, from their start.
+async fn fresh<S: Store>(
+    ctx: &Ctx<'_>,
+    reader: &Reader<'_, S>,
+    collection: &str,
+    endpoint: Endpoint,
+    filters: Filters,
+    limit: usize,
+    next_ignored: Option<NextIgnored>,
+) -> Result<Selection, TaxiiError> {
+    let (snapshot, entry) = find_collection(ctx, reader, collection).await?;
     let index = reader.index(&entry).await?;
-    Ok(Selection { snapshot, entry, index, filters, after, limit, endpoint })
+    let after = filters.added_after;
+    Ok(Selection { snapshot, entry, index, filters, after, limit, endpoint, next_ignored })
+}
+
+/// The filters a token was minted with, or the 400 naming `next` when they are not filters of this endpoint.
+fn token_filters(cursor: &Cursor, endpoint: Endpoint) -> Result<Filters, TaxiiError> {
+    Filters::parse(&pairs(&cursor.f), endpoint).map_err(|e| {
+        TaxiiError::bad_parameter(
+            "next",
+            format!("`next` cannot be followed here: its filters do not apply to this endpoint ({})", e.description),
+        )
+    })
+}
+
+/// Puts the filters that select objects of `from` in place of those of `into` (keeping its `limit` and `next`).
+fn take_filters(into: &mut Filters, from: Filters) {
+    into.added_after = from.added_after;
+    into.ids = from.ids;
+    into.types = from.types;
+    into.versions = from.versions;
+    into.spec_versions = from.spec_versions;
 }
 
 fn pairs(canonical: &str) -> Vec<(String, String)> {
@@ -207,10 +239,20 @@ pub(super) async fn versions_of<S: Store>(
     Ok(out)
 }
 
-pub(super) fn date_headers(hits: &[Hit], headers: &mut Vec<(String, String)>) {
-    if let (Some(first), Some(last)) = (hits.first(), hits.last()) {
-        headers.push(("X-TAXII-Date-Added-First".into(), first.meta().date_added().to_micros_string()));
-        headers.push(("X-TAXII-Date-Added-Last".into(), last.meta().date_added().to_micros_string()));
+/// The headers that frame a page: `X-TAXII-Date-Added-First` and `-Last` (the first and last object's
+/// date_added; on an empty page both are the point the page starts after, when it has one, so that a client whose
+/// cursor is the last header keeps it), and why a `next` token was not followed.
+pub(super) fn page_headers(sel: &Selection, hits: &[Hit], headers: &mut Vec<(String, String)>) {
+    let bounds = match (hits.first(), hits.last()) {
+        (Some(first), Some(last)) => Some((first.meta().date_added(), last.meta().date_added())),
+        _ => sel.after.map(|a| (a, a)),
+    };
+    if let Some((first, last)) = bounds {
+        headers.push(("X-TAXII-Date-Added-First".into(), first.to_micros_string()));
+        headers.push(("X-TAXII-Date-Added-Last".into(), last.to_micros_string()));
+    }
+    if let Some(why) = sel.next_ignored {
+        headers.push((NEXT_IGNORED_HEADER.into(), why.header_value().into()));
     }
 }
 

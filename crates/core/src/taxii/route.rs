@@ -1,5 +1,6 @@
 //! What a path names: discovery (of a version), the API root and its resources, parsed once per request.
 
+use super::filters::Endpoint;
 use super::media::Version;
 
 /// What a path names.
@@ -48,6 +49,17 @@ impl<'a> Route<'a> {
     /// Whether the route is a content endpoint (objects, manifest, object, versions): paged and filtered.
     pub fn is_content(&self) -> bool {
         matches!(self, Route::Manifest(_) | Route::Objects(_) | Route::Object(..) | Route::Versions(..))
+    }
+
+    /// The collection and endpoint of a content route.
+    pub fn content(&self) -> Option<(&'a str, Endpoint)> {
+        match *self {
+            Route::Manifest(c) => Some((c, Endpoint::Manifest)),
+            Route::Objects(c) => Some((c, Endpoint::Objects)),
+            Route::Object(c, _) => Some((c, Endpoint::Object)),
+            Route::Versions(c, _) => Some((c, Endpoint::Versions)),
+            _ => None,
+        }
     }
 
     /// The versions the route offers, among those served (in order of preference): discovery prefers its own.

@@ -1,9 +1,12 @@
 //! `next` tokens: stateless, self-contained, bound to the snapshot, collection and filters, and signed.
 //!
 //! A token says "continue after date_added D in snapshot S of collection C with filters F". It is
-//! `base64url(payload) . base64url(HMAC-SHA256(secret, payload))[..16 bytes]`; a token that was altered, made
-//! with another secret, or belongs to other filters is refused with a 400, never silently restarted.
+//! `base64url(payload) . base64url(HMAC-SHA256(secret, payload))[..16 bytes]`; a token that was altered or made
+//! with another secret is refused with a 400, never silently restarted. A genuine token that does not continue
+//! the request it came with (minted for another collection, or for other filters: clients that keep a `next`
+//! across runs or collections) is not followed, and the request is answered afresh ([`follows`]).
 
+use super::filters::Filters;
 use crate::time::Timestamp;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
@@ -72,6 +75,41 @@ pub fn decode(token: &str, secret: &[u8]) -> Result<Cursor, TokenError> {
     serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)
 }
 
+/// Why a genuine token was not followed: the request is answered afresh, and the response says why in
+/// [`NEXT_IGNORED_HEADER`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NextIgnored {
+    /// The request sends filters other than those the token was minted with: they are the ones answered.
+    OtherFilters,
+    /// The token was minted for another collection: its filters are answered here from their start.
+    OtherCollection,
+}
+
+/// The response header that says a `next` token was not followed, and why.
+pub const NEXT_IGNORED_HEADER: &str = "X-TAXII-Edge-Next-Ignored";
+
+impl NextIgnored {
+    /// The header's value: a reason, then what was answered instead.
+    pub fn header_value(self) -> &'static str {
+        match self {
+            NextIgnored::OtherFilters => "other-filters; answered from this request's filters",
+            NextIgnored::OtherCollection => "other-collection; answered from the token's filters, from their start",
+        }
+    }
+}
+
+/// Whether a genuine token continues a request to the collection `collection_id` with `filters`: it does when it
+/// was minted for that collection and the request repeats its filters or sends none.
+pub fn follows(cursor: &Cursor, collection_id: &str, filters: &Filters) -> Result<(), NextIgnored> {
+    if filters.selects() && filters.canonical_string() != cursor.f {
+        return Err(NextIgnored::OtherFilters);
+    }
+    if cursor.c != collection_id {
+        return Err(NextIgnored::OtherCollection);
+    }
+    Ok(())
+}
+
 /// The request's `next` token (the first, if several were sent), verified: `None` when none was sent.
 pub fn first_in(query: &[(String, String)], secret: &[u8]) -> Option<Result<Cursor, TokenError>> {
     query.iter().find(|(k, _)| k == "next").map(|(_, t)| decode(t, secret))
@@ -82,7 +120,7 @@ mod tests {
     use super::*;
 
     fn cursor() -> Cursor {
-        Cursor { s: "abc".into(), c: "col".into(), f: "type=indicator".into(), a: 42 }
+        Cursor { s: "abc".into(), c: "col".into(), f: "match[type]=indicator".into(), a: 42 }
     }
 
     #[test]
@@ -104,5 +142,18 @@ mod tests {
         assert!(decode("", b"secret").is_err());
         assert!(decode("4", b"secret").is_err());
         assert!(decode(&format!("{p}.{}", &s[..4]), b"secret").is_err());
+    }
+
+    #[test]
+    fn a_token_is_followed_only_by_its_collection_and_filters() {
+        let c = cursor();
+        let same = Filters { types: vec!["indicator".into()], ..Filters::default() };
+        let other = Filters { types: vec!["ipv4-addr".into()], ..Filters::default() };
+        assert_eq!(follows(&c, "col", &Filters::default()), Ok(()), "next alone");
+        assert_eq!(follows(&c, "col", &same), Ok(()), "next with its filters repeated");
+        assert_eq!(follows(&c, "col", &other), Err(NextIgnored::OtherFilters));
+        assert_eq!(follows(&c, "another", &Filters::default()), Err(NextIgnored::OtherCollection));
+        assert_eq!(follows(&c, "another", &same), Err(NextIgnored::OtherCollection));
+        assert_eq!(follows(&c, "another", &other), Err(NextIgnored::OtherFilters));
     }
 }

@@ -1,15 +1,16 @@
 //! TAXII 2.0 content: objects as a STIX 2.0 bundle and the manifest, paged with `Range: items a-b`.
 //!
 //! Accepts `items=a-b` and `items a-b` (zero-based, inclusive); answers 206 with `Content-Range: items a-b/N`
-//! and `Accept-Ranges: items`, or 416 with `Content-Range: items */N` when the range starts past the end.
-//! The page is clamped to the server's page size.
+//! and `Accept-Ranges: items`, or 416 with `Content-Range: items */N` when the range starts past the end or
+//! nothing matches (`items */0`: what ends taxii2-client's 2.0 pager). The page is clamped to the server's page
+//! size. An empty bundle or manifest without a Range still lists `"objects": []` (docs/PROTOCOL.md says why).
 
 use super::context::Ctx;
 use super::error::TaxiiError;
 use super::filters::Endpoint;
 use super::http::{Request, Response};
 use super::media::Version;
-use super::page::{date_headers, join_into, read_page, select, Selection};
+use super::page::{join_into, page_headers, read_page, select, Selection};
 pub use super::range::{parse_range, ItemRange};
 use crate::snapshot::reader::{Hit, Reader};
 use crate::store::Store;
@@ -85,10 +86,9 @@ fn bundle_id(snapshot: &str, collection: &str, req: &Request, hits: &[Hit]) -> S
     crate::stix_id::v20_id(&format!("bundle--{}", uuid::Uuid::new_v5(&crate::stix_id::SCO_NAMESPACE, name.as_bytes())))
 }
 
-/// A STIX 2.0 bundle of the hits' 2.0 bodies.
-pub fn bundle_response(
-    snapshot: &str,
-    collection: &str,
+/// A STIX 2.0 bundle of the hits' 2.0 bodies (`"objects": []` when there are none).
+pub(super) fn bundle_response(
+    sel: &Selection,
     req: &Request,
     hits: &[Hit],
     status: u16,
@@ -96,16 +96,12 @@ pub fn bundle_response(
 ) -> Response {
     let mut body = Vec::with_capacity(hits.iter().map(|h| h.body(false).len() + 1).sum::<usize>() + 128);
     body.extend_from_slice(b"{\"type\":\"bundle\",\"id\":\"");
-    body.extend_from_slice(bundle_id(snapshot, collection, req, hits).as_bytes());
-    body.extend_from_slice(b"\",\"spec_version\":\"2.0\"");
-    if !hits.is_empty() {
-        body.extend_from_slice(b",\"objects\":[");
-        join_into(&mut body, hits.iter().map(|h| h.body(false)));
-        body.push(b']');
-    }
-    body.push(b'}');
+    body.extend_from_slice(bundle_id(&sel.snapshot.id, &sel.entry.id, req, hits).as_bytes());
+    body.extend_from_slice(b"\",\"spec_version\":\"2.0\",\"objects\":[");
+    join_into(&mut body, hits.iter().map(|h| h.body(false)));
+    body.extend_from_slice(b"]}");
     let mut headers = vec![("Content-Type".to_string(), V.stix_type().to_string())];
-    date_headers(hits, &mut headers);
+    page_headers(sel, hits, &mut headers);
     headers.extend(extra);
     Response { status, headers, body }
 }
@@ -126,14 +122,15 @@ async fn ranged<S: Store>(
     let total_s = total.map_or("*".to_string(), |t| t.to_string());
     let mut headers = vec![("Accept-Ranges".to_string(), "items".to_string())];
     if hits.is_empty() && offset > 0 {
-        let e = TaxiiError::new(
-            416,
-            "Range not satisfiable",
+        return Err(unsatisfiable(
             format!("the range starts at item {offset}, past the last item ({total_s} in all)"),
-        )
-        .with_header("Content-Range", &format!("items */{total_s}"))
-        .with_header("Accept-Ranges", "items");
-        return Err(e);
+            &total_s,
+        ));
+    }
+    // A Range over nothing: 416 with `items */0` ends a 2.0 pager (a 200 without Content-Range makes taxii2-client
+    // retry without Range, and fail).
+    if hits.is_empty() && range.is_some() {
+        return Err(unsatisfiable("no object matches: there is no item to give".to_string(), "0"));
     }
     let partial = range.is_some() || total.is_none_or(|t| t > hits.len() as u64);
     let status = if partial && !hits.is_empty() {
@@ -146,38 +143,39 @@ async fn ranged<S: Store>(
     Ok((sel, hits, status, headers))
 }
 
+fn unsatisfiable(description: String, total: &str) -> TaxiiError {
+    TaxiiError::new(416, "Range not satisfiable", description)
+        .with_header("Content-Range", &format!("items */{total}"))
+        .with_header("Accept-Ranges", "items")
+}
+
 /// `GET …/objects/` over 2.0: a bundle of the page at the Range offset.
 pub async fn objects<S: Store>(ctx: &Ctx<'_>, reader: &Reader<'_, S>, c: &str) -> Result<Response, TaxiiError> {
     let (sel, hits, status, headers) = ranged(ctx, reader, c).await?;
-    Ok(bundle_response(&sel.snapshot.id, &sel.entry.id, ctx.req, &hits, status, headers))
+    Ok(bundle_response(&sel, ctx.req, &hits, status, headers))
 }
 
 /// `GET …/manifest/` over 2.0: the manifest of the page at the Range offset.
 pub async fn manifest<S: Store>(ctx: &Ctx<'_>, reader: &Reader<'_, S>, c: &str) -> Result<Response, TaxiiError> {
-    let (_, hits, status, mut headers) = ranged(ctx, reader, c).await?;
-    let mut body = Vec::new();
-    if hits.is_empty() {
-        body.extend_from_slice(b"{}");
-    } else {
-        body.extend_from_slice(b"{\"objects\":[");
-        let entries: Vec<Vec<u8>> = hits
-            .iter()
-            .map(|h| {
-                let m = h.meta();
-                serde_json::to_vec(&serde_json::json!({
-                    "id": m.id20(),
-                    "date_added": m.date_added().to_micros_string(),
-                    "versions": [m.version().to_micros_string()],
-                    "media_types": [V.stix_type()],
-                }))
-                .expect("manifest entry serialises")
-            })
-            .collect();
-        join_into(&mut body, entries.iter().map(Vec::as_slice));
-        body.extend_from_slice(b"]}");
-    }
+    let (sel, hits, status, mut headers) = ranged(ctx, reader, c).await?;
+    let entries: Vec<Vec<u8>> = hits
+        .iter()
+        .map(|h| {
+            let m = h.meta();
+            serde_json::to_vec(&serde_json::json!({
+                "id": m.id20(),
+                "date_added": m.date_added().to_micros_string(),
+                "versions": [m.version().to_micros_string()],
+                "media_types": [V.stix_type()],
+            }))
+            .expect("manifest entry serialises")
+        })
+        .collect();
+    let mut body = b"{\"objects\":[".to_vec();
+    join_into(&mut body, entries.iter().map(Vec::as_slice));
+    body.extend_from_slice(b"]}");
     let mut all = vec![("Content-Type".to_string(), V.taxii_type().to_string())];
-    date_headers(&hits, &mut all);
+    page_headers(&sel, &hits, &mut all);
     all.append(&mut headers);
     Ok(Response { status, headers: all, body })
 }

@@ -1,6 +1,7 @@
 //! One collection's build: its objects' current versions against the previous snapshot's records, the streams
 //! ("all" and one per type) laid out, the id shards and the collection index written.
 
+use super::dates;
 use super::id_shards::write_id_shards;
 use super::layout::{lay_out, LayoutError};
 use super::render_stage::Packed;
@@ -50,16 +51,17 @@ pub(super) fn write_collection(
     // The previous records, then the new ones.
     let mut recs: Vec<Rec<'_>> = Vec::with_capacity(previous.as_ref().map_or(0, |p| p.records.len()) + current.len());
     let mut live: ByIdHash<usize> = ByIdHash::with_capacity_and_hasher(current.len(), Default::default());
+    let existed = previous.is_some();
     // Only the index is needed once the records are here.
     let prev_index = previous.map(|p| {
         add_previous(&mut recs, &mut live, &current, &p);
         p.index
     });
-    let floor = recs.iter().map(|r| r.e.d).max().map_or(now, |m| Timestamp(m).next().max(now));
     let mut fresh: Vec<(&Packed, u32)> =
         current.iter().filter(|(h, _)| !live.contains_key(h)).map(|(_, &rc)| rc).collect();
     drop(current);
     fresh.sort_by(|a, b| a.0.version.cmp(&b.0.version).then_with(|| a.0.id21().cmp(b.0.id21())));
+    let first = dates::first_new(recs.iter().map(|r| r.e.d).max(), existed, fresh.len(), now);
     for (i, (r, c)) in fresh.into_iter().enumerate() {
         let ty = match type_code.get(r.type21()) {
             Some(&code) => code,
@@ -74,7 +76,7 @@ pub(super) fn write_collection(
         let e = ShardEntry {
             h21,
             h20: r.h20,
-            d: floor.0 + i as i64,
+            d: dates::nth_new(first, i),
             v: r.version.0,
             content: c,
             ty,

@@ -3,7 +3,8 @@
 //! Each indicator is rendered once per rendering variant its collections use (one, unless collections set client
 //! settings of their own); each collection takes the indicators its query selects plus their extras.
 //! An object version already in the previous snapshot stays where it is (same segment, same date_added); a new
-//! or changed one is appended at the tail of its streams with a date_added after every earlier one. Earlier
+//! or changed one is appended at the tail of its streams with a date_added after every earlier one, in whole
+//! milliseconds (see [`dates`]). Earlier
 //! versions stay in place, marked in the collection index as superseded (hidden by default) and, once they were
 //! superseded longer ago than the history kept, as gone; records of objects that left are gone at once.
 //!
@@ -26,12 +27,14 @@
 //! - [`groups`]: which collections are built side by side.
 //! - [`collection`]: one collection: current versions against the previous records, streams, index.
 //! - [`versions`]: records across snapshots, [`History`], superseded and gone flags.
+//! - [`dates`]: the date_added of new records (whole milliseconds).
 //! - [`layout`]: one stream's segments (kept, compacted, topped up, new).
 //! - [`id_shards`]: the id shards and their delta.
 //! - [`sink`]: where blobs go ([`BlobSink`]; a directory written by a thread of its own).
 //! - [`pool`]: the threads, [`memory`]: resident memory and phase timings.
 
 mod collection;
+mod dates;
 mod groups;
 mod id_shards;
 mod layout;
@@ -83,7 +86,8 @@ pub struct BuildInput<'a> {
     pub collections: &'a [CollectionConfig],
     pub indicators: &'a [Indicator],
     pub render: &'a RenderOptions,
-    /// The build time: date_added of new objects starts here (or after the previous snapshot's newest).
+    /// The build time: date_added of new objects ends here in a new collection, and starts here (or after the
+    /// collection's newest) in one the previous snapshot had (see [`dates`]).
     pub now: Timestamp,
     /// The previous snapshot's collections, by id (see [`crate::snapshot_dir::previous_state`]).
     pub previous: &'a Dates,

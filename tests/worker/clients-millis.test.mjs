@@ -1,0 +1,64 @@
+// A poller whose clock keeps milliseconds (JavaScript `Date`, Java `Instant.toEpochMilli` in many SIEM schedulers):
+// it pages with added_after = the last page's X-TAXII-Date-Added-Last cut to milliseconds, as
+// `new Date(header).toISOString()` does. With several objects in one millisecond it would read the same page forever;
+// date_added values are whole, distinct milliseconds, so the cut is exact: it ends, with every object once.
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startWorker, buildSnapshot, ipIndicators, get, publish, ADMIN_TOKEN } from '../harness.mjs';
+
+const COLLECTIONS = { 'All IPs': 'type:IP' };
+const MAX_REQUESTS = 50;
+let w;
+after(() => w?.stop());
+
+/** Reads everything after `after` (a JS ISO string, or undefined for all); gives up after MAX_REQUESTS. */
+async function poll(objectsUrl, after) {
+  const seen = [];
+  for (let requests = 0; ; requests++) {
+    assert.ok(requests < MAX_REQUESTS, `still polling after ${MAX_REQUESTS} requests: the millisecond cursor does not move`);
+    const r = await get(after ? `${objectsUrl}?limit=100&added_after=${after}` : `${objectsUrl}?limit=100`);
+    assert.equal(r.status, 200, r.text);
+    const objects = r.json.objects ?? [];
+    if (objects.length === 0) return { seen, after };
+    seen.push(...objects.map((o) => o.id));
+    after = new Date(r.headers.get('x-taxii-date-added-last')).toISOString();
+  }
+}
+
+test('a millisecond cursor ends, misses nothing and sees nothing twice, across publishes', async () => {
+  const args = (url) => ['--previous-url', url, '--token', ADMIN_TOKEN];
+  w = await startWorker();
+  publish(w.url, buildSnapshot({ collections: COLLECTIONS, indicators: ipIndicators(600), now: '2026-01-01T00:00:00Z', args: args(w.url) }));
+  const cols = (await get(`${w.url}/threatintel/collections/`)).json.collections;
+  const objects = `${w.url}/threatintel/collections/${cols[0].id}/objects/`;
+  const manifest = objects.replace(/objects\/$/, 'manifest/');
+  const first = await poll(objects);
+  assert.equal(first.seen.length, 600);
+  assert.equal(new Set(first.seen).size, 600, 'each object once');
+
+  const dates1 = new Map((await get(`${manifest}?limit=1000`)).json.objects.map((m) => [m.id, m.date_added]));
+  for (const d of dates1.values()) assert.match(d, /\.\d{3}000Z$/, 'date_added is a whole millisecond');
+  assert.equal(new Set(dates1.values()).size, 600, 'date_added is unique');
+  assert.ok([...dates1.values()].every((d) => d <= '2026-01-01T00:00:00.000000Z'), 'a first build is dated up to its build time');
+
+  // A second publish soon after, with more new objects than milliseconds elapsed since the first.
+  publish(w.url, buildSnapshot({ collections: COLLECTIONS, indicators: ipIndicators(1300), now: '2026-01-01T00:00:00.200Z', args: args(w.url) }));
+  const second = await poll(objects, first.after);
+  assert.equal(second.seen.length, 700, 'exactly the new objects');
+  assert.ok(second.seen.every((id) => !dates1.has(id)));
+  const all = [];
+  for (let url = `${manifest}?limit=1000`; ; ) {
+    const r = await get(url);
+    all.push(...r.json.objects);
+    if (!r.json.more) break;
+    url = `${manifest}?next=${encodeURIComponent(r.json.next)}`;
+  }
+  const newest1 = [...dates1.values()].sort().at(-1);
+  for (const m of all) {
+    assert.match(m.date_added, /\.\d{3}000Z$/);
+    if (dates1.has(m.id)) assert.equal(m.date_added, dates1.get(m.id), 'an object keeps its date_added');
+    else assert.ok(m.date_added > newest1, 'a new object comes after every earlier one');
+  }
+  assert.equal(new Set(all.map((m) => m.date_added)).size, 1300);
+});
