@@ -125,6 +125,7 @@ pub fn run(args: Args) -> Result<(), Fail> {
         );
     }
     let mut previous_dir = None;
+    let mut built_on = None;
     let previous = match previous {
         Previous::None => HashMap::new(),
         Previous::Dir(p) => {
@@ -135,8 +136,10 @@ pub fn run(args: Args) -> Result<(), Fail> {
         }
         Previous::Worker(url, token) => {
             let admin = Admin::new(&url, &token);
-            match admin.current_manifest()? {
-                Some(key) => dir::previous_state(&admin, &key)?,
+            let pointer = admin.pointer()?;
+            built_on = Some(dir::BuiltOn { snapshot: pointer.as_ref().map(|p| p.snapshot.clone()) });
+            match pointer {
+                Some(p) => dir::previous_state(&admin, &p.manifest)?,
                 None => HashMap::new(),
             }
         }
@@ -165,6 +168,12 @@ pub fn run(args: Args) -> Result<(), Fail> {
     })?;
     if let Some(prev) = &previous_dir {
         dir::fill_from(&out, prev)?;
+    }
+    if built_on.is_some() {
+        // Its publish replaces exactly the snapshot it was built on (see SnapshotFile::built_on).
+        let mut file = SnapshotDir::open(&out).map_err(|e| Fail::from(e.to_string()))?.file;
+        file.built_on = built_on;
+        dir::write_snapshot_file(&out, &file)?;
     }
     say!("snapshot {} in {}", built.snapshot_id(), out.display());
     say!("{:<36}  {:<24} {:>9}  query", "id", "collection", "objects");

@@ -60,6 +60,10 @@ pub struct Pointer {
     /// paging across a publish finishes on the snapshot it started, so pruning keeps these for a while.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<Retired>,
+    /// The retention window the publish asked for (a duration such as `"24h"`; missing: the default,
+    /// `retention::DEFAULT_KEEP`): the worker refuses to delete what a snapshot replaced within it reaches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep: Option<String>,
 }
 
 /// A snapshot that was current once (an entry of [`Pointer::history`]).
