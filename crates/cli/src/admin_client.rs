@@ -41,6 +41,8 @@ pub struct Switch {
     pub keep: Option<String>,
     pub replaces: Option<Replaces>,
     pub rollback: bool,
+    /// What `sync` pulled (kept in the pointer for `/api/status`).
+    pub sources: Vec<edge_core::snapshot::format::SourceSync>,
 }
 
 impl Switch {
@@ -51,7 +53,7 @@ impl Switch {
             Some(on) if !rollback => Some(Replaces::seen(on.snapshot.as_deref())),
             _ => None,
         };
-        Switch { keep, replaces, rollback }
+        Switch { keep, replaces, rollback, sources: Vec::new() }
     }
 }
 
@@ -224,6 +226,7 @@ impl Admin {
             keep: switch.keep.clone(),
             replaces,
             rollback: switch.rollback,
+            sources: switch.sources.clone(),
         };
         let body = serde_json::to_vec(&request).expect("serialises");
         let answer = self.call(Method::Put(&body), wire::CURRENT)?;

@@ -82,7 +82,14 @@ pub fn next_pointer(
             && keep.is_none_or(|k| r.retired.0.saturating_add(k) > now.0)
     });
     history.truncate(MAX_HISTORY);
-    Pointer { snapshot: snapshot.into(), manifest: manifest.into(), published: now, history, keep: None }
+    Pointer {
+        snapshot: snapshot.into(),
+        manifest: manifest.into(),
+        published: now,
+        history,
+        keep: None,
+        sources: Vec::new(),
+    }
 }
 
 /// The retention window a pointer records (the `keep` its publish asked for; [`DEFAULT_KEEP`] when it names none
@@ -222,6 +229,7 @@ mod tests {
             published: Timestamp(at),
             history: vec![],
             keep: None,
+            sources: Vec::new(),
         }
     }
 

@@ -5,6 +5,7 @@
 //! order is the JSON order on the wire (serde_json keeps it): do not reorder fields.
 
 use crate::duration::{parse_duration, DurationError};
+use crate::snapshot::format::SourceSync;
 use crate::store::Listed;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -95,6 +96,8 @@ pub struct SwitchRequest {
     pub keep: Option<String>,
     pub replaces: Replaces,
     pub rollback: bool,
+    /// What `taxii-edge sync` pulled for this snapshot (kept in the pointer for `/api/status`); empty otherwise.
+    pub sources: Vec<SourceSync>,
 }
 
 /// What a switch says it replaces: the `"replaces"` field of a [`SwitchRequest`].
@@ -130,6 +133,9 @@ impl Serialize for SwitchRequest {
         if self.rollback {
             map.serialize_entry("rollback", &true)?;
         }
+        if !self.sources.is_empty() {
+            map.serialize_entry("sources", &self.sources)?;
+        }
         map.end()
     }
 }
@@ -152,6 +158,9 @@ pub enum SwitchRequestError {
     /// `"rollback"` is not a boolean.
     #[error("\"rollback\" must be true or false")]
     Rollback,
+    /// `"sources"` is not a list of `{"name", "synced", "records"}`.
+    #[error("\"sources\" must be a list of {{\"name\", \"synced\", \"records\"}}: {0}")]
+    Sources(String),
     /// `"rollback": true` without `"replaces"`.
     #[error("a rollback must name the snapshot it replaces (\"replaces\")")]
     RollbackUnstated,
@@ -194,7 +203,11 @@ impl SwitchRequest {
         if rollback && replaces == Replaces::Unstated {
             return Err(SwitchRequestError::RollbackUnstated);
         }
-        Ok(SwitchRequest { manifest, keep, replaces, rollback })
+        let sources = match body.get("sources") {
+            None | Some(serde_json::Value::Null) => Vec::new(),
+            Some(v) => Vec::<SourceSync>::deserialize(v).map_err(|e| SwitchRequestError::Sources(e.to_string()))?,
+        };
+        Ok(SwitchRequest { manifest, keep, replaces, rollback, sources })
     }
 
     /// How long the replaced snapshot stays in the history, micros (`None`: the worker's default).
@@ -252,8 +265,13 @@ mod tests {
         let missing = Missing { missing: vec!["ids/2".into()] };
         assert_eq!(serde_json::to_string(&missing).unwrap(), r#"{"missing":["ids/2"]}"#);
         assert_eq!(serde_json::to_string(&Stored { stored: "ids/2".into() }).unwrap(), r#"{"stored":"ids/2"}"#);
-        let switch =
-            SwitchRequest { manifest: "manifest/1".into(), keep: None, replaces: Replaces::Unstated, rollback: false };
+        let switch = SwitchRequest {
+            manifest: "manifest/1".into(),
+            keep: None,
+            replaces: Replaces::Unstated,
+            rollback: false,
+            sources: vec![],
+        };
         assert_eq!(serde_json::to_string(&switch).unwrap(), r#"{"manifest":"manifest/1","keep":null}"#);
     }
 
@@ -270,10 +288,17 @@ mod tests {
             keep: Some("24h".into()),
             replaces: Replaces::Unstated,
             rollback: false,
+            sources: vec![],
         };
         assert_eq!(read(&serde_json::to_string(&sent).unwrap()), Ok(sent.clone()));
         assert_eq!(sent.keep_micros(), Ok(Some(24 * 3600 * 1_000_000)));
-        let default = SwitchRequest { manifest: key.into(), keep: None, replaces: Replaces::Unstated, rollback: false };
+        let default = SwitchRequest {
+            manifest: key.into(),
+            keep: None,
+            replaces: Replaces::Unstated,
+            rollback: false,
+            sources: vec![],
+        };
         for body in [
             format!(r#"{{"manifest": "{key}"}}"#),
             format!(r#"{{"manifest": "{key}", "keep": null}}"#),
@@ -315,7 +340,13 @@ mod tests {
             let v: serde_json::Value = serde_json::from_str(&body).unwrap();
             SwitchRequest::from_value(&v).map_err(|e| e.to_string())
         };
-        let req = |replaces, rollback| SwitchRequest { manifest: key.into(), keep: None, replaces, rollback };
+        let req = |replaces, rollback| SwitchRequest {
+            manifest: key.into(),
+            keep: None,
+            replaces,
+            rollback,
+            sources: vec![],
+        };
         for sent in [
             req(Replaces::Nothing, false),
             req(Replaces::Snapshot(id.into()), false),

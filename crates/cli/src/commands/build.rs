@@ -55,6 +55,17 @@ pub struct Args {
     stix: StixArgs,
 }
 
+/// `build`'s arguments from a command line without the command's name (what `sync` builds with).
+pub fn args_from(argv: &[String]) -> Result<Args, clap::Error> {
+    #[derive(clap::Parser)]
+    #[command(name = "taxii-edge build", no_binary_name = true)]
+    struct Line {
+        #[command(flatten)]
+        args: Args,
+    }
+    <Line as clap::Parser>::try_parse_from(argv).map(|l| l.args)
+}
+
 /// How `build` renders STIX (the XSOAR integration's settings, where it has them).
 #[derive(clap::Args)]
 struct StixArgs {

@@ -194,6 +194,7 @@ async fn switch<S: Store>(store: &S, req: &Request, now: Timestamp) -> Result<Re
     moves_forward(store, &asked, &manifest, old.as_ref()).await?;
     let mut pointer = crate::retention::next_pointer(old.clone(), &snapshot, &key, now, keep);
     pointer.keep = asked.keep.clone();
+    pointer.sources = asked.sources.clone();
     let bytes = serde_json::to_vec(&pointer).expect("pointer serialises");
     let expected = seen.as_ref().map(|v| v.version.as_str());
     if !store.put_if(POINTER_KEY, bytes, expected).await.map_err(store_err)? {

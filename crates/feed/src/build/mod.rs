@@ -111,6 +111,7 @@ impl Built {
             published,
             history: Vec::new(),
             keep: None,
+            sources: Vec::new(),
         };
         blobs.insert(POINTER_KEY.into(), serde_json::to_vec(&pointer).expect("pointer serialises"));
         drop(blobs);
