@@ -490,3 +490,38 @@ test('a sync killed at random points leaves the feed whole; the next cycle finis
     await own.stop();
   }
 });
+
+test('a TAXII 2.0 upstream (another taxii-edge, paged with Range), pulled incrementally', async () => {
+  const up = await startWorker({ vars: { MAX_PAGE_SIZE: '100', DEFAULT_PAGE_SIZE: '100' } });
+  const own = await startWorker();
+  try {
+    const collections = { Upstream: '' };
+    const publishUp = (n, now) => {
+      const dir = buildSnapshot({
+        collections,
+        indicators: ipIndicators(n, { start: 30000 }),
+        now,
+        args: ['--previous-url', up.url, '--token', ADMIN_TOKEN, '--as-indicator', 'ipv4-addr', '--producer', ''],
+      });
+      const p = spawnSync(CLI, ['publish', dir, '--url', up.url, '--token', ADMIN_TOKEN], { encoding: 'utf8' });
+      assert.equal(p.status, 0, p.stderr);
+    };
+    publishUp(250, '2026-04-01T00:00:00Z');
+    const config = syncConfig({
+      url: own.url,
+      sources: ['[[source]]', 'type = "taxii"', 'name = "up20"', `url = ${JSON.stringify(`${up.url}/taxii/`)}`, 'collection = "Upstream"'],
+    });
+    const first = await sync(config);
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, /source up20: 250 records/);
+    publishUp(260, '2026-04-02T00:00:00Z');
+    const second = await sync(config);
+    assert.equal(second.status, 0, second.stderr);
+    assert.match(second.stdout, /source up20: 260 records/);
+    const all = await poll('All', undefined, own.url);
+    assert.equal(all.objects.length, 260);
+  } finally {
+    await up.stop();
+    await own.stop();
+  }
+});
