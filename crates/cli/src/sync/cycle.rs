@@ -62,7 +62,9 @@ pub struct Cycle<'a> {
 impl Cycle<'_> {
     /// Runs one cycle.
     pub fn run(&self) -> Result<Outcome, CycleError> {
+        let phase = Phases::start();
         let pulled = self.pull()?;
+        phase.mark("pull");
         let previous = SyncState::read(&self.loaded.state);
         self.check_shrink(&previous, &pulled)?;
         let now = crate::clock::now_utc();
@@ -77,8 +79,11 @@ impl Cycle<'_> {
         let inputs: Vec<PathBuf> = pulled.iter().map(|(_, p)| p.input.clone()).collect();
         for _ in 0..ATTEMPTS {
             let out = self.build(&inputs)?;
+            phase.mark("build (on the worker's snapshot)");
             let dir = SnapshotDir::open(&out).map_err(|e| CycleError::Build(e.to_string()))?;
-            if self.unchanged(&dir)? {
+            let unchanged = self.unchanged(&dir)?;
+            phase.mark("compare with the worker's snapshot");
+            if unchanged {
                 state.write(&self.loaded.state).map_err(|e| CycleError::State(e.to_string()))?;
                 return Ok(Outcome::Unchanged { snapshot: dir.file.snapshot.clone() });
             }
@@ -86,9 +91,11 @@ impl Cycle<'_> {
             switch.sources = sources.clone();
             match self.admin.publish(&dir, &switch, &|_, _| {}) {
                 Ok(done) => {
+                    phase.mark("upload and switch");
                     state.write(&self.loaded.state).map_err(|e| CycleError::State(e.to_string()))?;
                     let pruned =
                         prune_worker(self.admin, crate::clock::now_utc(), self.loaded.keep_us, false, &|_, _, _| {})?;
+                    phase.mark("prune");
                     return Ok(Outcome::Published {
                         snapshot: done.snapshot,
                         uploaded: done.uploaded,
@@ -188,6 +195,25 @@ impl Cycle<'_> {
             return Ok(false);
         };
         Ok(current.collections == built.collections)
+    }
+}
+
+/// The time each phase of a cycle took, on standard error when `TAXII_EDGE_TIMINGS` is set (the benchmark).
+struct Phases {
+    on: bool,
+    last: std::cell::Cell<std::time::Instant>,
+}
+
+impl Phases {
+    fn start() -> Phases {
+        Phases { on: std::env::var_os("TAXII_EDGE_TIMINGS").is_some(), last: std::time::Instant::now().into() }
+    }
+
+    fn mark(&self, what: &str) {
+        if self.on {
+            eprintln!("[timing] sync {what}: {:.2} s", self.last.get().elapsed().as_secs_f64());
+        }
+        self.last.set(std::time::Instant::now());
     }
 }
 

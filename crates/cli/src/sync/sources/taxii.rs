@@ -190,17 +190,10 @@ fn pages_21(
         }
         let page_url = query(url, &params);
         let a = client.get(&page_url, None)?;
-        if !(200..300).contains(&a.status) {
-            return Err(refused("TAXII", &page_url, a.status, &a.body));
-        }
-        let page: serde_json::Value = serde_json::from_slice(&a.body)
-            .map_err(|e| SourceError::Protocol(format!("TAXII {page_url}: not JSON: {e}")))?;
-        let objects = objects_of(&page, &page_url)?;
+        let (page, objects) = read_page(&a, &page_url)?;
         let empty = objects.is_empty();
         out.extend(objects);
-        if let Some(h) = header_last(&a) {
-            last = Some(h);
-        }
+        last = header_last(&a).or(last);
         let more = page.get("more").and_then(serde_json::Value::as_bool).unwrap_or(false);
         if !more {
             return Ok((out, last));
@@ -235,17 +228,10 @@ fn pages_20(
         if a.status == 416 {
             return Ok((out, last));
         }
-        if !(200..300).contains(&a.status) {
-            return Err(refused("TAXII", &page_url, a.status, &a.body));
-        }
-        let page: serde_json::Value = serde_json::from_slice(&a.body)
-            .map_err(|e| SourceError::Protocol(format!("TAXII {page_url}: not JSON: {e}")))?;
-        let objects = objects_of(&page, &page_url)?;
+        let (_, objects) = read_page(&a, &page_url)?;
         let n = objects.len();
         out.extend(objects);
-        if let Some(h) = header_last(&a) {
-            last = Some(h);
-        }
+        last = header_last(&a).or(last);
         let total =
             a.header("content-range").and_then(|r| r.rsplit('/').next()).and_then(|t| t.trim().parse::<usize>().ok());
         start += n;
@@ -253,6 +239,18 @@ fn pages_20(
             return Ok((out, last));
         }
     }
+}
+
+/// A page's document and its objects: a status other than 2xx, a body that is not JSON or `objects` that is not a
+/// list fails the source.
+fn read_page(a: &Answer, url: &str) -> Result<(serde_json::Value, Vec<serde_json::Value>), SourceError> {
+    if !(200..300).contains(&a.status) {
+        return Err(refused("TAXII", url, a.status, &a.body));
+    }
+    let page: serde_json::Value =
+        serde_json::from_slice(&a.body).map_err(|e| SourceError::Protocol(format!("TAXII {url}: not JSON: {e}")))?;
+    let objects = objects_of(&page, url)?;
+    Ok((page, objects))
 }
 
 fn objects_of(page: &serde_json::Value, url: &str) -> Result<Vec<serde_json::Value>, SourceError> {
