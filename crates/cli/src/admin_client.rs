@@ -132,6 +132,17 @@ impl Admin {
         Ok(())
     }
 
+    /// The snapshot the worker's pointer names, for a switch to replace: `None` when nothing is published, or when
+    /// the pointer is not valid (a storage fault left it; the worker treats it as nothing, and the switch repairs it).
+    pub fn current_snapshot(&self) -> Result<Option<String>, HttpError> {
+        let answer = self.call(Method::Get, wire::CURRENT)?;
+        match answer.status {
+            200 => Ok(serde_json::from_slice::<Pointer>(&answer.body).ok().map(|p| p.snapshot)),
+            404 => Ok(None),
+            _ => Err(HttpError::refused("reading the current snapshot", &answer)),
+        }
+    }
+
     /// The worker's current pointer (with its history of replaced snapshots), if anything is published.
     pub fn pointer(&self) -> Result<Option<Pointer>, HttpError> {
         let answer = self.call(Method::Get, wire::CURRENT)?;
@@ -219,7 +230,7 @@ impl Admin {
     pub fn switch(&self, manifest: &str, switch: &Switch) -> Result<(), PublishError> {
         let replaces = match &switch.replaces {
             Some(r) => r.clone(),
-            None => Replaces::seen(self.pointer()?.map(|p| p.snapshot).as_deref()),
+            None => Replaces::seen(self.current_snapshot()?.as_deref()),
         };
         let request = SwitchRequest {
             manifest: manifest.to_string(),
