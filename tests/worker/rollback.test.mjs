@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startWorker, buildSnapshot, ipIndicators, cli, ADMIN_TOKEN } from '../harness.mjs';
+import { startWorker, startSlowStoreWorker, buildSnapshot, ipIndicators, cli, ADMIN_TOKEN } from '../harness.mjs';
 
 const COLLECTIONS = { All: '' };
 
@@ -170,6 +170,49 @@ test('two builds on the same snapshot: the first publish wins, the second is ref
     assert.match(lost.stderr, new RegExp(`this switch replaces ${idOf(base)}, but the current snapshot is ${idOf(one)}`));
     const r = await fetch(`${own.url}/admin/current`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     assert.equal((await r.json()).snapshot, idOf(one));
+  } finally {
+    await own.stop();
+  }
+});
+
+test('switches sent at the same moment, all naming the same current snapshot: exactly one wins (R2 conditional put)', async () => {
+  // Every store read takes 150 ms, so the switches' reads of the pointer overlap and only the conditional put can
+  // tell them apart (with a plain put, several of them answered 200: checked by swapping it in).
+  const own = await startSlowStoreWorker({ delayMs: 150 });
+  try {
+    const call = (method, path, body) =>
+      fetch(`${own.url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body });
+    const upload = async (dir) => {
+      for (const kind of readdirSync(join(dir, 'blobs'))) {
+        for (const hash of readdirSync(join(dir, 'blobs', kind))) {
+          const r = await call('PUT', `/admin/blobs/${kind}/${hash}`, readFileSync(join(dir, 'blobs', kind, hash)));
+          assert.equal(r.status, 201);
+        }
+      }
+    };
+    const base = snapshotOf(9000, '2026-05-01T00:00:00Z');
+    cli(['publish', base, '--url', own.url, '--token', ADMIN_TOKEN, '--no-prune']);
+    const rivals = [];
+    for (let i = 0; i < 6; i++) rivals.push(snapshotOf(10000 + i * 100, '2026-05-02T00:00:00Z'));
+    for (const d of rivals) await upload(d);
+    const answers = await Promise.all(
+      rivals.map((d) =>
+        call('PUT', '/admin/current', JSON.stringify({ manifest: manifestOf(d), replaces: idOf(base) })).then(async (r) => ({
+          status: r.status,
+          json: await r.json(),
+        })),
+      ),
+    );
+    const won = answers.filter((a) => a.status === 200);
+    assert.equal(won.length, 1, JSON.stringify(answers));
+    const current = (await (await call('GET', '/admin/current')).json()).snapshot;
+    assert.equal(won[0].json.current, current);
+    for (const a of answers.filter((x) => x.status !== 200)) {
+      assert.equal(a.status, 409);
+      assert.equal(a.json.current, current, 'each loser is told the winner');
+    }
+    const pointer = await (await call('GET', '/admin/current')).json();
+    assert.deepEqual(pointer.history.map((h) => h.snapshot), [idOf(base)], 'one switch happened, not several');
   } finally {
     await own.stop();
   }
