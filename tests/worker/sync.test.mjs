@@ -293,6 +293,7 @@ test('sync pulls XSOAR, a TAXII collection and a file; publishes only what chang
   const again = await sync(config);
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stdout, /nothing changed/);
+  assert.doesNotMatch(again.stdout, /indicators read/, 'the same inputs as the last cycle: nothing built');
   assert.deepEqual(await pointer(), p1);
   assert.equal(xsoar.requests.filter((r) => r.filter.searchAfter).length, 4, 'XSOAR was asked again, from the start');
 
@@ -317,6 +318,15 @@ test('sync pulls XSOAR, a TAXII collection and a file; publishes only what chang
   // The TAXII source asked medallion only for what was added after the last cycle (its state is kept).
   const state = JSON.parse(readFileSync(join(config, '..', '.taxii-edge-sync', 'sources', 'partner', 'taxii.json'), 'utf8'));
   assert.match(state.added_after, /^\d{4}-/);
+
+  // Someone else publishes over the synced feed: the same inputs are built again (on that snapshot) and published.
+  const rival = buildSnapshot({ collections: { All: '' }, indicators: ipIndicators(3, { start: 50000 }) });
+  assert.equal(spawnSync(CLI, ['publish', rival, '--url', w.url, '--token', ADMIN_TOKEN, '--no-prune']).status, 0);
+  const restore = await sync(config);
+  assert.equal(restore.status, 0, restore.stderr);
+  assert.match(restore.stdout, /indicators read/);
+  assert.match(restore.stdout, /sync: published/);
+  assert.equal((await poll('All')).objects.length, 2500 + 2 + 253 + 31);
 
   // The freshness shows in taxii-edge info.
   const info = spawnSync(CLI, ['info', '--url', w.url], { encoding: 'utf8' });

@@ -5,12 +5,13 @@
 
 use super::config::Loaded;
 use super::sources::{self, Pulled, SourceError};
-use super::state::{SourceState, SyncState};
+use super::state::{inputs_digest, LastBuild, SourceState, SyncState};
 use crate::admin_client::{Admin, PublishError, Switch};
 use crate::commands::prune::{prune_worker, PruneError};
 use crate::fail::Fail;
 use crate::http::HttpError;
 use edge_core::snapshot::format::{Manifest, SourceSync};
+use edge_core::time::Timestamp;
 use edge_feed::snapshot_dir::SnapshotDir;
 use std::path::{Path, PathBuf};
 
@@ -77,6 +78,14 @@ impl Cycle<'_> {
             .map(|(name, p)| SourceSync { name: name.clone(), synced: now, records: p.records as u64 })
             .collect();
         let inputs: Vec<PathBuf> = pulled.iter().map(|(_, p)| p.input.clone()).collect();
+        let digest = inputs_digest(&self.loaded.collections, self.build_args, &inputs)
+            .map_err(|e| CycleError::State(e.to_string()))?;
+        if let Some(snapshot) = self.same_as_last(previous.last.as_ref(), &digest, now)? {
+            phase.mark("compare the inputs with the last cycle's");
+            state.last = previous.last;
+            state.write(&self.loaded.state).map_err(|e| CycleError::State(e.to_string()))?;
+            return Ok(Outcome::Unchanged { snapshot });
+        }
         for _ in 0..ATTEMPTS {
             let out = self.build(&inputs)?;
             phase.mark("build (on the worker's snapshot)");
@@ -84,6 +93,8 @@ impl Cycle<'_> {
             let unchanged = self.unchanged(&dir)?;
             phase.mark("compare with the worker's snapshot");
             if unchanged {
+                let current = self.admin.current_snapshot()?.unwrap_or_default();
+                state.last = Some(LastBuild { digest: digest.clone(), snapshot: current, built: now });
                 state.write(&self.loaded.state).map_err(|e| CycleError::State(e.to_string()))?;
                 return Ok(Outcome::Unchanged { snapshot: dir.file.snapshot.clone() });
             }
@@ -92,6 +103,8 @@ impl Cycle<'_> {
             match self.admin.publish(&dir, &switch, &|_, _| {}) {
                 Ok(done) => {
                     phase.mark("upload and switch");
+                    state.last =
+                        Some(LastBuild { digest: digest.clone(), snapshot: done.snapshot.clone(), built: now });
                     state.write(&self.loaded.state).map_err(|e| CycleError::State(e.to_string()))?;
                     let pruned =
                         prune_worker(self.admin, crate::clock::now_utc(), self.loaded.keep_us, false, &|_, _, _| {})?;
@@ -112,6 +125,24 @@ impl Cycle<'_> {
             }
         }
         Err(CycleError::Contended)
+    }
+
+    /// The snapshot the worker serves, when this cycle's inputs are exactly the last build's and the worker still
+    /// serves what that build left: nothing to build. Not when the build depends on the time of day
+    /// (`revoke_expired`), and not when the last build is a day old (`keep_versions` ages versions out).
+    fn same_as_last(
+        &self,
+        last: Option<&LastBuild>,
+        digest: &str,
+        now: Timestamp,
+    ) -> Result<Option<String>, CycleError> {
+        const DAY: i64 = 24 * 3600 * 1_000_000;
+        let Some(last) = last.filter(|l| l.digest == digest && now.0 - l.built.0 < DAY) else { return Ok(None) };
+        if self.build_args.iter().any(|a| a == "--revoke-expired") {
+            return Ok(None);
+        }
+        let current = self.admin.current_snapshot()?;
+        Ok(current.filter(|c| *c == last.snapshot))
     }
 
     /// Every source, in order; the first that fails fails the cycle.

@@ -20,6 +20,36 @@ pub struct SourceState {
 pub struct SyncState {
     #[serde(default)]
     pub sources: BTreeMap<String, SourceState>,
+    /// The last cycle that built: what it built from and what the worker served after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<LastBuild>,
+}
+
+/// What the last build was made from ([`inputs_digest`]) and the snapshot the worker served after it: a cycle
+/// whose inputs have the same digest, while the worker still serves that snapshot, has nothing to build.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastBuild {
+    pub digest: String,
+    pub snapshot: String,
+    pub built: Timestamp,
+}
+
+/// A digest of everything a build reads: the collections file, the build options and each source's input file.
+pub fn inputs_digest(collections: &Path, build_args: &[String], inputs: &[PathBuf]) -> Result<String, SourceError> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for path in std::iter::once(&collections.to_path_buf()).chain(inputs) {
+        let mut file = std::fs::File::open(path).map_err(|source| SourceError::State { path: path.clone(), source })?;
+        let mut file_hash = Sha256::new();
+        std::io::copy(&mut file, &mut file_hash).map_err(|source| SourceError::State { path: path.clone(), source })?;
+        h.update(path.display().to_string().as_bytes());
+        h.update(file_hash.finalize());
+    }
+    for a in build_args {
+        h.update(a.as_bytes());
+        h.update([0]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 impl SyncState {
