@@ -25,6 +25,20 @@ function snapshotOf(start, now) {
 const manifestOf = (dir) => JSON.parse(readFileSync(join(dir, 'snapshot.json'), 'utf8')).manifest;
 const idOf = (dir) => manifestOf(dir).slice('manifest/'.length);
 
+/** Uploads a snapshot directory's blobs to a worker without switching (as an older CLI did before its switch). */
+async function uploadBlobs(url, dir) {
+  for (const kind of readdirSync(join(dir, 'blobs'))) {
+    for (const hash of readdirSync(join(dir, 'blobs', kind))) {
+      const r = await fetch(`${url}/admin/blobs/${kind}/${hash}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        body: readFileSync(join(dir, 'blobs', kind, hash)),
+      });
+      assert.equal(r.status, 201);
+    }
+  }
+}
+
 async function admin(method, path, body) {
   const r = await fetch(`${w.url}${path}`, {
     method,
@@ -91,15 +105,7 @@ test('a switch without "replaces" (an older CLI) moves forward only', async () =
   try {
     const call = (method, path, body) =>
       fetch(`${own.url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body });
-    /** Uploads a snapshot directory's blobs without switching, as an older CLI did before its switch. */
-    const upload = async (dir) => {
-      for (const kind of readdirSync(join(dir, 'blobs'))) {
-        for (const hash of readdirSync(join(dir, 'blobs', kind))) {
-          const r = await call('PUT', `/admin/blobs/${kind}/${hash}`, readFileSync(join(dir, 'blobs', kind, hash)));
-          assert.equal(r.status, 201);
-        }
-      }
-    };
+    const upload = (dir) => uploadBlobs(own.url, dir);
     const legacySwitch = async (dir) => {
       const r = await call('PUT', '/admin/current', JSON.stringify({ manifest: manifestOf(dir), keep: null }));
       return { status: r.status, json: await r.json() };
@@ -182,14 +188,7 @@ test('switches sent at the same moment, all naming the same current snapshot: ex
   try {
     const call = (method, path, body) =>
       fetch(`${own.url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body });
-    const upload = async (dir) => {
-      for (const kind of readdirSync(join(dir, 'blobs'))) {
-        for (const hash of readdirSync(join(dir, 'blobs', kind))) {
-          const r = await call('PUT', `/admin/blobs/${kind}/${hash}`, readFileSync(join(dir, 'blobs', kind, hash)));
-          assert.equal(r.status, 201);
-        }
-      }
-    };
+    const upload = (dir) => uploadBlobs(own.url, dir);
     const base = snapshotOf(9000, '2026-05-01T00:00:00Z');
     cli(['publish', base, '--url', own.url, '--token', ADMIN_TOKEN, '--no-prune']);
     const rivals = [];

@@ -170,12 +170,11 @@ fn query(url: &str, params: &[(&str, &str)]) -> String {
     format!("{url}?{}", q.join("&"))
 }
 
+/// What paging a collection gives: the objects, and the `X-TAXII-Date-Added-Last` of the last page that had one.
+type Pages = (Vec<serde_json::Value>, Option<String>);
+
 /// TAXII 2.1: pages by `next` while `more`; the objects and the last `X-TAXII-Date-Added-Last`.
-fn pages_21(
-    client: &Client,
-    url: &str,
-    after: Option<&str>,
-) -> Result<(Vec<serde_json::Value>, Option<String>), SourceError> {
+fn pages_21(client: &Client, url: &str, after: Option<&str>) -> Result<Pages, SourceError> {
     let mut out = Vec::new();
     let mut last = None;
     let mut next: Option<String> = None;
@@ -211,11 +210,7 @@ fn pages_21(
 }
 
 /// TAXII 2.0: pages by `Range: items=a-b` while the `Content-Range` total is not reached.
-fn pages_20(
-    client: &Client,
-    url: &str,
-    after: Option<&str>,
-) -> Result<(Vec<serde_json::Value>, Option<String>), SourceError> {
+fn pages_20(client: &Client, url: &str, after: Option<&str>) -> Result<Pages, SourceError> {
     let mut out = Vec::new();
     let mut last = None;
     let page_url = match after {
