@@ -87,7 +87,7 @@ def main():
               "Bearer alice.s3cret", "bearer alice.s3cret", "Basic", "Digest x", "Basic !!!", "  Basic\t" +
               base64.b64encode(b"alice:s3cret").decode().rstrip("=")]:
         put("auth_header", h)
-    h = pw_hash(b"pw", b"fuzz salt", 1)
+    h = pw_hash(b"pw", b"fuzz salt", 5000)  # the fewest iterations a hash may have (MIN_ITERATIONS)
     users = [json.dumps({"alice": {"hash": h, "collections": "*"}}),
              json.dumps({"alice": {"hash": h, "collections": ["IPs", "All"], "comment": "x"}, "bob": {"hash": h, "collections": "a,b"}}),
              json.dumps({"a:b": {"hash": h, "collections": "*"}}), "{}", "[]", h]

@@ -306,7 +306,8 @@ async function stageWorker() {
     // Every body is read: an unread one keeps its socket, and undici ends it with an error minutes later (in the
     // middle of the next size's build).
     const wasmMemory = async () => {
-      const res = await fetch(`${w.url}/api/status`);
+      // Only the admin token (or a signed-in user) is told the isolate's memory.
+      const res = await fetch(`${w.url}/admin/current`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       await res.arrayBuffer();
       return Math.round(Number(res.headers.get('x-taxii-edge-wasm-memory')) / 1048576);
     };

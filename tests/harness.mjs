@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
+import http from 'node:http';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = join(ROOT, 'target', 'debug', 'taxii-edge');
@@ -37,8 +38,9 @@ export function cli(args, { allowFail = false } = {}) {
 }
 
 /** Adds a user to a users file with `taxii-edge user add`; returns the generated password. */
-export function addUser(file, name, collections) {
-  const r = cli(['user', 'add', name, '--collections', collections, '--users', file]);
+export function addUser(file, name, collections, { iterations } = {}) {
+  const more = iterations ? ['--iterations', String(iterations)] : [];
+  const r = cli(['user', 'add', name, '--collections', collections, '--users', file, ...more]);
   const m = r.stdout.match(/password: (\S+)/);
   if (!m) throw new Error(`user add printed no password:\n${r.stdout}`);
   return m[1];
@@ -128,9 +130,10 @@ export function publish(url, snapshot, token = ADMIN_TOKEN) {
 /**
  * Starts the built worker. Options: snapshot (a directory to publish), vars (override wrangler.toml vars),
  * secrets (extra secrets), wrangler (true: run `wrangler dev` instead of Miniflare), persist and port (Miniflare),
- * cache (Miniflare; false turns the Workers Cache API into a no-op, as on a workers.dev hostname).
+ * cache (Miniflare; false turns the Workers Cache API into a no-op, as on a workers.dev hostname), ratelimits
+ * (Miniflare: rate-limiting bindings, e.g. { SIGNIN_LIMITER: { simple: { limit: 10, period: 60 } } }).
  */
-export async function startWorker({ snapshot, vars = {}, secrets = {}, wrangler = false, persist, port, cache = true } = {}) {
+export async function startWorker({ snapshot, vars = {}, secrets = {}, wrangler = false, persist, port, cache = true, ratelimits } = {}) {
   // Every collection public unless a test says otherwise: the auth tests set PUBLIC_COLLECTIONS and TAXII_USERS.
   // A null or undefined value removes a setting (e.g. PUBLIC_COLLECTIONS: null for a closed feed).
   const bindings = Object.fromEntries(
@@ -138,7 +141,7 @@ export async function startWorker({ snapshot, vars = {}, secrets = {}, wrangler 
       ([, v]) => v !== null && v !== undefined,
     ),
   );
-  const w = wrangler ? await startWrangler(bindings) : await startMiniflare(bindings, { persist, port, cache });
+  const w = wrangler ? await startWrangler(bindings) : await startMiniflare(bindings, { persist, port, cache, ratelimits });
   if (snapshot) publish(w.url, snapshot);
   return w;
 }
@@ -147,7 +150,7 @@ export async function startWorker({ snapshot, vars = {}, secrets = {}, wrangler 
  * Miniflare; `persist` keeps R2 in a directory (a restart finds what was published), `port` fixes the port, `cache`
  * turns the Cache API on. The result's logs() is everything the worker wrote to its console so far.
  */
-async function startMiniflare(bindings, { persist, port, cache = true } = {}) {
+async function startMiniflare(bindings, { persist, port, cache = true, ratelimits } = {}) {
   const { Miniflare, Log, LogLevel } = await import('miniflare');
   const runtimeLog = [];
   const mf = new Miniflare({
@@ -162,6 +165,7 @@ async function startMiniflare(bindings, { persist, port, cache = true } = {}) {
     // The Workers Cache API (caches.default), in memory: the edge response cache (crates/worker) uses it.
     cache,
     bindings,
+    ...(ratelimits ? { ratelimits } : {}),
     host: '127.0.0.1',
     port: port ?? (await freePort()),
     log: new Log(LogLevel.WARN),
@@ -301,6 +305,41 @@ export async function get(url, headers = {}) {
   let json;
   try { json = JSON.parse(text); } catch { json = undefined; }
   return { status: res.status, headers: res.headers, text, json };
+}
+
+/**
+ * A request through node:http, which sends what fetch will not: any Host header, a body of a given size without
+ * holding it (`bodyBytes`, in chunks, with or without Content-Length). Resolves to { status, headers, text, json,
+ * error } (error: the connection failed before an answer, e.g. the server stopped reading).
+ */
+export function rawRequest(url, { method = 'GET', path, headers = {}, bodyBytes = 0, contentLength = true } = {}) {
+  const u = new URL(url);
+  return new Promise((resolvePromise) => {
+    const h = { ...headers };
+    if (bodyBytes && contentLength) h['content-length'] = String(bodyBytes);
+    const req = http.request({ host: u.hostname, port: u.port, method, path: path ?? `${u.pathname}${u.search}`, headers: h }, (res) => {
+      const chunks = [];
+      res.on('data', (d) => chunks.push(d));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json;
+        try { json = JSON.parse(text); } catch { json = undefined; }
+        resolvePromise({ status: res.statusCode, headers: new Headers(Object.entries(res.headers).map(([k, v]) => [k, String(v)])), text, json });
+      });
+    });
+    req.on('error', (error) => resolvePromise({ status: 0, error }));
+    const chunk = Buffer.alloc(1 << 20, 0x61);
+    let left = bodyBytes;
+    const pump = () => {
+      while (left > 0) {
+        const n = Math.min(left, chunk.length);
+        left -= n;
+        if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return req.once('drain', pump);
+      }
+      req.end();
+    };
+    if (bodyBytes) pump(); else req.end();
+  });
 }
 
 export function ensureDir(d) {

@@ -346,6 +346,7 @@ function collectionCard(c) {
   fact(dl, 'ID', ...copyable(c.id, `the id of ${c.title}`, 'id'));
   if (c.alias) fact(dl, 'Alias', el('code', { text: c.alias }));
   fact(dl, 'Query', c.query ? el('code', { 'data-field': 'query', text: c.query }) : el('span', { 'data-field': 'query', class: 'muted', text: '(empty: every indicator)' }));
+  if (c.profile) fact(dl, 'Profile', el('span', { 'data-field': 'profile', text: `${c.profile} (rendered for that client; see the Connect tabs)` }));
   fact(dl, 'Objects', el('span', { 'data-field': 'count', 'data-count': String(c.count), text: number(c.count) }));
   const types = Object.entries(c.types || {}).sort((a, b) => b[1] - a[1]);
   if (types.length) {
@@ -470,9 +471,95 @@ const CLIENTS = [
   ['opencti', 'OpenCTI'],
   ['elastic', 'Elastic'],
   ['splunk', 'Splunk ES'],
+  ['xsoar', 'Cortex XSOAR'],
   ['python', 'taxii2-client'],
   ['curl', 'curl'],
 ];
+
+/** The STIX 2.1 observable (SCO) types: over 2.0 each of them is an indicator. */
+const SCO_TYPES = ['ipv4-addr', 'ipv6-addr', 'domain-name', 'url', 'email-addr', 'file', 'windows-registry-key',
+  'user-account', 'autonomous-system', 'software', 'x509-certificate', 'mutex'];
+
+/** What a collection serves, by kind, from the counts per 2.1 type the server states (/api/status). */
+function contents(c) {
+  const types = c.types || {};
+  const scoTypes = SCO_TYPES.filter((t) => types[t]);
+  const observables = scoTypes.reduce((n, t) => n + types[t], 0);
+  const indicators = types.indicator || 0;
+  return {
+    indicators, observables, scoTypes, other: c.count - indicators - observables,
+    indicators20: indicators + observables, xsoar: c.profile === 'xsoar',
+  };
+}
+
+const plural = (n, one, many = `${one}s`) => `${number(n)} ${n === 1 ? one : many}`;
+
+/** What each client will get from collection `c`: one sentence per client, from the server's own counts. */
+const OUTLOOK = {
+  sentinel(c) {
+    const k = contents(c);
+    const over20 = discoveryUrl('2.0') ? ` Over TAXII 2.0 it would get ${plural(k.indicators20, 'indicator object')}.` : '';
+    if (k.xsoar) {
+      return `This collection is rendered for Cortex XSOAR (profile xsoar, not strict STIX): give Microsoft Sentinel a `
+        + 'collection of the default profile with as_indicator set.';
+    }
+    if (k.indicators === 0) {
+      return `0 indicator objects over 2.1: Microsoft Sentinel will import nothing; set as_indicator`
+        + (k.observables ? ` for its ${plural(k.observables, 'observable')} (${k.scoTypes.join(', ')})` : '')
+        + ` in the collections JSON.${over20}`;
+    }
+    const skipped = k.observables
+      ? ` It skips the ${plural(k.observables, 'observable')} served as SCOs (${k.scoTypes.join(', ')}): add their types `
+        + 'to as_indicator to import them.'
+      : '';
+    return `${plural(k.indicators, 'indicator object')} over 2.1: Microsoft Sentinel imports these (indicator objects `
+      + `only; the other ${plural(k.other + k.observables, 'object')} it does not import).${skipped}`;
+  },
+  xsoar(c) {
+    const k = contents(c);
+    if (k.xsoar) {
+      return `${plural(c.count, 'object')} in the form Cortex XSOAR's TAXII 2 feed reads (profile xsoar). Its "STIX `
+        + `Objects To Fetch" must include ${xsoarObjects(c).join(', ')}; use TAXII 2.1.`;
+    }
+    const problems = [];
+    if (k.observables) problems.push(`its second fetch over 2.1 fails on the ${plural(k.observables, 'observable')} (SCOs have no modified)`);
+    if ((c.types || {}).file || (c.types || {}).indicator) problems.push('it drops file indicators with several hashes');
+    if ((c.types || {}).identity) problems.push('it imports the producer identity as an Identity indicator');
+    return 'Strict STIX (the default profile): '
+      + (problems.length ? `Cortex XSOAR's TAXII 2 feed misreads it (${problems.join('; ')}). ` : '')
+      + 'Set "profile": "xsoar" on this collection for Cortex XSOAR.';
+  },
+  elastic(c) {
+    const k = contents(c);
+    const scos = k.observables
+      ? ` The ${plural(k.observables, 'observable')} served as SCOs (${k.scoTypes.join(', ')}) arrive without indicator `
+        + 'fields (and are dropped with "Restrict STIX 2.1 format"): set as_indicator for their types.'
+      : '';
+    return `${plural(k.indicators, 'indicator object')} over 2.1: Elastic maps their patterns to threat indicators.${scos}`;
+  },
+  generic(name) {
+    return (c) => {
+      const k = contents(c);
+      const profile = k.xsoar
+        ? ' This collection uses the xsoar profile (not strict STIX, meant for Cortex XSOAR): prefer a default one.'
+        : '';
+      return `${name} reads every object: ${plural(c.count, 'object')} over 2.1 (${plural(k.indicators, 'indicator')}, `
+        + `${plural(k.observables, 'observable')}, ${number(k.other)} other).${profile}`;
+    };
+  },
+};
+
+/** The types Cortex XSOAR's "STIX Objects To Fetch" must list to read every object of `c` it can read. */
+function xsoarObjects(c) {
+  const skip = new Set(['marking-definition', 'extension-definition', 'indicator', 'relationship', 'software']);
+  return ['indicator', 'relationship', ...Object.keys(c.types || {}).filter((t) => !skip.has(t)).sort()];
+}
+
+/** The sentence that says what `client` will get from the selected collection. */
+function outlook(panel, key, c) {
+  const say = OUTLOOK[key] || OUTLOOK.generic(CLIENTS.find(([k]) => k === key)[1]);
+  panel.append(el('p', { class: 'outlook', 'data-field': `${key}-outlook`, text: say(c) }));
+}
 
 function renderConnect() {
   const tabs = $('client-tabs');
@@ -492,6 +579,7 @@ function renderConnect() {
       onclick: () => chooseClient(key, false),
     }));
     const panel = el('div', { role: 'tabpanel', id: `panel-${key}`, 'aria-labelledby': `tab-${key}`, tabindex: '0', hidden: !selected, 'data-client': key });
+    if (key !== 'curl') outlook(panel, key, c);
     CLIENT_VIEWS[key](panel, c, user);
     panels.append(panel);
   }
@@ -597,6 +685,15 @@ const CLIENT_VIEWS = {
       ['Collection ID', c.id, 'splunk-collection-id'],
       ['TAXII version', discoveryUrl('2.1') ? '2.1' : '2.0', 'splunk-version', true],
       ...authRows(user),
+    ]);
+  },
+  xsoar(panel, c, user) {
+    note(panel, 'In Cortex XSOAR: Settings → Integrations → TAXII 2 Feed → Add instance:');
+    fields(panel, [
+      ['Discovery Service URL', discoveryUrl('2.1') || discoveryUrl('2.0'), 'xsoar-discovery'],
+      ['Collection Name To Fetch Indicators From', c.title, 'xsoar-collection'],
+      ...authRows(user),
+      ['STIX Objects To Fetch', xsoarObjects(c).join(', '), 'xsoar-objects'],
     ]);
   },
   python(panel, c, user) {

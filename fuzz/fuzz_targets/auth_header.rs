@@ -5,7 +5,7 @@
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use edge_core::auth::password::PasswordHash;
+use edge_core::auth::password::{PasswordHash, MIN_ITERATIONS};
 use edge_core::auth::{authenticate, parse_header, Access, AuthError};
 
 const PASSWORD: &[u8] = b"s3cret";
@@ -13,7 +13,7 @@ const PASSWORD: &[u8] = b"s3cret";
 fn access() -> &'static Access {
     static A: OnceLock<Access> = OnceLock::new();
     A.get_or_init(|| {
-        let hash = PasswordHash::new(PASSWORD, b"fuzz salt", 1);
+        let hash = PasswordHash::new(PASSWORD, b"fuzz salt", MIN_ITERATIONS);
         let users = format!(r#"{{"alice": {{"hash": "{hash}", "collections": "*"}}, "bob:x": null}}"#);
         assert!(Access::from_config(Some(&users), None, None, None).is_err(), "a bad user is refused");
         let users = format!(r#"{{"alice": {{"hash": "{hash}", "collections": "*"}}}}"#);

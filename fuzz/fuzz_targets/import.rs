@@ -8,7 +8,7 @@
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use edge_feed::import::import_text;
-use edge_feed::stix::{collection_extras, render_indicator, ExtensionFields, RenderOptions, SCO_TYPES};
+use edge_feed::stix::{collection_extras, render_indicator, ExtensionFields, Profile, RenderOptions, SCO_TYPES};
 
 const NAMES: &[&str] = &[
     "fuzz.json",
@@ -23,8 +23,8 @@ const NAMES: &[&str] = &[
     "bundle.json",
 ];
 
-fn options() -> &'static [RenderOptions; 2] {
-    static O: OnceLock<[RenderOptions; 2]> = OnceLock::new();
+fn options() -> &'static [RenderOptions; 3] {
+    static O: OnceLock<[RenderOptions; 3]> = OnceLock::new();
     O.get_or_init(|| {
         let all = RenderOptions {
             extension_fields: ExtensionFields::All,
@@ -33,7 +33,8 @@ fn options() -> &'static [RenderOptions; 2] {
             expired_as_of: Some(taxii_edge_fuzz::NOW),
             ..RenderOptions::default()
         };
-        [RenderOptions::default(), all]
+        let xsoar = RenderOptions { profile: Profile::Xsoar, producer: None, ..all.clone() };
+        [RenderOptions::default(), all, xsoar]
     })
 }
 

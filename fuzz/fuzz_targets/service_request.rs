@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashMap;
 use std::sync::OnceLock;
-use edge_core::auth::password::PasswordHash;
+use edge_core::auth::password::{PasswordHash, MIN_ITERATIONS};
 use edge_core::auth::Access;
 use edge_core::server::{Service, Settings};
 use edge_core::store::MemoryStore;
@@ -27,7 +27,7 @@ fn fixture() -> &'static Fixture {
     F.get_or_init(|| {
         let built = taxii_edge_fuzz::built();
         let blobs = taxii_edge_fuzz::store_of(&built).blobs.borrow().clone();
-        let hash = PasswordHash::new(b"pw", b"fuzz salt", 1);
+        let hash = PasswordHash::new(b"pw", b"fuzz salt", MIN_ITERATIONS);
         let users = format!(r#"{{"alice": {{"hash": "{hash}", "collections": ["IPs"]}}}}"#);
         let closed = Settings {
             access: Access::from_config(Some(&users), Some("All"), Some("false"), None).unwrap(),

@@ -26,7 +26,13 @@ const STIX20 = 'application/vnd.oasis.stix+json; version=2.0';
 
 // The demo feed until the real one lands: XSOAR's own test indicators plus generated IPs and domains, so that a
 // collection holds more objects than a preview shows (the "newest" logic is then exercised) and several types.
-const COLLECTIONS = { Collection1: 'type:IP', Collection2: { query: '', description: 'Everything' } };
+// Collection1's IPs are SCOs over 2.1 (nothing for Sentinel); the last two carry client settings.
+const COLLECTIONS = {
+  Collection1: 'type:IP',
+  Collection2: { query: '', description: 'Everything' },
+  'For Sentinel': { query: '', as_indicator: ['ipv4-addr', 'domain-name'] },
+  'For XSOAR': { query: '', profile: 'xsoar' },
+};
 const FIXTURE = join(ROOT, 'tests', 'browser', 'fixtures', 'ip_iocs.json');
 function generated() {
   const out = [];
@@ -278,6 +284,44 @@ test('the Sentinel values are what the TAXII endpoints answer, and the curl snip
   await context.close();
 });
 
+test('each client tab says what that client will get from the collection, from the server\'s own counts', async () => {
+  const { context, page, errors } = await openPage();
+  await loaded(page);
+  const status = (await (await fetch(new URL('/api/status', worker.url))).json()).collections;
+  const byTitle = Object.fromEntries(status.map((c) => [c.title, c]));
+  const text = async (c, field) => {
+    await selectCollection(page, c.id);
+    return page.textContent(`[data-field="${field}"]`);
+  };
+  // IPs served as SCOs over 2.1: Sentinel would import nothing, and the console says so and what to set.
+  const ips = byTitle.Collection1;
+  assert.equal(ips.types.indicator, undefined);
+  assert.ok(ips.types['ipv4-addr'] > 0);
+  assert.match(await text(ips, 'sentinel-outlook'),
+    new RegExp(`^0 indicator objects over 2\\.1: Microsoft Sentinel will import nothing; set as_indicator for its ${ips.types['ipv4-addr']} observables \\(ipv4-addr\\)`));
+  assert.match(await text(ips, 'xsoar-outlook'), /Set "profile": "xsoar" on this collection/);
+  assert.match(await text(ips, 'elastic-outlook'), /^0 indicator objects over 2\.1: .* set as_indicator/);
+  // as_indicator for the collection: its indicators, counted by the server.
+  const sentinel = byTitle['For Sentinel'];
+  assert.ok(sentinel.types.indicator > 0);
+  assert.match(await text(sentinel, 'sentinel-outlook'),
+    new RegExp(`^${sentinel.types.indicator.toLocaleString('en-US')} indicator objects over 2\\.1: Microsoft Sentinel imports these`));
+  // The xsoar profile: what XSOAR must fetch, and a warning on the other tabs.
+  const xsoar = byTitle['For XSOAR'];
+  assert.equal(xsoar.profile, 'xsoar');
+  assert.match(await page.textContent(`.card[data-collection-id="${xsoar.id}"] [data-field="profile"]`), /^xsoar /);
+  assert.equal(await page.$(`.card[data-collection-id="${ips.id}"] [data-field="profile"]`), null);
+  assert.equal(byTitle.Collection2.profile, undefined);
+  const x = await text(xsoar, 'xsoar-outlook');
+  assert.match(x, /in the form Cortex XSOAR's TAXII 2 feed reads \(profile xsoar\)\. Its "STIX Objects To Fetch" must include indicator, relationship, .*ipv4-addr/);
+  assert.equal(await page.textContent('[data-field="xsoar-collection"]'), xsoar.title);
+  assert.match(await page.textContent('[data-field="xsoar-objects"]'), /^indicator, relationship, /);
+  assert.match(await text(xsoar, 'sentinel-outlook'), /profile xsoar, not strict STIX/);
+  assert.match(await text(xsoar, 'opencti-outlook'), new RegExp(`^OpenCTI reads every object: ${xsoar.count.toLocaleString('en-US')} objects over 2\\.1 .*xsoar profile`));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 /**
  * The sign-in flow against a feed at `url` that lets `user`/`password` read exactly `mine` (collection ids) and
  * nobody read anything without credentials. `intercept(page)`, if given, is set up before the page loads.
@@ -375,7 +419,7 @@ test('the sign-in works against the worker\'s own authentication (TAXII_USERS)',
   const users = join(dir, 'users.json');
   const password = 'console test pässword 1';
   const add = spawnSync(CLI, ['user', 'add', 'analyst', '--collections', 'Collection1', '--users', users, '--password-stdin',
-    '--iterations', '1000'], { input: `${password}\n`, encoding: 'utf8' });
+    '--iterations', '5000'], { input: `${password}\n`, encoding: 'utf8' });
   assert.equal(add.status, 0, add.stderr);
   const snapshot = buildSnapshot({ collections: COLLECTIONS, inputs: [FIXTURE], indicators: generated() });
   const closed = await startWorker({ snapshot, vars: { PUBLIC_COLLECTIONS: null }, secrets: { TAXII_USERS: readFileSync(users, 'utf8').trim() } });

@@ -8,7 +8,11 @@ from taxii2client.v20 import as_pages as as_pages20
 from taxii2client.v21 import as_pages as as_pages21
 
 
-def validate(obj, version):
+def validate(obj, version, profile="stix"):
+    """stix2-validator on one object; a collection of the xsoar profile serves 2.0 infrastructure and location
+    under their 2.1 types (named in the README; test_stix_render.py checks that this is its only departure)."""
+    if profile == "xsoar" and version == "2.0" and obj["type"] in ("infrastructure", "location"):
+        return None
     result = validate_instance(obj, ValidationOptions(version=version, strict=False))
     assert result.is_valid, f"{obj.get('id')}: {[str(e) for e in result.errors]}"
     return result
@@ -47,7 +51,7 @@ def test_taxii20_every_object_of_every_collection(worker, status):
         for bundle in as_pages20(collection.get_objects, per_request=70):
             assert bundle["type"] == "bundle" and bundle["spec_version"] == "2.0"
             for obj in bundle.get("objects", []):
-                validate(obj, "2.0")
+                validate(obj, "2.0", expected[collection.id].get("profile", "stix"))
                 ids.append(obj["id"])
         assert len(ids) == len(set(ids)), f"{collection.title}: an object came twice"
         assert len(ids) == expected[collection.id]["count"], f"{collection.title}: objects served != count"

@@ -23,3 +23,21 @@ test('wrangler dev serves discovery, objects and the console', async () => {
   assert.equal(page.status, 200);
   assert.match(await page.text(), /taxii-edge/);
 });
+
+test('the console and the worker send the security headers (issue 19, finding 4); the sign-in limiter is bound', async () => {
+  for (const path of ['/', '/index.html', '/console.js', '/console.css', '/taxii2/', '/api/status']) {
+    const r = await fetch(`${w.url}${path}`);
+    await r.arrayBuffer();
+    assert.equal(r.status, 200, path);
+    assert.match(r.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/, `${path}: CSP`);
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff', `${path}: nosniff`);
+    assert.equal(r.headers.get('referrer-policy'), 'no-referrer', `${path}: Referrer-Policy`);
+  }
+  const console = await fetch(`${w.url}/`);
+  assert.match(console.headers.get('content-security-policy'), /script-src 'self'/, 'the console keeps its own policy');
+  await console.arrayBuffer();
+  const rules = await fetch(`${w.url}/_headers`);
+  assert.ok(!(await rules.text()).includes('Content-Security-Policy'), '_headers is not served');
+  // wrangler dev lists the bindings it simulates: wrangler.toml's [[ratelimits]] parses and is bound.
+  assert.match(w.output(), /SIGNIN_LIMITER/);
+});

@@ -93,6 +93,15 @@ fn validate_reports_counts_and_writes_nothing() {
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(2));
     assert!(err.contains("does not parse at character 14: expected a term"), "{err}");
+    // A bad client setting: the collection and the setting named, exit 2.
+    let profile = write(&dir, "profile.json", r#"{"IPs": {"query": "type:IP", "profile": "soar"}}"#);
+    let o = run(&["validate", "--config", &profile]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains(r#"collection "IPs": "profile" "soar" is not a profile"#), "{}", text(&o).1);
+    let types = write(&dir, "types.json", r#"{"IPs": {"query": "type:IP", "as_indicator": ["ipv4"]}}"#);
+    let o = run(&["validate", "--config", &types]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains(r#"collection "IPs": "as_indicator": "ipv4" is not an SCO type"#), "{}", text(&o).1);
     // A configuration that is not JSON.
     let notjson = write(&dir, "notjson.json", "{");
     let o = run(&["validate", "--config", &notjson]);

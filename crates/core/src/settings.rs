@@ -66,6 +66,32 @@ pub fn base_url(s: &Settings, req: &Request) -> String {
     s.public_url.as_deref().unwrap_or(&req.origin).trim_end_matches('/').to_string()
 }
 
+/// What `/api/status` and the worker's log say when `PUBLIC_URL` is unset and the request names a host that is
+/// not this machine: the URLs the server gives out then repeat whatever `Host` a request carried.
+pub const PUBLIC_URL_WARNING: &str = "PUBLIC_URL is not set: discovery and the API root name the host each \
+     request was sent to; set PUBLIC_URL in wrangler.toml's [vars] to the URL clients use (e.g. \
+     https://feeds.example.com)";
+
+/// [`PUBLIC_URL_WARNING`] for a request to a deployment without `PUBLIC_URL`, unless it reached this machine
+/// (`localhost`, `127.0.0.1`, `[::1]`: local development).
+pub fn public_url_warning(s: &Settings, req: &Request) -> Option<&'static str> {
+    (s.public_url.is_none() && !is_local(&req.origin)).then_some(PUBLIC_URL_WARNING)
+}
+
+/// Whether an origin (`scheme://host[:port]`) names this machine.
+fn is_local(origin: &str) -> bool {
+    let host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    let host = host.to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host == "::1"
+        || host.parse::<std::net::Ipv4Addr>().is_ok_and(|a| a.is_loopback())
+}
+
 impl Settings {
     /// The settings a deployment configures: `var(name)` reads `[vars]` in wrangler.toml, `secret(name)` the
     /// Worker's secrets (each `None` when unset or empty). A value that does not parse keeps the default; a broken
@@ -142,6 +168,20 @@ mod tests {
         assert_eq!(d.admin_token, None);
         let bad = from(&[("MAX_PAGE_SIZE", "0"), ("TAXII_VERSIONS", "3.0, x"), ("POINTER_TTL_MS", "-5")]);
         assert_eq!((bad.max_limit, bad.versions, bad.pointer_ttl), (d.max_limit, d.versions, d.pointer_ttl));
+    }
+
+    #[test]
+    fn public_url_is_warned_about_outside_local_development() {
+        let req = |origin: &str| Request { origin: origin.into(), ..Default::default() };
+        let unset = from(&[]);
+        for local in ["http://127.0.0.1:8787", "http://localhost:8787", "http://[::1]:8787", "http://x.localhost"] {
+            assert_eq!(public_url_warning(&unset, &req(local)), None, "{local}");
+        }
+        for remote in ["https://evil.example", "https://feeds.example.com:443", "http://127.example"] {
+            assert_eq!(public_url_warning(&unset, &req(remote)), Some(PUBLIC_URL_WARNING), "{remote}");
+        }
+        let set = from(&[("PUBLIC_URL", "https://feeds.example.com")]);
+        assert_eq!(public_url_warning(&set, &req("https://evil.example")), None);
     }
 
     #[test]

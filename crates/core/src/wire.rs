@@ -25,6 +25,29 @@ pub const DELETE: &str = "/admin/delete";
 /// Keys one `missing` call may ask about.
 pub const MAX_KEYS_PER_CALL: usize = 50;
 
+/// The largest blob upload the worker takes (`PUT` [`BLOB_PREFIX`]`<key>`; larger is a 413, refused from its
+/// `Content-Length` before a byte is read). A build writes segments of at most
+/// [`SEGMENT_RECORDS`](crate::snapshot::format::SEGMENT_RECORDS) records (measured: 1.48 MB the largest of a
+/// 30,000-indicator build of every XSOAR type, 0.43 MB the demo's), id shards of about
+/// [`SHARD_ENTRIES`](crate::snapshot::format::SHARD_ENTRIES) entries (0.19 MB), and indexes and manifests that
+/// grow by a few hundred bytes per segment (17 KB and 1.5 KB there). The build bounds a segment by records, not
+/// bytes: 32 MiB leaves room for objects twenty times the size of those, while one upload, held once, stays far
+/// below an isolate's 128 MB.
+pub const MAX_BLOB_BYTES: usize = 32 << 20;
+
+/// The largest body of the JSON calls ([`MISSING`], [`CURRENT`], [`DELETE`]): 1,000 keys are about 50 KB.
+pub const MAX_JSON_BYTES: usize = 1 << 20;
+
+/// The most a request to `path` with `method` may carry: [`MAX_BLOB_BYTES`] for a blob upload, else
+/// [`MAX_JSON_BYTES`].
+pub fn max_body(method: &str, path: &str) -> usize {
+    if method == "PUT" && path.starts_with(BLOB_PREFIX) {
+        MAX_BLOB_BYTES
+    } else {
+        MAX_JSON_BYTES
+    }
+}
+
 /// The path of one blob: [`BLOB_PREFIX`] and its key.
 pub fn blob_path(key: &str) -> String {
     format!("{BLOB_PREFIX}{key}")

@@ -22,7 +22,7 @@ fn call(store: &MemoryStore, method: &str, path: &str, query: &[(&str, &str)], b
         origin: "http://localhost".into(),
         body,
     };
-    pollster::block_on(handle(&settings, store, &req, store.clock.get()))
+    pollster::block_on(handle(&settings, store, req, store.clock.get()))
 }
 
 fn json_of(r: &Response) -> serde_json::Value {
@@ -202,4 +202,42 @@ fn deletes_refuse_what_a_retained_snapshot_reaches_within_the_recorded_window() 
     // An hour after the switch the old snapshot is no longer retained.
     store.clock.set(Timestamp(1_000_000 + 3600 * 1_000_000));
     assert_eq!(json_of(&delete())["deleted"], json!(only_old.len()));
+}
+
+/// Issue 19, finding 1 (the worker's test is tests/worker/security.test.mjs): every body is capped, a declared
+/// length above the cap is refused before the body matters, the token comes first; finding 5: admin answers are
+/// never kept by a cache.
+#[test]
+fn bodies_are_capped_and_admin_answers_are_not_cached() {
+    use edge_core::server::admin::{authorize, declared_length};
+    use edge_core::wire::{max_body, MAX_BLOB_BYTES, MAX_JSON_BYTES};
+    let store = MemoryStore::default();
+    let (manifest, _) = publish(&store, 3, None);
+    let zeros = "segment/00000000000000000000000000000000";
+    let blob = format!("/admin/blobs/{zeros}");
+    assert_eq!((max_body("PUT", &blob), max_body("POST", "/admin/missing")), (MAX_BLOB_BYTES, MAX_JSON_BYTES));
+    let over = call(&store, "PUT", &blob, &[], Some(vec![0; MAX_BLOB_BYTES + 1]));
+    assert_eq!(over.status, 413, "{}", String::from_utf8_lossy(&over.body));
+    assert!(json_of(&over)["error"].as_str().unwrap().contains("larger than this call takes (32 MiB)"));
+    let json_over = call(&store, "POST", "/admin/missing", &[], Some(vec![b' '; MAX_JSON_BYTES + 1]));
+    assert_eq!(json_over.status, 413);
+    assert_eq!(call(&store, "PUT", &blob, &[], Some(vec![0; 10])).status, 400, "within the cap: a hash mismatch");
+    let settings = Settings { admin_token: Some(TOKEN.into()), ..Settings::default() };
+    let head = |auth: &str, length: &str| Request {
+        method: "PUT".into(),
+        path: blob.clone(),
+        headers: vec![("authorization".into(), auth.into()), ("content-length".into(), length.into())],
+        ..Default::default()
+    };
+    let token = format!("Bearer {TOKEN}");
+    assert_eq!(authorize(&settings, &head("Bearer wrong", "1")).unwrap_err().status, 401);
+    assert!(authorize(&settings, &head(&token, "1")).is_ok());
+    assert!(declared_length(&head(&token, &MAX_BLOB_BYTES.to_string())).is_ok());
+    assert_eq!(declared_length(&head(&token, &(MAX_BLOB_BYTES + 1).to_string())).unwrap_err().status, 413);
+    assert_eq!(declared_length(&head(&token, "lots")).unwrap_err().status, 400);
+    for path in ["/admin/current".to_string(), format!("/admin/blobs/{manifest}"), "/admin/blobs".into()] {
+        let r = call(&store, "GET", &path, &[], None);
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{path}");
+    }
 }

@@ -6,7 +6,7 @@ use edge_testkit as common;
 
 use base64::Engine;
 use common::json;
-use edge_core::auth::password::PasswordHash;
+use edge_core::auth::password::{PasswordHash, MIN_ITERATIONS};
 use edge_core::auth::{upsert_user, Access, Grants};
 use edge_core::server::{Service, Settings};
 use edge_core::store::MemoryStore;
@@ -68,7 +68,7 @@ fn users_json(feed: &Feed) -> String {
         upsert_user(
             &mut doc,
             name,
-            &PasswordHash::new(pass.as_bytes(), b"0123456789abcdef", 10),
+            &PasswordHash::new(pass.as_bytes(), b"0123456789abcdef", MIN_ITERATIONS),
             &Grants::parse(&cols).unwrap(),
         );
     }
@@ -376,7 +376,7 @@ fn xsoar_single_user_setup_is_one_line() {
     let feed = feed();
     let line = format!(
         r#"{{"xsoar":{{"hash":"{}","collections":"*"}}}}"#,
-        PasswordHash::new(b"the xsoar password", b"salt-of-16-bytes", 10)
+        PasswordHash::new(b"the xsoar password", b"salt-of-16-bytes", MIN_ITERATIONS)
     );
     let svc = Service::new(Settings {
         access: Access::from_config(Some(&line), None, None, None).unwrap(),

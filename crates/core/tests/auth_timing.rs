@@ -1,5 +1,6 @@
-//! A benchmark-style comparison of a wrong username against a wrong password (no timed assertion: timings
-//! depend on the machine). Both must cost one PBKDF2 of the same iteration count. For real figures run
+//! A benchmark-style comparison of a wrong username against a wrong password. Both must cost one PBKDF2 of the
+//! same iteration count, even when the users' hashes have different counts (issue 19, finding 2: the one timed
+//! assertion is generous, for a busy machine; the old code failed it by a factor of four). For real figures run
 //! `cargo test --release --test auth_timing -- --nocapture`.
 
 use base64::Engine;
@@ -22,12 +23,14 @@ fn stats(mut v: Vec<f64>) -> (f64, f64, f64) {
 #[test]
 fn wrong_username_costs_what_a_wrong_password_costs() {
     let mut doc = serde_json::Map::new();
-    for name in ["sentinel", "partner", "opencti"] {
-        let hash = PasswordHash::new(format!("{name}-password").as_bytes(), b"sixteen byte slt", DEFAULT_ITERATIONS);
+    for (name, iterations) in
+        [("sentinel", DEFAULT_ITERATIONS), ("partner", DEFAULT_ITERATIONS), ("opencti", 4 * DEFAULT_ITERATIONS)]
+    {
+        let hash = PasswordHash::new(format!("{name}-password").as_bytes(), b"sixteen byte slt", iterations);
         upsert_user(&mut doc, name, &hash, &Grants::All);
     }
     let access = Access::from_config(Some(&serde_json::Value::Object(doc).to_string()), None, None, None).unwrap();
-    let rounds = if cfg!(debug_assertions) { 8 } else { 200 };
+    let rounds = if cfg!(debug_assertions) { 15 } else { 200 };
     let (mut wrong_user, mut wrong_pass) = (vec![], vec![]);
     for i in 0..rounds {
         // Interleaved, with fresh values each time so nothing is remembered.
@@ -52,9 +55,15 @@ fn wrong_username_costs_what_a_wrong_password_costs() {
     let (mu, au, vu) = stats(wrong_user);
     let (mp, ap, vp) = stats(wrong_pass);
     let welch_t = (au - ap) / (vu / f64::from(rounds) + vp / f64::from(rounds)).sqrt();
-    println!("PBKDF2-HMAC-SHA256, {DEFAULT_ITERATIONS} iterations, {rounds} rounds each (µs):");
+    println!(
+        "PBKDF2-HMAC-SHA256, {DEFAULT_ITERATIONS} and {} iterations, {rounds} rounds each (µs):",
+        4 * DEFAULT_ITERATIONS
+    );
     println!("  wrong username: median {mu:.1}, mean {au:.1}");
     println!("  wrong password: median {mp:.1}, mean {ap:.1}");
     println!("  Welch t = {welch_t:.2} (|t| < ~2: no measurable difference)");
     println!("  right password: first {first:.1}, then remembered {remembered:.2} per request");
+    // partner's hash has a quarter of opencti's iterations: its check is topped up to the same cost.
+    let ratio = mp / mu;
+    assert!((0.6..1.6).contains(&ratio), "a wrong password costs {mp:.0} µs, a wrong username {mu:.0} µs");
 }

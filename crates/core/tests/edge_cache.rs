@@ -6,7 +6,7 @@ use edge_testkit as common;
 
 use base64::Engine;
 use common::{feed_store, json, request, V20, V21};
-use edge_core::auth::password::PasswordHash;
+use edge_core::auth::password::{PasswordHash, MIN_ITERATIONS};
 use edge_core::auth::{upsert_user, Access, Grants};
 use edge_core::server::cache_key::{cacheable_status, edge_copy, from_edge_copy};
 use edge_core::server::{Prepared, Service, Settings};
@@ -35,7 +35,7 @@ fn rows(n: usize) -> String {
 fn service() -> Service {
     let mut doc = serde_json::Map::new();
     for (name, cols) in [("partner", "Partner Domains"), ("partner2", "Partner Domains"), ("analyst", "*")] {
-        let hash = PasswordHash::new(format!("{name}-pw").as_bytes(), b"0123456789abcdef", 10);
+        let hash = PasswordHash::new(format!("{name}-pw").as_bytes(), b"0123456789abcdef", MIN_ITERATIONS);
         upsert_user(&mut doc, name, &hash, &Grants::parse(cols).unwrap());
     }
     let users = serde_json::Value::Object(doc).to_string();

@@ -19,8 +19,8 @@ use std::collections::{BTreeSet, HashMap};
 
 /// The collection `All` (every indicator) as the service serves it: all 2.1 objects (paged by `next`) and
 /// the 2.0 bundle.
-fn served(indicators: &[Indicator], opts: &RenderOptions) -> (Vec<Value>, Value) {
-    let cols = parse_collections(r#"{"All": ""}"#).expect("valid collections");
+fn served(indicators: &[Indicator], collections: &str, opts: &RenderOptions) -> (Vec<Value>, Value) {
+    let cols = parse_collections(collections).expect("valid collections");
     let built = build(&BuildInput {
         collections: &cols,
         indicators,
@@ -66,10 +66,12 @@ fn main() {
     let indicators = samples::sample_indicators();
     let all_sco: BTreeSet<String> = edge_feed::stix::SCO_TYPES.iter().map(|s| s.to_string()).collect();
     let ns = ids::namespace_for("test");
+    let all = r#"{"All": ""}"#;
     let settings = vec![
-        ("scos", RenderOptions { namespace: ns, ..RenderOptions::default() }),
+        ("scos", all, RenderOptions { namespace: ns, ..RenderOptions::default() }),
         (
             "indicators+all-fields",
+            all,
             RenderOptions {
                 namespace: ns,
                 as_indicator: all_sco,
@@ -80,15 +82,39 @@ fn main() {
         ),
         (
             "scos+some-fields",
+            all,
             RenderOptions {
                 namespace: ns,
                 extension_fields: ExtensionFields::parse("value, score, tags, sourcebrands, cvss, name"),
                 ..RenderOptions::default()
             },
         ),
+        // The collection's own client settings (tests/interop/test_stix_render.py names what the xsoar profile
+        // may do beyond strict STIX).
+        (
+            "xsoar",
+            r#"{"All": {"query": "", "profile": "xsoar"}}"#,
+            RenderOptions { namespace: ns, ..Default::default() },
+        ),
+        (
+            "xsoar+indicators+all-fields",
+            r#"{"All": {"query": "", "profile": "xsoar", "as_indicator": ["ipv4-addr", "ipv6-addr", "domain-name",
+                "url", "email-addr", "file", "windows-registry-key", "user-account", "autonomous-system",
+                "software", "x509-certificate", "mutex"]}}"#,
+            RenderOptions { namespace: ns, extension_fields: ExtensionFields::All, ..Default::default() },
+        ),
+        (
+            "sentinel",
+            r#"{"All": {"query": "", "as_indicator": ["ipv4-addr", "ipv6-addr", "domain-name", "url", "email-addr",
+                "file", "windows-registry-key", "user-account", "autonomous-system", "software", "x509-certificate",
+                "mutex"]}}"#,
+            RenderOptions { namespace: ns, ..Default::default() },
+        ),
     ];
     let mut out = Vec::new();
-    for (name, opts) in &settings {
+    for (name, collections, base) in &settings {
+        let cols = parse_collections(collections).expect("valid collections");
+        let opts = &cols[0].client.render_options(base);
         let mut members = Vec::new();
         let mut rendered = Vec::new();
         let mut errors = Vec::new();
@@ -101,11 +127,26 @@ fn main() {
                 Err(e) => errors.push(e.to_string()),
             }
         }
+        // The xsoar profile's reports list their relationships' targets (the build does this per collection).
+        let patched: Vec<(usize, String, String)> = {
+            let refs: Vec<_> = rendered.iter().collect();
+            let x = edge_feed::stix::Extras::new(&members, &refs, opts);
+            (0..rendered.len())
+                .filter(|_| opts.profile == edge_feed::stix::Profile::Xsoar)
+                .filter_map(|i| {
+                    x.report_with_targets(i, &rendered[i].json21, &rendered[i].json20).map(|(a, b)| (i, a, b))
+                })
+                .collect()
+        };
+        for (i, json21, json20) in patched {
+            rendered[i].json21 = json21;
+            rendered[i].json20 = json20;
+        }
         let refs: Vec<_> = rendered.iter().collect();
         let extras = collection_extras(&members, &refs, opts);
         let all: Vec<_> = rendered.iter().chain(extras.iter()).collect();
         let parse = |s: &str| serde_json::from_str::<Value>(s).expect("rendered JSON parses");
-        let (served21, bundle20) = served(&indicators, opts);
+        let (served21, bundle20) = served(&indicators, collections, base);
         out.push(json!({
             "setting": name,
             "errors": errors,

@@ -6,7 +6,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use edge_core::auth::password::{PasswordHash, MAX_ITERATIONS};
+use edge_core::auth::password::{PasswordHash, MAX_ITERATIONS, MIN_ITERATIONS};
 use edge_core::auth::{check_username, parse_users, upsert_user, Grants, UsersError};
 use serde_json::{Map, Value};
 
@@ -31,8 +31,11 @@ pub enum UsersFileError {
     /// The password given holds a control character.
     #[error("a password cannot contain control characters (HTTP Basic cannot carry them)")]
     PasswordUnsendable,
-    /// The iterations asked for are 0 or over the most a hash may have.
-    #[error("iterations must be 1 to {MAX_ITERATIONS}")]
+    /// The iterations asked for are below the configured cost or over the most a hash may have.
+    #[error(
+        "iterations must be {MIN_ITERATIONS} to {MAX_ITERATIONS}: fewer are quick to guess from a leaked secret, \
+         and the worker refuses them"
+    )]
     Iterations,
     /// `remove` of a user the document does not have.
     #[error("there is no user {0:?} in the users file")]
@@ -131,7 +134,7 @@ pub fn generate_password() -> Result<String, UsersFileError> {
 
 /// A salted hash of `password` with a new random 16-byte salt.
 pub fn hash_password(password: &str, iterations: u32) -> Result<PasswordHash, UsersFileError> {
-    if !(1..=MAX_ITERATIONS).contains(&iterations) {
+    if !(MIN_ITERATIONS..=MAX_ITERATIONS).contains(&iterations) {
         return Err(UsersFileError::Iterations);
     }
     if password.chars().any(char::is_control) {
@@ -148,18 +151,18 @@ mod tests {
 
     #[test]
     fn add_list_remove_and_the_worker_accepts_the_result() {
-        let a = add("", "sentinel", "Public, Internal", None, 10).unwrap();
+        let a = add("", "sentinel", "Public, Internal", None, MIN_ITERATIONS).unwrap();
         assert!(a.generated && !a.replaced && a.password.len() == 32);
         assert!(!a.document.contains(&a.password), "only the hash is stored");
-        let b = add(&a.document, "xsoar", "*", Some("kept from xsoar".into()), 10).unwrap();
+        let b = add(&a.document, "xsoar", "*", Some("kept from xsoar".into()), MIN_ITERATIONS).unwrap();
         assert!(!b.generated);
-        let c = add(&b.document, "sentinel", "Internal", None, 10).unwrap();
+        let c = add(&b.document, "sentinel", "Internal", None, MIN_ITERATIONS).unwrap();
         assert!(c.replaced);
         assert_eq!(
             list(&c.document).unwrap(),
             [
-                "sentinel                 reads Internal (10 iterations)",
-                "xsoar                    reads every collection (10 iterations)"
+                "sentinel                 reads Internal (5000 iterations)",
+                "xsoar                    reads every collection (5000 iterations)"
             ]
         );
         let access = Access::from_config(Some(&c.document), None, None, None).unwrap();
@@ -172,37 +175,38 @@ mod tests {
         let d = remove(&c.document, "sentinel").unwrap();
         assert_eq!(list(&d).unwrap().len(), 1);
         assert!(remove(&d, "sentinel").unwrap_err().to_string().contains("no user"));
-        assert!(add("", "a:b", "*", None, 10).is_err());
-        assert!(add("", "a", " , ", None, 10).err().unwrap().to_string().contains("names no collection"));
-        assert!(add("not json", "a", "*", None, 10).err().unwrap().to_string().contains("not valid JSON"));
+        assert!(add("", "a:b", "*", None, MIN_ITERATIONS).is_err());
+        assert!(add("", "a", " , ", None, MIN_ITERATIONS).err().unwrap().to_string().contains("names no collection"));
+        assert!(add("not json", "a", "*", None, MIN_ITERATIONS).err().unwrap().to_string().contains("not valid JSON"));
     }
 
     #[test]
     fn stored_form_round_trips_and_verifies() {
-        let h = hash_password("correct horse", 10).unwrap();
+        let h = hash_password("correct horse", MIN_ITERATIONS).unwrap();
         let text = h.to_string();
-        assert!(text.starts_with("pbkdf2-sha256:10:"), "{text}");
+        assert!(text.starts_with("pbkdf2-sha256:5000:"), "{text}");
         assert!(!text.contains('$') && !text.contains('='), "{text}");
         let back = PasswordHash::parse(&text).unwrap();
         assert_eq!(back, h);
         assert!(back.verify(b"correct horse"));
         assert!(!back.verify(b"correct horsf"));
         assert!(!back.verify(b""));
-        assert_ne!(hash_password("correct horse", 10).unwrap().salt, h.salt, "salts are random");
+        assert_ne!(hash_password("correct horse", MIN_ITERATIONS).unwrap().salt, h.salt, "salts are random");
     }
 
     #[test]
     fn bad_stored_forms_are_explained() {
-        let good = hash_password("x", 1).unwrap().to_string();
+        let good = hash_password("x", MIN_ITERATIONS).unwrap().to_string();
         let parts: Vec<&str> = good.split(':').collect();
         for (bad, says) in [
             ("plaintext", "must look like"),
             (&format!("md5:1:{}:{}", parts[2], parts[3]) as &str, "unknown hash scheme"),
             (&format!("pbkdf2-sha256:0:{}:{}", parts[2], parts[3]), "iterations"),
+            (&format!("pbkdf2-sha256:4999:{}:{}", parts[2], parts[3]), "use 5000 to 50000"),
             (&format!("pbkdf2-sha256:999999:{}:{}", parts[2], parts[3]), "iterations"),
             (&format!("pbkdf2-sha256:x:{}:{}", parts[2], parts[3]), "not a number"),
-            (&format!("pbkdf2-sha256:1:!!:{}", parts[3]), "salt"),
-            (&format!("pbkdf2-sha256:1:{}:AAAA", parts[2]), "32 bytes"),
+            (&format!("pbkdf2-sha256:5000:!!:{}", parts[3]), "salt"),
+            (&format!("pbkdf2-sha256:5000:{}:AAAA", parts[2]), "32 bytes"),
         ] {
             let e = PasswordHash::parse(bad).unwrap_err().to_string();
             assert!(e.contains(says), "{bad}: {e}");

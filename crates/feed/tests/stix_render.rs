@@ -24,12 +24,7 @@ fn as_indicators(list: &[&str]) -> RenderOptions {
 }
 
 fn ind(ty: &str, value: &str, score: u8, custom: Value) -> Indicator {
-    indicator_from(
-        "test",
-        json!({"value": value, "indicator_type": ty, "score": score, "timestamp": "2024-03-01T10:00:00.123456Z",
-               "modified": "2024-04-01T12:30:00.654321Z", "CustomFields": custom}),
-    )
-    .unwrap()
+    samples::indicator(ty, value, score, custom)
 }
 
 fn render(i: &Indicator, o: &RenderOptions) -> Rendered {

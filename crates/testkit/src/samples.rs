@@ -109,3 +109,14 @@ pub fn sample_indicators() -> Vec<Indicator> {
         .map(|(i, r)| indicator_from(&format!("samples:[{i}]"), r).expect("the samples are valid XSOAR records"))
         .collect()
 }
+
+/// One XSOAR indicator of type `ty` created 2024-03-01T10:00:00.123456Z and modified 2024-04-01T12:30:00.654321Z,
+/// with `custom` as its CustomFields (origin `test`).
+pub fn indicator(ty: &str, value: &str, score: u8, custom: Value) -> Indicator {
+    indicator_from(
+        "test",
+        json!({"value": value, "indicator_type": ty, "score": score, "timestamp": "2024-03-01T10:00:00.123456Z",
+               "modified": "2024-04-01T12:30:00.654321Z", "CustomFields": custom}),
+    )
+    .expect("a valid XSOAR record")
+}

@@ -124,6 +124,7 @@ pub fn run(args: Args) -> Result<(), Fail> {
         expired_as_of: Some(now),
         xsoar_v20_ids: stix.xsoar_v20_ids,
         producer: Some(stix.producer).filter(|p| !p.trim().is_empty()),
+        ..RenderOptions::default()
     };
     render.check().map_err(|e| bad(format!("--as-indicator: {e}")))?;
     let phase = std::time::Instant::now();

@@ -35,6 +35,8 @@ pub struct Access {
     pub(super) digest: [u8; 32],
     /// Checked for unknown usernames, so they cost what a wrong password costs.
     pub(super) dummy: Option<PasswordHash>,
+    /// The iterations every password check costs: the highest of the users' hashes.
+    pub(super) cost: u32,
     /// The configuration could not be read: every request gets a 503 until it is fixed.
     pub(super) broken: bool,
 }
@@ -56,13 +58,14 @@ impl Access {
     }
 
     fn build(users: Vec<User>, public: Grants, discovery: Option<bool>, realm: String, digest: [u8; 32]) -> Self {
-        let dummy = users.iter().map(|u| u.hash.iterations).max().map(|iterations| PasswordHash {
-            iterations,
+        let cost = users.iter().map(|u| u.hash.iterations).max().unwrap_or(0);
+        let dummy = (!users.is_empty()).then(|| PasswordHash {
+            iterations: cost,
             salt: b"taxii-edge dummy salt".to_vec(),
             key: [0; 32],
         });
         let discovery_public = discovery.unwrap_or(!public.is_empty());
-        Access { users, public, discovery_public, realm, digest, dummy, broken: false }
+        Access { users, public, discovery_public, realm, digest, dummy, cost, broken: false }
     }
 
     /// The configuration from the worker's settings, each `None` when unset:

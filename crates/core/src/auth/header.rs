@@ -14,8 +14,8 @@ pub const MAX_HEADER: usize = 4096;
 pub enum AuthError {
     /// The header could not be read as credentials: what was wrong.
     Malformed(String),
-    /// A scheme other than Basic or Bearer.
-    Unsupported(String),
+    /// A scheme other than Basic or Bearer (never kept: an API key sent alone would be the "scheme").
+    Unsupported,
     /// Well-formed credentials that match no user.
     Wrong,
     /// The access configuration could not be read.
@@ -68,6 +68,6 @@ fn credentials(scheme: &str, rest: &str) -> Result<(String, String), AuthError> 
         }
         Ok((user.to_string(), pass.to_string()))
     } else {
-        Err(AuthError::Unsupported(scheme.to_string()))
+        Err(AuthError::Unsupported)
     }
 }

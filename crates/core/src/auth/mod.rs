@@ -16,9 +16,13 @@
 //!   anonymous caller unless every collection is public (the same 401 whether the collection exists or not, so
 //!   it leaks nothing, and lets challenge-driven clients such as browsers and `curl --anyauth` sign in).
 //! - Anonymous callers of a server whose discovery is not public get 401 everywhere but in public collections.
-//! - A wrong username costs the same work as a wrong password (a dummy hash is checked), and names and keys are
-//!   compared in constant time. A successful check is remembered per isolate by a SHA-256 of the configuration
+//! - Every failed password check costs the same work, whoever is named: a wrong password is topped up to the
+//!   highest iteration count of the configuration, and an unknown username checks a dummy hash of that count
+//!   ([`password::PasswordHash::verify_at_cost`]); no hash may have fewer than [`password::MIN_ITERATIONS`]. Names
+//!   and keys are compared in constant time. A successful check is remembered per isolate by a SHA-256 of the configuration
 //!   and the header, so a client pays the hash once per isolate; failures are never remembered.
+//! - Failed sign-ins are throttled per address and user ([`throttle`]): past the limit, a 429 with Retry-After,
+//!   the right password included, until the period ends.
 //! - With nothing configured the worker is closed: nobody may read anything (see [`Access::from_config`]).
 //!
 //! The modules, from the bottom up: [`password`] (hashes), [`users`] (the users document and grants),
@@ -30,6 +34,7 @@ pub mod access;
 pub mod header;
 pub mod memo;
 pub mod password;
+pub mod throttle;
 pub mod users;
 pub mod viewer;
 

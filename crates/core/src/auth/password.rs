@@ -17,6 +17,10 @@ use sha2::Sha256;
 /// The iterations `taxii-edge user add` uses: about 1 ms of CPU in the worker (see docs in the report).
 pub const DEFAULT_ITERATIONS: u32 = 5_000;
 
+/// The fewest iterations a stored hash may have (the CLI writes none below, the worker loads none below): the
+/// configured cost. A cheaper hash would be quicker to guess from a leaked secret.
+pub const MIN_ITERATIONS: u32 = DEFAULT_ITERATIONS;
+
 /// The most iterations a stored hash may ask for: more would not fit the Worker's CPU budget per request.
 pub const MAX_ITERATIONS: u32 = 50_000;
 
@@ -35,8 +39,11 @@ pub enum PasswordError {
     /// The iteration count is not a number.
     #[error("the hash's iteration count is not a number")]
     IterationsNotNumber,
-    /// The iteration count is 0 or over [`MAX_ITERATIONS`].
-    #[error("the hash has {0} iterations: use 1 to {MAX_ITERATIONS} (more do not fit a Worker's CPU budget)")]
+    /// The iteration count is below [`MIN_ITERATIONS`] or over [`MAX_ITERATIONS`].
+    #[error(
+        "the hash has {0} iterations: use {MIN_ITERATIONS} to {MAX_ITERATIONS} (fewer are quick to guess from a \
+         leaked secret, more do not fit a Worker's CPU budget); make a new one with `taxii-edge user add`"
+    )]
     IterationsOutOfRange(u32),
     /// The salt is not unpadded base64url.
     #[error("the hash's salt is not base64url")]
@@ -65,6 +72,12 @@ impl std::fmt::Debug for PasswordHash {
 
 /// PBKDF2-HMAC-SHA256 with a 32-byte output (one block: RFC 8018 §5.2 with dkLen = hLen).
 pub fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] {
+    pbkdf2_at_cost(password, salt, iterations, iterations)
+}
+
+/// [`pbkdf2_sha256`] of `iterations`, computed while running `cost` iterations of the same chain when `cost` is
+/// higher: the result of a cheap hash, at the price of the dearest.
+fn pbkdf2_at_cost(password: &[u8], salt: &[u8], iterations: u32, cost: u32) -> [u8; 32] {
     // Keyed once: every iteration then costs two SHA-256 compressions.
     let keyed = Hmac::<Sha256>::new_from_slice(password).expect("HMAC takes keys of any length");
     let mut mac = keyed.clone();
@@ -72,7 +85,11 @@ pub fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] 
     mac.update(&1u32.to_be_bytes());
     let mut u: [u8; 32] = mac.finalize().into_bytes().into();
     let mut out = u;
-    for _ in 1..iterations {
+    let mut kept = out;
+    for i in 1..iterations.max(cost) {
+        if i == iterations {
+            kept = out;
+        }
         let mut mac = keyed.clone();
         mac.update(&u);
         u = mac.finalize().into_bytes().into();
@@ -80,7 +97,11 @@ pub fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] 
             *o ^= x;
         }
     }
-    out
+    if iterations >= cost {
+        kept = out;
+    }
+    std::hint::black_box(out);
+    kept
 }
 
 /// Equality of two byte strings in time that depends only on their lengths.
@@ -99,7 +120,13 @@ impl PasswordHash {
 
     /// Whether `password` is the one hashed, in constant time for a given hash.
     pub fn verify(&self, password: &[u8]) -> bool {
-        ct_eq(&pbkdf2_sha256(password, &self.salt, self.iterations), &self.key)
+        self.verify_at_cost(password, self.iterations)
+    }
+
+    /// [`PasswordHash::verify`], costing `cost` iterations whatever this hash's own count (when `cost` is
+    /// higher): every check of a configuration costs the same, so the time of a failure names no user.
+    pub fn verify_at_cost(&self, password: &[u8], cost: u32) -> bool {
+        ct_eq(&pbkdf2_at_cost(password, &self.salt, self.iterations, cost), &self.key)
     }
 
     /// Parses the stored form; the error says what is wrong without repeating the value.
@@ -112,7 +139,7 @@ impl PasswordHash {
             return Err(PasswordError::UnknownScheme(scheme.to_string()));
         }
         let iterations: u32 = iterations.parse().map_err(|_| PasswordError::IterationsNotNumber)?;
-        if !(1..=MAX_ITERATIONS).contains(&iterations) {
+        if !(MIN_ITERATIONS..=MAX_ITERATIONS).contains(&iterations) {
             return Err(PasswordError::IterationsOutOfRange(iterations));
         }
         let salt = URL_SAFE_NO_PAD.decode(salt).map_err(|_| PasswordError::SaltNotBase64)?;
@@ -156,5 +183,18 @@ mod tests {
             hex(&pbkdf2_sha256(b"Password", b"NaCl", 80000)),
             "4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56"
         );
+    }
+
+    #[test]
+    fn a_check_at_a_higher_cost_gives_the_same_answer() {
+        for (iterations, cost) in [(1, 1), (1, 2), (2, 1), (3, 80), (80, 3), (80, 80)] {
+            assert_eq!(
+                pbkdf2_at_cost(b"Password", b"NaCl", iterations, cost),
+                pbkdf2_sha256(b"Password", b"NaCl", iterations),
+                "{iterations} at cost {cost}"
+            );
+        }
+        let h = PasswordHash::new(b"pw", b"saltsalt", 7);
+        assert!(h.verify_at_cost(b"pw", 5_000) && !h.verify_at_cost(b"px", 5_000) && h.verify(b"pw"));
     }
 }

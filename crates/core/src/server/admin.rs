@@ -4,6 +4,10 @@
 //! <token>`, compared in constant time. Blobs are content-addressed: an upload whose bytes do not match its
 //! name is refused, so a half-sent or corrupted upload can never become part of a snapshot.
 //!
+//! The token is checked before a body is read ([`authorize`]), and every body is capped
+//! ([`wire::max_body`]): the worker refuses a `Content-Length` above the cap with a 413 ([`declared_length`])
+//! and stops reading a body without one at the cap. Every answer carries `Cache-Control: no-store`.
+//!
 //! The pointer only moves forward. A switch names the snapshot it replaces ([`wire::Replaces`]) and is a
 //! compare-and-swap on it (R2's conditional put): a stale, replayed or concurrent switch is answered 409 with the
 //! snapshot current now ([`wire::SwitchConflict`]). A snapshot that was current before (in the pointer's history)
@@ -46,26 +50,81 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
     da.iter().zip(db.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-pub async fn handle<S: Store>(settings: &Settings, store: &S, req: &Request, now: Timestamp) -> Response {
+/// Whether the request carries the admin token: `Err` is the answer (404 when the admin path is off, 401).
+/// Needs only the headers: the worker calls it before reading a body.
+pub fn authorize(settings: &Settings, req: &Request) -> Result<(), Response> {
     let Some(token) = settings.admin_token.as_deref().filter(|t| !t.is_empty()) else {
-        return error(404, "the admin path is off: set the ADMIN_TOKEN secret to publish through it");
+        return Err(error(404, "the admin path is off: set the ADMIN_TOKEN secret to publish through it"));
     };
     let given = req.header("authorization").and_then(|h| h.strip_prefix("Bearer ")).unwrap_or("");
     if !constant_time_eq(given, token) {
         let mut r = error(401, "the admin path needs Authorization: Bearer <ADMIN_TOKEN>");
         r.headers.push(("WWW-Authenticate".into(), "Bearer realm=\"taxii-edge admin\"".into()));
-        return r;
+        return Err(r);
     }
-    match run(store, req, now).await {
-        Ok(r) => r,
-        Err(e) => e,
+    Ok(())
+}
+
+/// The 413 for a body over `limit` bytes.
+pub fn too_large(limit: usize) -> Response {
+    error(
+        413,
+        &format!(
+            "the request body is larger than this call takes ({} MiB): a blob upload takes at most {} MiB, the JSON \
+             calls {} MiB (a larger segment holds objects far larger than indicators: a worker could not serve it)",
+            limit as f64 / 1048576.0,
+            wire::MAX_BLOB_BYTES >> 20,
+            wire::MAX_JSON_BYTES >> 20
+        ),
+    )
+}
+
+/// The 400 for a body the client stopped sending (what the runtime said).
+pub fn unreadable_body(why: &str) -> Response {
+    error(400, &format!("the request body could not be read ({why}): send it again"))
+}
+
+/// The request's `Content-Length` against its cap ([`wire::max_body`]): `Err` is the 413 (or a 400 for a
+/// length that is not a number). Without one the body is capped while it is read.
+pub fn declared_length(req: &Request) -> Result<(), Response> {
+    let limit = wire::max_body(&req.method, req.path.trim_end_matches('/'));
+    match req.header("content-length").map(str::trim) {
+        None => Ok(()),
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if n <= limit as u64 => Ok(()),
+            Ok(_) => Err(too_large(limit)),
+            Err(_) => Err(error(400, "Content-Length is not a number")),
+        },
     }
 }
 
-async fn run<S: Store>(store: &S, req: &Request, now: Timestamp) -> Result<Response, Response> {
+/// Answers an admin request. Takes the request whole, so an uploaded blob moves into the store without a copy.
+pub async fn handle<S: Store>(settings: &Settings, store: &S, req: Request, now: Timestamp) -> Response {
+    let mut resp = match checked(settings, store, req, now).await {
+        Ok(r) => r,
+        Err(e) => e,
+    };
+    // Nothing the admin path answers may be kept by a cache: the pointer changes, and blobs are the token's.
+    resp.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("cache-control"));
+    resp.headers.push(("Cache-Control".into(), "no-store".into()));
+    resp
+}
+
+async fn checked<S: Store>(settings: &Settings, store: &S, req: Request, now: Timestamp) -> Result<Response, Response> {
+    authorize(settings, &req)?;
+    declared_length(&req)?;
+    let limit = wire::max_body(&req.method, req.path.trim_end_matches('/'));
+    if req.body.as_ref().is_some_and(|b| b.len() > limit) {
+        return Err(too_large(limit));
+    }
+    run(store, req, now).await
+}
+
+async fn run<S: Store>(store: &S, mut req: Request, now: Timestamp) -> Result<Response, Response> {
     let store_err = |e: crate::store::StoreError| error(503, &format!("the store failed: {}", e.0));
-    let path = req.path.trim_end_matches('/');
-    match (req.method.as_str(), path) {
+    let path = req.path.trim_end_matches('/').to_string();
+    let req = &mut req;
+    match (req.method.as_str(), path.as_str()) {
         ("POST", wire::MISSING) => {
             let keys: Vec<String> = serde_json::from_slice(body(req)?)
                 .map_err(|e| error(400, &format!("expected a JSON list of blob keys: {e}")))?;
@@ -114,7 +173,7 @@ async fn run<S: Store>(store: &S, req: &Request, now: Timestamp) -> Result<Respo
             }
             match method {
                 "PUT" => {
-                    let bytes = body(req)?.to_vec();
+                    let bytes = req.body.take().ok_or_else(|| error(400, "this request needs a body"))?;
                     if !verify_blob(key, &bytes) {
                         return Err(error(400, &format!("the bytes sent for {key} do not match its hash: resend it")));
                     }

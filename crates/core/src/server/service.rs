@@ -9,7 +9,8 @@
 //! authentication, the server-level access check, the cache key), `respond` (the full response from the
 //! store) and `finish` (the client's `Cache-Control` and `Vary`, 304, HEAD). See [`crate::server::cache_key`].
 
-use crate::auth::{self, Viewer};
+use crate::auth::throttle::{FailureCounter, Throttle, Unthrottled};
+use crate::auth::{self, AuthError, Viewer};
 use crate::server::admin;
 use crate::server::cache_key::{self, Scope};
 use crate::settings::base_url;
@@ -20,6 +21,7 @@ use crate::store::Store;
 use crate::taxii::error::{TaxiiError, FALLBACK};
 use crate::taxii::http::{Request, Response};
 use crate::taxii::media::{negotiate, Version};
+use crate::taxii::refusal::too_many_sign_ins;
 use crate::taxii::token::{self, Cursor, TokenError};
 use crate::taxii::{content, resources, Ctx};
 use crate::text::shown;
@@ -51,6 +53,13 @@ pub struct Ready<'a> {
     pub key: Option<String>,
     /// The client's `Cache-Control` for a 200 or 206 of a TAXII route; `None` for other paths.
     client_cache: Option<&'static str>,
+}
+
+impl Ready<'_> {
+    /// Whether the caller signed in as a configured user.
+    pub fn signed_in(&self) -> bool {
+        self.viewer.is_authenticated()
+    }
 }
 
 /// The service: settings plus the per-isolate cache.
@@ -86,22 +95,30 @@ impl Service {
         req: &'a Request,
         now: Timestamp,
     ) -> Prepared<'a> {
+        self.prepare_throttled(store, req, now, None::<&Throttle<'_, Unthrottled>>).await
+    }
+
+    /// [`Service::prepare`], with failed sign-ins throttled (see [`crate::auth::throttle`]): the worker's.
+    pub async fn prepare_throttled<'a, S: Store, C: FailureCounter>(
+        &'a self,
+        store: &Pinned<'_, S>,
+        req: &'a Request,
+        now: Timestamp,
+        throttle: Option<&Throttle<'_, C>>,
+    ) -> Prepared<'a> {
         // Size limits first: nothing else reads an oversized request.
         if let Err(e) = self.settings.limits.check(req) {
             return Prepared::Answered(self.refuse(req, e));
         }
-        if req.path == "/admin" || req.path.starts_with("/admin/") {
-            let resp = admin::handle(&self.settings, store.inner(), req, now).await;
-            if !matches!(req.method.as_str(), "GET" | "HEAD") {
-                store.forget_pointer(); // a switch is seen by this isolate's next request
-            }
-            return Prepared::Answered(resp);
+        if is_admin(req) {
+            // Natively (tests, tools) the request is borrowed: the worker calls `admin` itself, with the body.
+            return Prepared::Answered(self.admin(store, req.clone(), now).await);
         }
         // Authentication comes before anything else that is not public.
         let access = &self.settings.access;
-        let viewer = match auth::authenticate(access, req.header("authorization")) {
+        let viewer = match self.sign_in(req, now, throttle).await {
             Ok(v) => v,
-            Err(e) => return Prepared::Answered(self.refuse(req, e.to_error(access))),
+            Err(resp) => return Prepared::Answered(resp),
         };
         let route = Route::parse(&req.path, &self.settings.api_root, &self.settings.versions);
         // An anonymous caller of a server whose discovery is not public may still read public collections;
@@ -121,6 +138,52 @@ impl Service {
             }
         }
         Prepared::Ready(ready)
+    }
+
+    /// Who is asking: the credentials checked, unless the throttle refuses their key (before any check) or a
+    /// failure puts it over the limit. `Err` is the 401, 429 or 503 to answer with.
+    async fn sign_in<'a, C: FailureCounter>(
+        &'a self,
+        req: &Request,
+        now: Timestamp,
+        throttle: Option<&Throttle<'_, C>>,
+    ) -> Result<Viewer<'a>, Response> {
+        let access = &self.settings.access;
+        let header = req.header("authorization");
+        let key = throttle
+            .and(header)
+            .and_then(|h| auth::parse_header(h).ok())
+            .map(|(user, _)| crate::auth::throttle::key(req.header("cf-connecting-ip").unwrap_or_default(), &user));
+        let throttled = throttle.zip(key.as_deref());
+        if let Some(seconds) = throttled.and_then(|(t, k)| t.blocks.retry_after(k, now)) {
+            return Err(self.refuse(req, too_many_sign_ins(seconds)));
+        }
+        match auth::authenticate(access, header) {
+            Ok(viewer) => Ok(viewer),
+            Err(AuthError::Wrong) => match throttled {
+                Some((t, k)) if !t.counter.count(k, now).await => {
+                    t.blocks.block(k, now);
+                    Err(self.refuse(req, too_many_sign_ins(crate::auth::throttle::PERIOD_SECONDS)))
+                }
+                _ => Err(self.refuse(req, AuthError::Wrong.to_error(access))),
+            },
+            Err(e) => Err(self.refuse(req, e.to_error(access))),
+        }
+    }
+
+    /// Answers an admin request (see [`admin`]): the size limits, the token, then the call. The worker checks
+    /// the token and the declared length before it reads the body ([`admin::authorize`],
+    /// [`admin::declared_length`]), then hands the request over whole.
+    pub async fn admin<S: Store>(&self, store: &Pinned<'_, S>, req: Request, now: Timestamp) -> Response {
+        if let Err(e) = self.settings.limits.check(&req) {
+            return self.refuse(&req, e);
+        }
+        let writes = !matches!(req.method.as_str(), "GET" | "HEAD");
+        let resp = admin::handle(&self.settings, store.inner(), req, now).await;
+        if writes {
+            store.forget_pointer(); // a switch is seen by this isolate's next request
+        }
+        resp
     }
 
     /// The edge cache key of a GET, or `None` when its response must not be kept (it cannot be negotiated,
@@ -280,6 +343,9 @@ impl Service {
             },
             "max_page_size": s.max_limit,
         });
+        if let Some(w) = crate::settings::public_url_warning(s, req) {
+            body["warnings"] = serde_json::json!([w]);
+        }
         let status = match reader.current().await {
             Ok(snap) => {
                 body["snapshot"] = serde_json::json!({
@@ -350,6 +416,11 @@ impl Service {
         )
         .with_header("Allow", "GET, HEAD"))
     }
+}
+
+/// Whether the request is for the admin API.
+pub fn is_admin(req: &Request) -> bool {
+    req.path == "/admin" || req.path.starts_with("/admin/")
 }
 
 /// A strong ETag: a response is a pure function of the snapshot, the request and the caller's view, so the hash

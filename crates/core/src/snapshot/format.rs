@@ -115,6 +115,9 @@ pub struct CollectionEntry {
     pub count: u64,
     /// Number of objects per STIX 2.1 type.
     pub types: BTreeMap<String, u64>,
+    /// The client profile the collection is rendered for (`"xsoar"`); absent: strict STIX.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
     /// date_added of the newest object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub newest: Option<Timestamp>,

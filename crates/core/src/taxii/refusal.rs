@@ -20,10 +20,10 @@ impl AuthError {
             AuthError::Malformed(why) => access.challenge(format!(
                 "the Authorization header is not valid: {why}; send Basic base64(username:password)"
             )),
-            AuthError::Unsupported(scheme) => access.challenge(format!(
-                "the Authorization scheme {:?} is not supported: use Basic (or Bearer <username>.<password>)",
-                shown(scheme)
-            )),
+            // Never echoed: an API key sent without a scheme is all scheme.
+            AuthError::Unsupported => access.challenge(
+                "the Authorization header's scheme is not supported: use Basic (or Bearer <username>.<password>)",
+            ),
             AuthError::Wrong => access.challenge("the username or password is not valid"),
             AuthError::Misconfigured => TaxiiError::unavailable(
                 "the server's access configuration cannot be read: its operator must fix the TAXII_USERS secret or \
@@ -47,6 +47,19 @@ impl Refusal {
             Refusal::NoSuchCollection(id) => unknown_collection(id),
         }
     }
+}
+
+/// The 429 of a sign-in refused by the throttle (see [`crate::auth::throttle`]): wait `seconds`.
+pub fn too_many_sign_ins(seconds: u32) -> TaxiiError {
+    TaxiiError::new(
+        429,
+        "Too many requests",
+        format!(
+            "too many failed sign-ins as this user from your address: try again in {seconds} seconds, with the right \
+             password"
+        ),
+    )
+    .with_header("Retry-After", &seconds.to_string())
 }
 
 /// The 404 for a collection that does not exist (for this caller).

@@ -139,6 +139,7 @@ pub(super) fn write_collection(
         alias: None,
         count: shown_all,
         types: type_counts,
+        profile: (cfg.client.profile != crate::stix::Profile::Stix).then(|| cfg.client.profile.name().to_string()),
         newest,
         index: index_key,
     })

@@ -1,6 +1,7 @@
 //! Builds a snapshot from indicators and a collection configuration (native only).
 //!
-//! Each indicator is rendered once; each collection takes the indicators its query selects plus their extras.
+//! Each indicator is rendered once per rendering variant its collections use (one, unless collections set client
+//! settings of their own); each collection takes the indicators its query selects plus their extras.
 //! An object version already in the previous snapshot stays where it is (same segment, same date_added); a new
 //! or changed one is appended at the tail of its streams with a date_added after every earlier one. Earlier
 //! versions stay in place, marked in the collection index as superseded (hidden by default) and, once they were
@@ -55,7 +56,7 @@ use edge_core::snapshot::format::*;
 use edge_core::time::Timestamp;
 use groups::concurrent_groups;
 use memory::Phases;
-use render_stage::packed_extras;
+use render_stage::{packed_extras, reports_with_targets};
 use sink::{DirSink, SharedSink};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -215,12 +216,12 @@ fn build_prepared(
     check: &mut dyn FnMut(&[RenderError]) -> Result<(), BuildError>,
 ) -> Result<BuiltParts, BuildError> {
     let phase = Phases::start();
-    let Prepared { indicators, rendered, selected, words, now, render_errors, .. } = prepared;
     if phase.on {
-        let bytes: usize = rendered.iter().map(|p| p.heads.len() + p.json.len()).sum();
-        phase.mark(&format!("start ({} objects, {} MB rendered and compressed)", rendered.len(), bytes / 1_000_000));
+        let (n, bytes) = (prepared.rendered_objects(), prepared.rendered_bytes());
+        phase.mark(&format!("start ({n} objects, {} MB rendered and compressed)", bytes / 1_000_000));
     }
-    check(&render_errors)?;
+    check(&prepared.render_errors)?;
+    let (indicators, selected, words, now) = (&prepared.indicators, &prepared.selected, prepared.words, prepared.now);
     let sizes: Vec<usize> = (0..collections.len())
         .map(|c| (0..indicators.len()).filter(|&i| selected[i * words + c / 64] & (1 << (c % 64)) != 0).count())
         .collect();
@@ -231,11 +232,17 @@ fn build_prepared(
     let collection = |c: usize| -> Result<CollectionEntry, BuildError> {
         let cfg = &collections[c];
         let id = ids::collection_id(&render.namespace, &cfg.name);
+        let variant = prepared.variants.of_collection[c];
         let members: Vec<usize> =
             (0..indicators.len()).filter(|&i| selected[i * words + c / 64] & (1 << (c % 64)) != 0).collect();
         let inds: Vec<&Indicator> = members.iter().map(|&i| &indicators[i]).collect();
-        let objs: Vec<&Packed> = members.iter().map(|&i| &rendered[i]).collect();
-        let extras = packed_extras(&inds, &objs, render);
+        let mut objs: Vec<&Packed> = members.iter().map(|&i| prepared.object(i, variant)).collect();
+        let opts = &prepared.variants.options[variant];
+        let reports = reports_with_targets(&inds, &objs, opts);
+        for (i, report) in &reports {
+            objs[*i] = report;
+        }
+        let extras = packed_extras(&inds, &objs, opts);
         drop(inds);
         let all: Vec<&Packed> = extras.iter().chain(objs.iter().copied()).collect();
         let previous = previous.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
@@ -263,5 +270,5 @@ fn build_prepared(
     let bytes = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
     let manifest_key = blob_key("manifest", &bytes);
     blobs.put(manifest_key.clone(), bytes);
-    Ok((manifest_key, manifest, render_errors))
+    Ok((manifest_key, manifest, prepared.render_errors))
 }

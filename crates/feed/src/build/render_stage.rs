@@ -9,14 +9,23 @@ use crate::stix::{self, Head, RenderError, RenderOptions, Rendered};
 use edge_core::snapshot::format::id_hash;
 use edge_core::time::Timestamp;
 
-/// Indicators made ready for a build: each rendered once, then kept in a compact form ([`Packed`] bytes and the
-/// indicator with only the fields the collection queries and the collection extras read). [`build_to_dir`] and
-/// [`build`] prepare their whole input at once; the CLI feeds [`Prepared::push`] batch by batch while it reads
-/// the inputs, so that a full [`Indicator`] (every XSOAR field) never outlives its batch.
+/// Indicators made ready for a build: each rendered once per rendering variant its collections use, then kept in
+/// a compact form ([`Packed`] bytes and the indicator with only the fields the collection queries and the
+/// collection extras read). [`build_to_dir`] and [`build`] prepare their whole input at once; the CLI feeds
+/// [`Prepared::push`] batch by batch while it reads the inputs, so that a full [`Indicator`] (every XSOAR field)
+/// never outlives its batch.
 pub struct Prepared {
-    /// The rendered indicators, slimmed; parallel to `rendered`.
+    /// The rendered indicators, slimmed.
     pub(super) indicators: Vec<Indicator>,
-    pub(super) rendered: Vec<Packed>,
+    /// Each indicator's objects, one per variant it needs in variant order: indicator `i`'s are
+    /// `rendered[starts[i]..starts[i + 1]]` (`starts` has one more entry than `indicators`).
+    rendered: Vec<Packed>,
+    starts: Vec<u32>,
+    /// Which variants each indicator was rendered in: `vwords` bits per indicator.
+    needs: Vec<u64>,
+    vwords: usize,
+    /// The rendering variants and which one each collection uses.
+    pub(super) variants: Variants,
     /// Which collections select each indicator: `words` bits per indicator, bit `c` for collection `c`.
     pub(super) selected: Vec<u64>,
     pub(super) words: usize,
@@ -28,13 +37,48 @@ pub struct Prepared {
     keep: Keep,
 }
 
+/// The distinct rendering options a build's collections use: the build's own first (variant 0, which also
+/// renders the indicators no collection selects, so that their errors are reported), then one per distinct
+/// client setting ([`crate::config::ClientSettings`]) that renders differently. A configuration without client
+/// settings has one variant, and its build renders each indicator once, as before there were any.
+pub struct Variants {
+    pub options: Vec<RenderOptions>,
+    /// The variant of each collection.
+    pub of_collection: Vec<usize>,
+}
+
+impl Variants {
+    pub fn new(collections: &[CollectionConfig], render: &RenderOptions) -> Variants {
+        let mut options = vec![render.clone()];
+        let mut keys = vec![(render.as_indicator.clone(), render.profile)];
+        let of_collection = collections
+            .iter()
+            .map(|cfg| {
+                let o = cfg.client.render_options(render);
+                let key = (o.as_indicator.clone(), o.profile);
+                keys.iter().position(|k| *k == key).unwrap_or_else(|| {
+                    keys.push(key);
+                    options.push(o);
+                    options.len() - 1
+                })
+            })
+            .collect();
+        Variants { options, of_collection }
+    }
+}
+
 impl Prepared {
     /// An empty set for these collections (whose queries are evaluated at `now`, the build time) and render
     /// options: the build must be given the same ones.
     pub fn new(collections: &[CollectionConfig], render: &RenderOptions, now: Timestamp) -> Prepared {
+        let variants = Variants::new(collections, render);
         Prepared {
             indicators: Vec::new(),
             rendered: Vec::new(),
+            starts: vec![0],
+            needs: Vec::new(),
+            vwords: variants.options.len().div_ceil(64),
+            variants,
             selected: Vec::new(),
             words: collections.len().div_ceil(64).max(1),
             now,
@@ -43,26 +87,40 @@ impl Prepared {
         }
     }
 
-    /// Renders a batch of indicators and evaluates the collection queries on them (on every core, in order), and
-    /// keeps what the build needs of them.
+    /// Renders a batch of indicators (in each variant the collections that select it use) and evaluates the
+    /// collection queries on them (on every core, in order), and keeps what the build needs of them.
     pub fn push(&mut self, batch: Vec<Indicator>, collections: &[CollectionConfig], render: &RenderOptions) {
-        let (words, now) = (self.words, self.now);
+        let (words, vwords, now) = (self.words, self.vwords, self.now);
+        let variants = &self.variants;
         let results = par_map(&batch, |ind| {
-            let r = stix::render_indicator(ind, render).map(|r| Packed::from(&r))?;
             let mut bits = vec![0u64; words];
+            let mut needs = vec![0u64; vwords];
             for (c, cfg) in collections.iter().enumerate() {
                 if cfg.query.matches_at(ind, now) {
                     bits[c / 64] |= 1 << (c % 64);
+                    let v = variants.of_collection[c];
+                    needs[v / 64] |= 1 << (v % 64);
                 }
             }
-            Ok((r, bits))
+            if needs.iter().all(|&w| w == 0) {
+                needs[0] = 1;
+            }
+            let mut packed = Vec::with_capacity(1);
+            for (v, opts) in variants.options.iter().enumerate() {
+                if needs[v / 64] & (1 << (v % 64)) != 0 {
+                    packed.push(stix::render_indicator(ind, opts).map(|r| Packed::from(&r))?);
+                }
+            }
+            Ok((packed, bits, needs))
         });
         for (ind, result) in batch.into_iter().zip(results) {
             match result {
-                Ok((packed, bits)) => {
+                Ok((packed, bits, needs)) => {
                     self.indicators.push(self.keep.slim(ind, render));
-                    self.rendered.push(packed);
+                    self.rendered.extend(packed);
+                    self.starts.push(u32::try_from(self.rendered.len()).expect("fewer than 4 billion objects"));
                     self.selected.extend(bits);
+                    self.needs.extend(needs);
                 }
                 Err(e) => self.render_errors.push(e),
             }
@@ -82,6 +140,25 @@ impl Prepared {
     /// The indicators that could not be rendered, in input order.
     pub fn render_errors(&self) -> &[RenderError] {
         &self.render_errors
+    }
+
+    /// How many objects were rendered (an indicator once per variant it needs).
+    pub fn rendered_objects(&self) -> usize {
+        self.rendered.len()
+    }
+
+    /// The rendered bytes held, compressed.
+    pub(super) fn rendered_bytes(&self) -> usize {
+        self.rendered.iter().map(|p| p.heads.len() + p.json.len()).sum()
+    }
+
+    /// Indicator `i` rendered in variant `v` (one its collections use).
+    pub(super) fn object(&self, i: usize, v: usize) -> &Packed {
+        let needs = &self.needs[i * self.vwords..(i + 1) * self.vwords];
+        let before: u32 = needs[..v / 64].iter().map(|w| w.count_ones()).sum::<u32>()
+            + (needs[v / 64] & ((1u64 << (v % 64)) - 1)).count_ones();
+        debug_assert!(needs[v / 64] & (1 << (v % 64)) != 0, "indicator {i} was not rendered in variant {v}");
+        &self.rendered[self.starts[i] as usize + before as usize]
     }
 }
 
@@ -218,6 +295,39 @@ fn content_of(r: &Rendered) -> u32 {
         h.update(&[0]);
     }
     h.digest() as u32
+}
+
+/// The `xsoar` profile's reports whose `object_refs` gain the members their relationships point at, repacked,
+/// by member index (see [`stix::Extras::report_with_targets`]); none in another profile.
+pub(super) fn reports_with_targets(
+    members: &[&Indicator],
+    objs: &[&Packed],
+    render: &RenderOptions,
+) -> Vec<(usize, Packed)> {
+    let reports: Vec<usize> =
+        (0..members.len()).filter(|&i| objs[i].type21() == "report" && !members[i].relationships.is_empty()).collect();
+    if render.profile != stix::Profile::Xsoar || reports.is_empty() {
+        return Vec::new();
+    }
+    let extras = stix::Extras::new(members, objs, render);
+    reports
+        .into_iter()
+        .filter_map(|i| {
+            let p = objs[i];
+            let (both, at) = p.json();
+            let (json21, json20) = extras.report_with_targets(i, &both[..at], &both[at..])?;
+            let r = Rendered {
+                id21: p.id21().to_string(),
+                type21: p.type21().to_string(),
+                json21,
+                id20: p.id20().to_string(),
+                type20: p.type20().to_string(),
+                json20,
+                version: p.version,
+            };
+            Some((i, Packed::from(&r)))
+        })
+        .collect()
 }
 
 /// Members whose relationships one thread makes at a time.

@@ -158,12 +158,43 @@ impl<'a, H: Head> Extras<'a, H> {
         }
     }
 
+    /// The `xsoar` profile's form of report member `i` (its 2.1 and 2.0 JSON given): `object_refs` lists the
+    /// members its relationships point at as well as the relationships, as XSOAR's server writes it (XSOAR's
+    /// reader makes a report's references of the refs that are not relationships). `None` when it gains nothing.
+    pub fn report_with_targets(&self, i: usize, json21: &str, json20: &str) -> Option<(String, String)> {
+        let (mut t21, mut t20) = (Vec::new(), Vec::new());
+        let src = self.members[i];
+        for rel in &src.relationships {
+            let Some(&j) = self.by_value.get(rel.target_value.as_str()) else { continue };
+            if j != i && relationship_id(self.opts, src, rel).is_some() {
+                t21.push(self.rendered[j].id21());
+                t20.push(self.rendered[j].id20());
+            }
+        }
+        if t21.is_empty() {
+            return None;
+        }
+        Some((with_refs(json21, &t21)?, with_refs(json20, &t20)?))
+    }
+
     /// The imported STIX relationships whose source is member `i` and whose target is a member too.
     pub fn imported_relationships_of(&self, i: usize, out: &mut dyn FnMut(Rendered)) {
         if !self.ids.is_empty() {
             passthrough::relationships_of(self.members[i], &self.ids, self.opts, out);
         }
     }
+}
+
+/// An object's JSON with `ids` appended to its `object_refs` (each once).
+fn with_refs(json: &str, ids: &[&str]) -> Option<String> {
+    let mut v: Value = serde_json::from_str(json).ok()?;
+    let refs = v.get_mut("object_refs")?.as_array_mut()?;
+    for id in ids {
+        if !refs.iter().any(|r| r == id) {
+            refs.push(json!(id));
+        }
+    }
+    Some(v.to_string())
 }
 
 fn producer(opts: &RenderOptions) -> Rendered {

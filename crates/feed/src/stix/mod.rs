@@ -100,8 +100,39 @@ pub fn collection_extras<H: Head>(members: &[&Indicator], rendered: &[&H], opts:
     out
 }
 
+/// Which clients a collection's objects are rendered for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Profile {
+    /// Strict STIX: every object passes stix2-validator and `stix2.parse`.
+    #[default]
+    Stix,
+    /// What Cortex XSOAR's TAXII 2 feed (FeedTAXII2 over TAXII2ApiModule) reads, as XSOAR's own TAXII2 Server
+    /// writes it, in valid STIX wherever that reads; two non-strict forms, named in the README: 2.1 SCOs carry
+    /// `created` and `modified`, and over 2.0 infrastructure and location keep their 2.1 type names.
+    Xsoar,
+}
+
+impl Profile {
+    /// The profile a collection names (`"stix"` or `"xsoar"`, any case).
+    pub fn parse(name: &str) -> Option<Profile> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "stix" => Some(Profile::Stix),
+            "xsoar" => Some(Profile::Xsoar),
+            _ => None,
+        }
+    }
+
+    /// Its name in the collections JSON and the manifest.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Stix => "stix",
+            Profile::Xsoar => "xsoar",
+        }
+    }
+}
+
 /// The rendering settings of a build (the XSOAR integration's settings, where it has them).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RenderOptions {
     /// The namespace for SDO, relationship and extension-definition ids.
     pub namespace: Uuid,
@@ -123,6 +154,27 @@ pub struct RenderOptions {
     /// collection). `None`: no `created_by_ref`, and the identity is served only for the extension definitions,
     /// which require a creator.
     pub producer: Option<String>,
+    /// The client profile (a collection's setting; the build's options are always [`Profile::Stix`]).
+    pub profile: Profile,
+}
+
+/// The configuration's digest reads this: options of the default profile print as they did before profiles
+/// existed, so that a build that does not use them keeps its digest (and its snapshots their bytes).
+impl std::fmt::Debug for RenderOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("RenderOptions");
+        d.field("namespace", &self.namespace)
+            .field("as_indicator", &self.as_indicator)
+            .field("extension_fields", &self.extension_fields)
+            .field("revoke_expired", &self.revoke_expired)
+            .field("expired_as_of", &self.expired_as_of)
+            .field("xsoar_v20_ids", &self.xsoar_v20_ids)
+            .field("producer", &self.producer);
+        if self.profile != Profile::Stix {
+            d.field("profile", &self.profile);
+        }
+        d.finish()
+    }
 }
 
 impl Default for RenderOptions {
@@ -135,6 +187,7 @@ impl Default for RenderOptions {
             expired_as_of: None,
             xsoar_v20_ids: false,
             producer: Some("taxii-edge".to_string()),
+            profile: Profile::Stix,
         }
     }
 }

@@ -372,6 +372,65 @@ pub fn is_email(v: &str) -> bool {
         && tld.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.".contains(&b))
 }
 
+/// An observable as Cortex XSOAR's TAXII 2 feed reads it (the `xsoar` profile): the value its reader takes and
+/// a pattern of one observation in a form its reader takes (TAXII2ApiModule.py, `STIX2XSOARParser`:
+/// `parse_indicator` finds `…value='…'` and `…hashes.…='…'` comparisons in the pattern with its spaces removed,
+/// and by default drops a pattern that yields more than one; `parse_sco_file_indicator` takes a file's SHA-256,
+/// else SHA-1, else MD5).
+#[derive(Clone, Debug, PartialEq)]
+pub struct XsoarForm {
+    /// The value XSOAR's reader takes (the indicator's `name` too, which its relationship reader prefers).
+    pub value: String,
+    /// The pattern.
+    pub pattern: String,
+}
+
+/// The `xsoar` profile's form of an observable (valid STIX in both versions):
+/// - IP, IPv6, domain, URL, email: `[type:value = '…']` (a domain glob too, as XSOAR's server writes it: a
+///   pattern's string takes any value, and its reader knows no `LIKE`);
+/// - File: one hash, the one XSOAR's reader would take from the SCO (SHA-256, else SHA-1, else MD5, else
+///   SHA-512): `[file:hashes.'SHA-256' = '…']`, as XSOAR's server writes it;
+/// - ASN, Account, Registry Key, X509, Mutex: their STIX property is one its reader does not take, so the
+///   pattern ORs XSOAR's value as the custom property `x_xsoar_value` (which it reads) with the STIX comparison
+///   (which every other matcher reads): `[autonomous-system:x_xsoar_value = 'AS64503' OR
+///   autonomous-system:number = 64503]`. The value is XSOAR's own (an ASN keeps its `AS`), an account's is its
+///   `user_id` when it has one (what XSOAR's reader takes from the SCO);
+/// - Software: its reader knows no software; the default pattern.
+pub fn xsoar_form(ind: &Indicator, obs: Obs, o: &Observable) -> XsoarForm {
+    let v = ind.value.trim();
+    let custom = |value: &str| {
+        format!(
+            "[{}:x_xsoar_value = '{}' OR {}]",
+            o.sco_type,
+            escape_pattern(value),
+            &o.pattern[1..o.pattern.len() - 1]
+        )
+    };
+    let (value, pattern) = match obs {
+        Obs::DomainGlob => (v.to_string(), compare("domain-name", "value", v)),
+        Obs::File => {
+            let hashes = o.props.get("hashes").and_then(Value::as_object);
+            let pick = ["SHA-256", "SHA-1", "MD5", "SHA-512"]
+                .iter()
+                .find_map(|k| hashes.and_then(|h| h.get(*k)).and_then(Value::as_str).map(|h| (*k, h)));
+            match pick {
+                Some((name, h)) => (h.to_string(), format!("[{}]", hash_comparison(name, h))),
+                None => (v.to_string(), o.pattern.clone()),
+            }
+        }
+        Obs::Account => {
+            let value = o.props.get("user_id").and_then(Value::as_str).unwrap_or(v).to_string();
+            let pattern = custom(&value);
+            (value, pattern)
+        }
+        Obs::Asn | Obs::RegistryKey | Obs::X509 | Obs::Mutex => (v.to_string(), custom(v)),
+        Obs::Ipv4 | Obs::Ipv6 | Obs::Domain | Obs::Url | Obs::Email | Obs::Software => {
+            (v.to_string(), o.pattern.clone())
+        }
+    };
+    XsoarForm { value, pattern }
+}
+
 /// `[type:path = 'value']` with the value escaped.
 fn compare(sco_type: &str, path: &str, v: &str) -> String {
     format!("[{sco_type}:{path} = '{}']", escape_pattern(v))

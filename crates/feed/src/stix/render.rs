@@ -9,6 +9,10 @@
 //!   that); 2.0 ids are UUIDv4-shaped unless `xsoar_v20_ids` (see [`super::ids::v20_id`]).
 //! - A value the STIX 2.1 schema refuses as its SCO's value is an indicator over 2.1 too (see
 //!   [`super::observable`]).
+//! - The `xsoar` profile ([`Profile::Xsoar`]): indicator patterns and names as XSOAR's feed reads them
+//!   ([`super::observable::xsoar_form`]), an ASN always an indicator (its value keeps XSOAR's `AS`), a File SCO
+//!   without `name`, and two non-strict forms: 2.1 SCOs with `created` / `modified`, 2.0 infrastructure and
+//!   location under their 2.1 type names.
 //!
 //! Properties, in this fixed order: type, spec_version (2.1), id, created_by_ref, created, modified, name,
 //! description, the type's own, aliases, kill_chain_phases, revoked, labels, confidence (2.1),
@@ -19,11 +23,11 @@
 //! 2 → 50, 1 → 15, 0 → none. Tags → 2.1 `labels` and further 2.0 `labels`.
 
 use super::ids;
-use super::kind::{kind_of, unmapped, Kind};
+use super::kind::{kind_of, unmapped, Kind, Obs};
 use super::markings::{Tlp, TlpError};
 use super::object_ids::{extension_definition_id, producer_id, relationship_id};
-use super::observable::{observable, vocab_word, ObservableError};
-use super::{ExtensionFields, RenderOptions, Rendered};
+use super::observable::{observable, sco_id, vocab_word, xsoar_form, ObservableError};
+use super::{ExtensionFields, Profile, RenderOptions, Rendered};
 use crate::indicator::Indicator;
 use edge_core::time::{TimeError, Timestamp};
 use serde_json::{json, Map, Value};
@@ -94,14 +98,39 @@ pub(super) fn render_one(ind: &Indicator, opts: &RenderOptions) -> Result<Render
     let version = modified;
     match kind {
         Kind::Observable(obs) => {
-            let o = observable(ind, obs)?;
+            let mut o = observable(ind, obs)?;
+            let xsoar = opts.profile == Profile::Xsoar;
+            let (name, pattern) = match xsoar {
+                true => {
+                    let f = xsoar_form(ind, obs, &o);
+                    (f.value, f.pattern)
+                }
+                false => (ind.value.clone(), o.pattern.clone()),
+            };
             let indicator_id = ids::sdo_id(&opts.namespace, "indicator", &ind.value);
             let id20 = opts.id_for(&indicator_id, false);
-            let json20 = indicator(&c, &id20, &o.pattern, false);
-            let (id21, type21, json21) = if o.always_indicator || opts.as_indicator.contains(o.sco_type) {
-                (indicator_id.clone(), "indicator".to_string(), indicator(&c, &indicator_id, &o.pattern, true))
+            let json20 = indicator(&c, &id20, &name, &pattern, false);
+            // XSOAR's reader takes an ASN's `number` as its value: an indicator keeps XSOAR's (`AS64503`); it
+            // drops a file SCO with no SHA-256, SHA-1 or MD5: an indicator carries its SHA-512.
+            let unread_file = obs == Obs::File
+                && !["SHA-256", "SHA-1", "MD5"]
+                    .iter()
+                    .any(|h| o.props.get("hashes").is_some_and(|m| m.get(h).is_some()));
+            let always = o.always_indicator || (xsoar && (obs == Obs::Asn || unread_file));
+            let (id21, type21, json21) = if always || opts.as_indicator.contains(o.sco_type) {
+                (indicator_id.clone(), "indicator".to_string(), indicator(&c, &indicator_id, &name, &pattern, true))
             } else {
+                if xsoar && obs == Obs::File {
+                    // XSOAR's relationship reader takes a file's `name` before the hash it imports it by.
+                    o.props.remove("name");
+                    o.id = sco_id("file", &o.props);
+                }
                 let mut m = object_start(o.sco_type, &o.id, true);
+                if xsoar {
+                    // Non-strict: XSOAR's feed keeps each object's `modified` and fails on an object without it.
+                    m.insert("created".into(), stamp(ind.created, true));
+                    m.insert("modified".into(), stamp(c.modified, true));
+                }
                 m.extend(o.props);
                 if let Some(t) = c.tlp {
                     m.insert("object_marking_refs".into(), json!([t.id()]));
@@ -122,6 +151,8 @@ pub(super) fn render_one(ind: &Indicator, opts: &RenderOptions) -> Result<Render
             };
             let id21 = ids::sdo_id(&opts.namespace, t, &key);
             let type20 = match t {
+                // Non-strict in the xsoar profile: XSOAR's feed reads these 2.1 types over 2.0 too.
+                "infrastructure" | "location" if opts.profile == Profile::Xsoar => t.to_string(),
                 "infrastructure" | "location" => format!("{CUSTOM_PREFIX}{t}"),
                 _ => t.to_string(),
             };
@@ -178,14 +209,14 @@ pub fn object_start(t: &str, id: &str, v21: bool) -> Map<String, Value> {
 }
 
 /// type, spec_version, id, created_by_ref, created, modified, name, description.
-fn head(c: &Common<'_>, t: &str, id: &str, v21: bool) -> Map<String, Value> {
+fn head(c: &Common<'_>, t: &str, id: &str, name: &str, v21: bool) -> Map<String, Value> {
     let mut m = object_start(t, id, v21);
     if c.opts.producer.is_some() {
         m.insert("created_by_ref".into(), json!(c.opts.id_for(&producer_id(c.opts), v21)));
     }
     m.insert("created".into(), stamp(c.ind.created, v21));
     m.insert("modified".into(), stamp(c.modified, v21));
-    m.insert("name".into(), json!(c.ind.value));
+    m.insert("name".into(), json!(name));
     if let Some(d) = c.ind.description() {
         m.insert("description".into(), json!(d));
     }
@@ -214,9 +245,9 @@ fn tail(c: &Common<'_>, t: &str, labels: Vec<String>, refs: Vec<Value>, v21: boo
     add_fields(c, t, v21, m);
 }
 
-fn indicator(c: &Common<'_>, id: &str, pattern: &str, v21: bool) -> String {
+fn indicator(c: &Common<'_>, id: &str, name: &str, pattern: &str, v21: bool) -> String {
     let ind = c.ind;
-    let mut m = head(c, "indicator", id, v21);
+    let mut m = head(c, "indicator", id, name, v21);
     let mut labels = Vec::new();
     if v21 {
         m.insert("indicator_types".into(), json!([score_word(ind.score)]));
@@ -254,7 +285,7 @@ fn push_unique(list: &mut Vec<String>, items: impl IntoIterator<Item = String>) 
 fn sdo(c: &Common<'_>, t: &str, id: &str, v21: bool) -> Result<String, RenderFailure> {
     let ind = c.ind;
     let base = t.strip_prefix(CUSTOM_PREFIX).unwrap_or(t);
-    let mut m = head(c, t, id, v21);
+    let mut m = head(c, t, id, &ind.value, v21);
     let mut labels: Vec<String> = Vec::new();
     match base {
         "malware" => {

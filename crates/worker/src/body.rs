@@ -1,0 +1,37 @@
+//! Reading an admin request's body: once, into one buffer, never past its cap.
+//!
+//! The caller has checked the admin token and the declared `Content-Length` first (see
+//! `edge_core::server::admin`), so nobody without the token makes the isolate hold a byte. With a
+//! `Content-Length` the buffer is allocated once at that size; without one (a chunked upload) at the cap. Either
+//! way the body is read a chunk at a time and reading stops at the first chunk that would pass the cap.
+
+use futures_util::StreamExt;
+use worker::Request;
+
+/// Why a body was not read.
+pub enum BodyError {
+    /// It is longer than the cap.
+    TooLarge,
+    /// The client's stream failed (what the runtime said).
+    Read(String),
+}
+
+/// The whole body of `req`, at most `limit` bytes; an empty body when there is none.
+pub async fn read_capped(req: &mut Request, limit: usize) -> Result<Vec<u8>, BodyError> {
+    let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.trim().parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(BodyError::TooLarge);
+    }
+    let Ok(mut stream) = req.stream() else {
+        return Ok(Vec::new()); // no body at all
+    };
+    let mut body = Vec::with_capacity(declared.unwrap_or(limit));
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| BodyError::Read(e.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
