@@ -110,7 +110,9 @@ try {
   console.error(e.message);
   stop();
 }
-run(join(ROOT, 'target', 'debug', 'taxii-edge'), ['publish', 'demo/snapshot', '--url', URL_BASE, '--token', vars.ADMIN_TOKEN]);
+// --rollback: the local storage persists, so the demo may have been current before something else published since;
+// `npm start` means to serve the demo again (the worker otherwise refuses to move the pointer back).
+run(join(ROOT, 'target', 'debug', 'taxii-edge'), ['publish', 'demo/snapshot', '--url', URL_BASE, '--token', vars.ADMIN_TOKEN, '--rollback']);
 
 const auth = 'Basic ' + Buffer.from(`${DEMO_USER}:${DEMO_PASSWORD}`).toString('base64');
 const status = await (await fetch(`${URL_BASE}/api/status`, { headers: { authorization: auth } })).json();

@@ -294,6 +294,10 @@ function renderServer() {
     fact(dl, 'Snapshot', el('code', { class: 'value', 'data-field': 'snapshot-id', text: s.snapshot.id }));
     fact(dl, 'Built', when(s.snapshot.created));
     fact(dl, 'Published', when(s.snapshot.published));
+    // A feed kept current by `taxii-edge sync`: each source, when it last synced and how many records it gave.
+    for (const src of s.snapshot.sources || []) {
+      fact(dl, `Source ${src.name}`, el('span', { 'data-field': `source-${src.name}`, text: `${number(src.records)} records, synced ` }), when(src.synced));
+    }
     const total = (s.collections || []).reduce((n, c) => n + (c.count || 0), 0);
     fact(dl, 'Objects', el('span', { text: `${number(total)} in ${(s.collections || []).length} collection(s)${state.auth ? ' you may read' : ''}` }));
   } else {

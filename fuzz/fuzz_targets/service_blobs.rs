@@ -49,7 +49,14 @@ fn put_json<T: serde::Serialize>(blobs: &mut HashMap<String, Vec<u8>>, kind: &st
 
 fn point_at(blobs: &mut HashMap<String, Vec<u8>>, manifest_key: String) {
     let id = manifest_key.rsplit('/').next().unwrap().to_string();
-    let p = Pointer { snapshot: id, manifest: manifest_key, published: Timestamp(0), history: Vec::new() };
+    let p = Pointer {
+        snapshot: id,
+        manifest: manifest_key,
+        published: Timestamp(0),
+        history: Vec::new(),
+        keep: None,
+        sources: Vec::new(),
+    };
     blobs.insert(POINTER_KEY.into(), serde_json::to_vec(&p).unwrap());
 }
 

@@ -6,7 +6,7 @@
 use crate::http::{Answer, Http, HttpError, Method};
 use edge_core::snapshot::format::Pointer;
 use edge_core::store::Listed;
-use edge_core::wire::{self, BlobPage, Deleted, Missing, SwitchRequest, MAX_KEYS_PER_CALL};
+use edge_core::wire::{self, BlobPage, Deleted, Missing, Replaces, SwitchConflict, SwitchRequest, MAX_KEYS_PER_CALL};
 use edge_feed::snapshot_dir::{SnapshotDir, SnapshotDirError};
 
 /// What a publish did.
@@ -28,6 +28,33 @@ pub enum PublishError {
     Snapshot(SnapshotDirError),
     #[error("{count} blobs are still missing after the upload (first: {first}): run publish again")]
     StillMissing { count: usize, first: String },
+    /// The worker did not switch: the snapshot this publish replaces is no longer current (another publish came
+    /// first), or it would move the feed back. `current` is what the worker serves now.
+    #[error("the worker did not switch (409): {message}")]
+    Conflict { message: String, current: Option<String> },
+}
+
+/// How a publish switches: what it says it replaces (`None`: the snapshot current just before the switch), and
+/// whether it means to go back.
+#[derive(Clone, Debug)]
+pub struct Switch {
+    pub keep: Option<String>,
+    pub replaces: Option<Replaces>,
+    pub rollback: bool,
+    /// What `sync` pulled (kept in the pointer for `/api/status`).
+    pub sources: Vec<edge_core::snapshot::format::SourceSync>,
+}
+
+impl Switch {
+    /// How a publish of `dir` switches: it replaces the snapshot it was built on when the build recorded one
+    /// (`SnapshotFile::built_on`; not for a rollback), else whatever is current when it switches.
+    pub fn for_dir(dir: &SnapshotDir, keep: Option<String>, rollback: bool) -> Switch {
+        let replaces = match &dir.file.built_on {
+            Some(on) if !rollback => Some(Replaces::seen(on.snapshot.as_deref())),
+            _ => None,
+        };
+        Switch { keep, replaces, rollback, sources: Vec::new() }
+    }
 }
 
 /// A query-string value, percent-encoded.
@@ -105,9 +132,15 @@ impl Admin {
         Ok(())
     }
 
-    /// The manifest key of the snapshot the worker serves now, if any.
-    pub fn current_manifest(&self) -> Result<Option<String>, HttpError> {
-        Ok(self.pointer()?.map(|p| p.manifest))
+    /// The snapshot the worker's pointer names, for a switch to replace: `None` when nothing is published, or when
+    /// the pointer is not valid (a storage fault left it; the worker treats it as nothing, and the switch repairs it).
+    pub fn current_snapshot(&self) -> Result<Option<String>, HttpError> {
+        let answer = self.call(Method::Get, wire::CURRENT)?;
+        match answer.status {
+            200 => Ok(serde_json::from_slice::<Pointer>(&answer.body).ok().map(|p| p.snapshot)),
+            404 => Ok(None),
+            _ => Err(HttpError::refused("reading the current snapshot", &answer)),
+        }
     }
 
     /// The worker's current pointer (with its history of replaced snapshots), if anything is published.
@@ -155,12 +188,12 @@ impl Admin {
         Ok(deleted.refused)
     }
 
-    /// Uploads what the worker lacks, then makes the snapshot current. `progress` is told of each upload.
-    /// `keep` (a duration such as "24h") tells the worker how long replaced snapshots stay in its history.
+    /// Uploads what the worker lacks, then makes the snapshot current with `switch` (`keep`, a duration such as
+    /// "24h", tells the worker how long replaced snapshots stay in its history). `progress` is told of each upload.
     pub fn publish(
         &self,
         dir: &SnapshotDir,
-        keep: Option<&str>,
+        switch: &Switch,
         progress: &dyn Fn(usize, usize),
     ) -> Result<Published, PublishError> {
         let keys = dir.keys().map_err(PublishError::Snapshot)?;
@@ -177,12 +210,7 @@ impl Admin {
         if let Some(first) = still.first() {
             return Err(PublishError::StillMissing { count: still.len(), first: first.clone() });
         }
-        let switch = SwitchRequest { manifest: dir.file.manifest.clone(), keep: keep.map(String::from) };
-        let body = serde_json::to_vec(&switch).expect("serialises");
-        let answer = self.call(Method::Put(&body), wire::CURRENT)?;
-        if answer.status != 200 {
-            return Err(HttpError::refused("switching to the new snapshot", &answer).into());
-        }
+        self.switch(&dir.file.manifest, switch)?;
         // A prune running elsewhere between the last check and the switch could have deleted an old blob this
         // snapshot reuses; from the switch on the worker refuses to delete what the current snapshot reaches, so one
         // more check after it (re-uploading anything gone) closes that window.
@@ -193,6 +221,34 @@ impl Admin {
             out.bytes_uploaded += bytes.len() as u64;
         }
         Ok(out)
+    }
+}
+
+impl Admin {
+    /// Makes `manifest` current (`PUT /admin/current`); a 409 that names the current snapshot is a
+    /// [`PublishError::Conflict`].
+    pub fn switch(&self, manifest: &str, switch: &Switch) -> Result<(), PublishError> {
+        let replaces = match &switch.replaces {
+            Some(r) => r.clone(),
+            None => Replaces::seen(self.current_snapshot()?.as_deref()),
+        };
+        let request = SwitchRequest {
+            manifest: manifest.to_string(),
+            keep: switch.keep.clone(),
+            replaces,
+            rollback: switch.rollback,
+            sources: switch.sources.clone(),
+        };
+        let body = serde_json::to_vec(&request).expect("serialises");
+        let answer = self.call(Method::Put(&body), wire::CURRENT)?;
+        match answer.status {
+            200 => Ok(()),
+            409 => match serde_json::from_slice::<SwitchConflict>(&answer.body) {
+                Ok(c) => Err(PublishError::Conflict { message: c.error, current: c.current }),
+                Err(_) => Err(HttpError::refused("switching to the new snapshot", &answer).into()),
+            },
+            _ => Err(HttpError::refused("switching to the new snapshot", &answer).into()),
+        }
     }
 }
 

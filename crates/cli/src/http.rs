@@ -58,13 +58,19 @@ impl Method<'_> {
     }
 }
 
-/// A status and the body that came with it.
+/// A status, the headers (names lower-case) and the body that came with it.
 pub struct Answer {
     pub status: u16,
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
 impl Answer {
+    /// The first value of a header (`name` lower-case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
     /// The body as text (a worker's error message).
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -89,6 +95,11 @@ impl Http {
         Http::new(Duration::from_secs(60), 10 * 1024 * 1024)
     }
 
+    /// For `sync`'s sources (XSOAR pages, TAXII pages, whole files): up to 2 GiB, ten minutes a request.
+    pub fn source() -> Http {
+        Http::new(Duration::from_secs(600), 2 * 1024 * 1024 * 1024)
+    }
+
     fn new(timeout: Duration, body_limit: u64) -> Http {
         let agent =
             ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(timeout)).build().into();
@@ -110,11 +121,16 @@ impl Http {
         };
         let mut resp = result.map_err(|e| HttpError::Unreachable { url: url.to_string(), source: Box::new(e) })?;
         let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_string())))
+            .collect();
         let body =
             resp.body_mut().with_config().limit(self.body_limit).read_to_vec().map_err(|e| HttpError::Unreadable {
                 request: format!("{} {url}", method.name()),
                 source: Box::new(e),
             })?;
-        Ok(Answer { status, body })
+        Ok(Answer { status, headers, body })
     }
 }

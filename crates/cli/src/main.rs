@@ -21,6 +21,7 @@ mod fail;
 mod http;
 mod inputs;
 mod progress;
+mod sync;
 mod taxii_reads;
 
 use clap::Parser;
@@ -54,6 +55,7 @@ fn main() -> ExitCode {
         Command::Build(args) => commands::build::run(args),
         Command::Publish(args) => commands::publish::run(args),
         Command::Prune(args) => commands::prune::run(args),
+        Command::Sync(args) => commands::sync::run(args),
         Command::Collections(args) => commands::collections::run(args),
         Command::Info(args) => commands::info::run(args),
         Command::Validate(args) => commands::validate::run(args),

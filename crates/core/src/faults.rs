@@ -59,8 +59,16 @@ impl<S: Store, F: Fn(u32) -> T, T: Future<Output = ()>> Store for Deadline<S, F>
             .await
             .unwrap_or_else(|| Err(self.timed_out("looking up", key)))
     }
+    async fn get_versioned(&self, key: &str) -> Result<Option<crate::store::Versioned>, StoreError> {
+        race(self.inner.get_versioned(key), (self.sleep)(self.ms))
+            .await
+            .unwrap_or_else(|| Err(self.timed_out("reading", key)))
+    }
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
         self.inner.put(key, bytes).await
+    }
+    async fn put_if(&self, key: &str, bytes: Vec<u8>, expected: Option<&str>) -> Result<bool, StoreError> {
+        self.inner.put_if(key, bytes, expected).await
     }
     // Listing and deleting (the admin path's prune) go to the store as they are, like writes.
     async fn list(&self, cursor: Option<&str>, limit: usize) -> Result<crate::store::Listing, StoreError> {

@@ -82,7 +82,21 @@ pub fn next_pointer(
             && keep.is_none_or(|k| r.retired.0.saturating_add(k) > now.0)
     });
     history.truncate(MAX_HISTORY);
-    Pointer { snapshot: snapshot.into(), manifest: manifest.into(), published: now, history }
+    Pointer {
+        snapshot: snapshot.into(),
+        manifest: manifest.into(),
+        published: now,
+        history,
+        keep: None,
+        sources: Vec::new(),
+    }
+}
+
+/// The retention window a pointer records (the `keep` its publish asked for; [`DEFAULT_KEEP`] when it names none
+/// or one that does not parse), micros: the worker refuses to delete what a snapshot retained within it reaches.
+pub fn recorded_keep(pointer: &Pointer) -> i64 {
+    let default = || crate::duration::parse_duration(DEFAULT_KEEP).expect("the default keep parses");
+    pointer.keep.as_deref().and_then(|k| crate::duration::parse_duration(k).ok()).unwrap_or_else(default)
 }
 
 /// What a prune decided about a store's keys.
@@ -122,7 +136,7 @@ pub fn plan(listing: &[Listed], reachable: &HashSet<String>, now: Timestamp, kee
 }
 
 /// Every blob key of the snapshot rooted at `manifest_key` in `store` (manifest, indexes, id shards, segments).
-/// Reads the manifest and one index per collection.
+/// Reads the manifest and the index of each collection whose index is not in `out` already.
 pub async fn reachable<S: Store>(
     store: &S,
     manifest_key: &str,
@@ -137,6 +151,10 @@ pub async fn reachable<S: Store>(
         serde_json::from_slice(&bytes).map_err(|e| RetentionError::ManifestInvalid(manifest_key.to_string(), e))?;
     out.insert(manifest_key.to_string());
     for c in &manifest.collections {
+        // An index already walked (snapshots in a row share the indexes of unchanged collections) adds nothing.
+        if out.contains(&c.index) {
+            continue;
+        }
         let bytes = store
             .get(&c.index)
             .await
@@ -210,6 +228,8 @@ mod tests {
             manifest: format!("manifest/{snap}"),
             published: Timestamp(at),
             history: vec![],
+            keep: None,
+            sources: Vec::new(),
         }
     }
 

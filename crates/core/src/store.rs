@@ -1,7 +1,9 @@
 //! The storage a snapshot is read from: a key → bytes map. R2 at the edge; memory or a directory natively.
 //!
 //! Besides reads and writes, a store can list its keys with their upload times (a page at a time, as R2 does)
-//! and delete keys in batches: what pruning old snapshots needs.
+//! and delete keys in batches: what pruning old snapshots needs. The publish pointer is switched with a
+//! compare-and-swap ([`Store::get_versioned`], [`Store::put_if`]): R2 does it atomically with a conditional put on
+//! the object's etag; the default compares, then writes.
 
 use crate::time::Timestamp;
 use std::cell::{Cell, RefCell};
@@ -30,6 +32,20 @@ pub struct Listing {
     pub cursor: Option<String>,
 }
 
+/// A value with its version, for [`Store::put_if`]: R2's etag, or by default a digest of the bytes (two equal
+/// values have the same version, which is all a compare-and-swap of the pointer needs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Versioned {
+    pub bytes: Vec<u8>,
+    pub version: String,
+}
+
+/// The default version of a value: a digest of its bytes.
+pub fn content_version(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
 /// Access to blobs by key.
 #[allow(async_fn_in_trait)]
 pub trait Store {
@@ -39,6 +55,23 @@ pub trait Store {
     async fn exists(&self, key: &str) -> Result<bool, StoreError>;
     /// Writes `bytes` at `key` (publishing only).
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError>;
+    /// The bytes at `key` with their version, or `None` when there is no such key.
+    async fn get_versioned(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
+        let bytes = self.get(key).await?;
+        Ok(bytes.map(|bytes| Versioned { version: content_version(&bytes), bytes }))
+    }
+    /// Writes `bytes` at `key` only if the value there still has the version `expected` (`None`: only if there is
+    /// no value); `Ok(false)`, writing nothing, when it changed meanwhile. The default compares, then writes: a
+    /// compare-and-swap only for a store nothing else writes in between (memory, a test wrapper); R2 overrides it
+    /// with a conditional put.
+    async fn put_if(&self, key: &str, bytes: Vec<u8>, expected: Option<&str>) -> Result<bool, StoreError> {
+        let now = self.get_versioned(key).await?;
+        if now.as_ref().map(|v| v.version.as_str()) != expected {
+            return Ok(false);
+        }
+        self.put(key, bytes).await?;
+        Ok(true)
+    }
     /// Up to `limit` (at most [`MAX_BATCH`]) keys in key order, from the start or from a previous page's cursor.
     /// (A store that cannot list, such as a read-only test wrapper, keeps the default: an error.)
     async fn list(&self, cursor: Option<&str>, limit: usize) -> Result<Listing, StoreError> {

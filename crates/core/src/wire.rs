@@ -5,6 +5,7 @@
 //! order is the JSON order on the wire (serde_json keeps it): do not reorder fields.
 
 use crate::duration::{parse_duration, DurationError};
+use crate::snapshot::format::SourceSync;
 use crate::store::Listed;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -105,15 +106,61 @@ pub struct Deleted {
     pub refused: Vec<String>,
 }
 
-/// The request of `PUT` [`CURRENT`]: the manifest to make current, and how long the snapshot it replaces stays
-/// in the pointer's history (a duration such as `"24h"`; missing or `null`: the worker's default).
+/// The request of `PUT` [`CURRENT`]: the manifest to make current, how long the snapshot it replaces stays in the
+/// pointer's history (a duration such as `"24h"`; missing or `null`: the worker's default), the snapshot the
+/// publisher saw current ([`Replaces`]: the switch is a compare-and-swap on it) and whether it means to go back to
+/// a snapshot that was current before (`rollback`).
 ///
 /// The worker reads it with [`SwitchRequest::from_value`], each bad field with its own message
 /// ([`SwitchRequestError`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SwitchRequest {
     pub manifest: String,
     pub keep: Option<String>,
+    pub replaces: Replaces,
+    pub rollback: bool,
+    /// What `taxii-edge sync` pulled for this snapshot (kept in the pointer for `/api/status`); empty otherwise.
+    pub sources: Vec<SourceSync>,
+}
+
+/// What a switch says it replaces: the `"replaces"` field of a [`SwitchRequest`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Replaces {
+    /// No `"replaces"` field: a CLI older than the compare-and-swap. The worker takes such a switch only when it
+    /// moves forward (its manifest was built after the current one).
+    Unstated,
+    /// `"replaces": null`: the publisher saw nothing published.
+    Nothing,
+    /// `"replaces": "<snapshot id>"`: the publisher saw this snapshot current.
+    Snapshot(String),
+}
+
+impl Replaces {
+    /// What a publisher that saw `current` (a snapshot id, or nothing published) says it replaces.
+    pub fn seen(current: Option<&str>) -> Replaces {
+        current.map_or(Replaces::Nothing, |s| Replaces::Snapshot(s.to_string()))
+    }
+}
+
+impl Serialize for SwitchRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("manifest", &self.manifest)?;
+        map.serialize_entry("keep", &self.keep)?;
+        match &self.replaces {
+            Replaces::Unstated => {}
+            Replaces::Nothing => map.serialize_entry("replaces", &())?,
+            Replaces::Snapshot(id) => map.serialize_entry("replaces", id)?,
+        }
+        if self.rollback {
+            map.serialize_entry("rollback", &true)?;
+        }
+        if !self.sources.is_empty() {
+            map.serialize_entry("sources", &self.sources)?;
+        }
+        map.end()
+    }
 }
 
 /// Why a [`SwitchRequest`] was refused; the worker answers 400 with the message.
@@ -128,12 +175,30 @@ pub enum SwitchRequestError {
     /// `"manifest"` is missing or not a manifest key.
     #[error("\"manifest\" must be a manifest key, manifest/<32 hex digits>")]
     Manifest,
+    /// `"replaces"` is neither `null` nor a snapshot id.
+    #[error("\"replaces\" must be the id of the snapshot this switch replaces (32 hex digits), or null when nothing is published")]
+    Replaces,
+    /// `"rollback"` is not a boolean.
+    #[error("\"rollback\" must be true or false")]
+    Rollback,
+    /// `"sources"` is not a list of `{"name", "synced", "records"}`.
+    #[error("\"sources\" must be a list of {{\"name\", \"synced\", \"records\"}}: {0}")]
+    Sources(String),
+    /// `"rollback": true` without `"replaces"`.
+    #[error("a rollback must name the snapshot it replaces (\"replaces\")")]
+    RollbackUnstated,
+}
+
+/// Whether `id` is a snapshot id: 32 lowercase hex digits.
+pub fn valid_snapshot_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl SwitchRequest {
     /// The request as the worker reads it from the body's JSON: `"keep"` first (missing or `null`: the default; a
-    /// duration string), then `"manifest"` (a manifest key). Other fields are ignored; JSON that is not an object
-    /// has no fields.
+    /// duration string), then `"manifest"` (a manifest key), `"replaces"` (missing: [`Replaces::Unstated`]; `null`;
+    /// a snapshot id) and `"rollback"` (missing or a boolean; `true` needs `"replaces"`). Other fields are ignored;
+    /// JSON that is not an object has no fields.
     pub fn from_value(body: &serde_json::Value) -> Result<SwitchRequest, SwitchRequestError> {
         let keep = match body.get("keep") {
             None | Some(serde_json::Value::Null) => None,
@@ -143,18 +208,44 @@ impl SwitchRequest {
             }
             Some(_) => return Err(SwitchRequestError::KeepNotText),
         };
-        match body.get("manifest").and_then(serde_json::Value::as_str) {
-            Some(key) if key.starts_with("manifest/") && valid_blob_key(key) => {
-                Ok(SwitchRequest { manifest: key.to_string(), keep })
-            }
-            _ => Err(SwitchRequestError::Manifest),
+        let manifest = match body.get("manifest").and_then(serde_json::Value::as_str) {
+            Some(key) if key.starts_with("manifest/") && valid_blob_key(key) => key.to_string(),
+            _ => return Err(SwitchRequestError::Manifest),
+        };
+        let replaces = match body.get("replaces") {
+            None => Replaces::Unstated,
+            Some(serde_json::Value::Null) => Replaces::Nothing,
+            Some(serde_json::Value::String(id)) if valid_snapshot_id(id) => Replaces::Snapshot(id.clone()),
+            Some(_) => return Err(SwitchRequestError::Replaces),
+        };
+        let rollback = match body.get("rollback") {
+            None | Some(serde_json::Value::Null) => false,
+            Some(serde_json::Value::Bool(b)) => *b,
+            Some(_) => return Err(SwitchRequestError::Rollback),
+        };
+        if rollback && replaces == Replaces::Unstated {
+            return Err(SwitchRequestError::RollbackUnstated);
         }
+        let sources = match body.get("sources") {
+            None | Some(serde_json::Value::Null) => Vec::new(),
+            Some(v) => Vec::<SourceSync>::deserialize(v).map_err(|e| SwitchRequestError::Sources(e.to_string()))?,
+        };
+        Ok(SwitchRequest { manifest, keep, replaces, rollback, sources })
     }
 
     /// How long the replaced snapshot stays in the history, micros (`None`: the worker's default).
     pub fn keep_micros(&self) -> Result<Option<i64>, DurationError> {
         self.keep.as_deref().map(parse_duration).transpose()
     }
+}
+
+/// The answer `PUT` [`CURRENT`] gives (409) when the switch does not replace what is current: another publish came
+/// first, or the request is stale or replayed. `current` is the snapshot current now (`null`: nothing published),
+/// so the publisher can rebuild on it. A 409 without `current` is another refusal (a blob not uploaded).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwitchConflict {
+    pub error: String,
+    pub current: Option<String>,
 }
 
 /// The answer to `PUT` [`CURRENT`]: the snapshot now current and when it was published.
@@ -197,7 +288,13 @@ mod tests {
         let missing = Missing { missing: vec!["ids/2".into()] };
         assert_eq!(serde_json::to_string(&missing).unwrap(), r#"{"missing":["ids/2"]}"#);
         assert_eq!(serde_json::to_string(&Stored { stored: "ids/2".into() }).unwrap(), r#"{"stored":"ids/2"}"#);
-        let switch = SwitchRequest { manifest: "manifest/1".into(), keep: None };
+        let switch = SwitchRequest {
+            manifest: "manifest/1".into(),
+            keep: None,
+            replaces: Replaces::Unstated,
+            rollback: false,
+            sources: vec![],
+        };
         assert_eq!(serde_json::to_string(&switch).unwrap(), r#"{"manifest":"manifest/1","keep":null}"#);
     }
 
@@ -209,10 +306,22 @@ mod tests {
             let v: serde_json::Value = serde_json::from_str(body).unwrap();
             SwitchRequest::from_value(&v).map_err(|e| e.to_string())
         };
-        let sent = SwitchRequest { manifest: key.into(), keep: Some("24h".into()) };
+        let sent = SwitchRequest {
+            manifest: key.into(),
+            keep: Some("24h".into()),
+            replaces: Replaces::Unstated,
+            rollback: false,
+            sources: vec![],
+        };
         assert_eq!(read(&serde_json::to_string(&sent).unwrap()), Ok(sent.clone()));
         assert_eq!(sent.keep_micros(), Ok(Some(24 * 3600 * 1_000_000)));
-        let default = SwitchRequest { manifest: key.into(), keep: None };
+        let default = SwitchRequest {
+            manifest: key.into(),
+            keep: None,
+            replaces: Replaces::Unstated,
+            rollback: false,
+            sources: vec![],
+        };
         for body in [
             format!(r#"{{"manifest": "{key}"}}"#),
             format!(r#"{{"manifest": "{key}", "keep": null}}"#),
@@ -243,6 +352,60 @@ mod tests {
         ] {
             assert_eq!(read(&body), Err(says.to_string()), "{body}");
         }
+    }
+
+    /// `"replaces"` and `"rollback"`: what the compare-and-swap reads, and what the CLI writes reads back.
+    #[test]
+    fn replaces_and_rollback_are_read_and_written() {
+        let key = "manifest/0123456789abcdef0123456789abcdef";
+        let id = "fedcba9876543210fedcba9876543210";
+        let read = |body: String| {
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            SwitchRequest::from_value(&v).map_err(|e| e.to_string())
+        };
+        let req = |replaces, rollback| SwitchRequest {
+            manifest: key.into(),
+            keep: None,
+            replaces,
+            rollback,
+            sources: vec![],
+        };
+        for sent in [
+            req(Replaces::Nothing, false),
+            req(Replaces::Snapshot(id.into()), false),
+            req(Replaces::Snapshot(id.into()), true),
+            req(Replaces::Nothing, true),
+            req(Replaces::Unstated, false),
+        ] {
+            assert_eq!(read(serde_json::to_string(&sent).unwrap()), Ok(sent.clone()));
+        }
+        assert_eq!(
+            serde_json::to_string(&req(Replaces::Snapshot(id.into()), true)).unwrap(),
+            format!(r#"{{"manifest":"{key}","keep":null,"replaces":"{id}","rollback":true}}"#)
+        );
+        assert_eq!(
+            serde_json::to_string(&req(Replaces::Nothing, false)).unwrap(),
+            format!(r#"{{"manifest":"{key}","keep":null,"replaces":null}}"#)
+        );
+        assert_eq!(
+            read(format!(r#"{{"manifest":"{key}","rollback":null,"replaces":null}}"#)),
+            Ok(req(Replaces::Nothing, false))
+        );
+        let replaces = SwitchRequestError::Replaces.to_string();
+        let rollback = SwitchRequestError::Rollback.to_string();
+        let unstated = SwitchRequestError::RollbackUnstated.to_string();
+        for (body, says) in [
+            (format!(r#"{{"manifest":"{key}","replaces":""}}"#), &replaces),
+            (format!(r#"{{"manifest":"{key}","replaces":"{}"}}"#, id.to_uppercase()), &replaces),
+            (format!(r#"{{"manifest":"{key}","replaces":"manifest/{id}"}}"#), &replaces),
+            (format!(r#"{{"manifest":"{key}","replaces":7}}"#), &replaces),
+            (format!(r#"{{"manifest":"{key}","replaces":null,"rollback":"yes"}}"#), &rollback),
+            (format!(r#"{{"manifest":"{key}","rollback":true}}"#), &unstated),
+        ] {
+            assert_eq!(read(body.clone()), Err(says.clone()), "{body}");
+        }
+        assert_eq!(Replaces::seen(None), Replaces::Nothing);
+        assert_eq!(Replaces::seen(Some(id)), Replaces::Snapshot(id.into()));
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The admin API over a real snapshot in memory: the pointer switch and its history, listing in pages, and
-//! deletes that never touch what the current snapshot reaches.
+//! The admin API over a real snapshot in memory: the pointer switch and its history, the compare-and-swap, listing
+//! in pages, and deletes that never touch what a retained snapshot reaches.
 
 use edge_core::server::admin::handle;
 use edge_core::server::Settings;
@@ -53,7 +53,9 @@ fn publish(store: &MemoryStore, n: usize, keep: Option<&str>) -> (String, Vec<St
     for (k, v) in &built.blobs {
         assert_eq!(call(store, "PUT", &format!("/admin/blobs/{k}"), &[], Some(v.clone())).status, 201);
     }
-    let body = json!({ "manifest": built.manifest_key, "keep": keep });
+    // It names the snapshot it replaces, as `taxii-edge publish` does.
+    let replaces = store.blobs.borrow().get(POINTER_KEY).map(|_| pointer(store).snapshot);
+    let body = json!({ "manifest": built.manifest_key, "keep": keep, "replaces": replaces });
     let r = call(store, "PUT", "/admin/current", &[], Some(serde_json::to_vec(&body).unwrap()));
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     (built.manifest_key.clone(), built.blobs.keys().cloned().collect())
@@ -115,7 +117,7 @@ fn lists_in_pages_and_refuses_to_delete_what_the_current_snapshot_reaches() {
     let store = MemoryStore::default();
     store.clock.set(Timestamp(7));
     let (_, old) = publish(&store, 1500, None);
-    let (_, current) = publish(&store, 5, None);
+    let (_, current) = publish(&store, 5, Some("0s"));
     // Listing: pages of `limit`, upload times, the pointer included.
     let mut seen = Vec::new();
     let mut cursor = String::new();
@@ -138,7 +140,8 @@ fn lists_in_pages_and_refuses_to_delete_what_the_current_snapshot_reaches() {
     }
     assert_eq!(seen.len(), store.blobs.borrow().len());
     assert_eq!(call(&store, "GET", "/admin/blobs", &[("limit", "1001")], None).status, 400);
-    // Deleting: keys the current snapshot reaches are refused, the others go.
+    // Deleting: keys the current snapshot reaches are refused, the others go (the old snapshot was replaced with
+    // a retention window of 0: it is not retained).
     let only_old: Vec<String> = old.iter().filter(|k| !current.contains(k)).cloned().collect();
     let mut ask = only_old.clone();
     ask.push(current[0].clone());
@@ -155,6 +158,50 @@ fn lists_in_pages_and_refuses_to_delete_what_the_current_snapshot_reaches() {
     let many: Vec<String> = (0..1001).map(|i| format!("segment/{i:032x}")).collect();
     let r = call(&store, "POST", "/admin/delete", &[], Some(serde_json::to_vec(&many).unwrap()));
     assert_eq!(r.status, 400);
+}
+
+#[test]
+fn a_switch_replaces_what_is_current_or_gets_409_with_the_current_snapshot() {
+    let store = MemoryStore::default();
+    let (m1, _) = publish(&store, 3, None);
+    let s1 = m1["manifest/".len()..].to_string();
+    let (m2, _) = publish(&store, 4, None);
+    let s2 = m2["manifest/".len()..].to_string();
+    let switch =
+        |body: serde_json::Value| call(&store, "PUT", "/admin/current", &[], Some(body.to_string().into_bytes()));
+    // Stale: names s1, s2 is current.
+    let r = switch(json!({ "manifest": m2, "replaces": s1 }));
+    assert_eq!(r.status, 200, "already current: nothing to do");
+    let r = switch(json!({ "manifest": m1, "replaces": s1 }));
+    assert_eq!(r.status, 409);
+    assert_eq!(json_of(&r)["current"], json!(s2));
+    let r = switch(json!({ "manifest": m1, "replaces": null }));
+    assert_eq!((r.status, json_of(&r)["current"].clone()), (409, json!(s2)));
+    // Back to s1 (it was current before): only as a rollback that names s2.
+    let r = switch(json!({ "manifest": m1, "replaces": s2 }));
+    assert_eq!(r.status, 409);
+    assert!(json_of(&r)["error"].as_str().unwrap().contains("was current before"));
+    assert_eq!(switch(json!({ "manifest": m1, "replaces": s2, "rollback": true })).status, 200);
+    assert_eq!(pointer(&store).snapshot, s1);
+}
+
+#[test]
+fn deletes_refuse_what_a_retained_snapshot_reaches_within_the_recorded_window() {
+    let store = MemoryStore::default();
+    store.clock.set(Timestamp(1_000_000));
+    let (_, old) = publish(&store, 40, None);
+    let (_, current) = publish(&store, 5, Some("1h"));
+    assert_eq!(pointer(&store).keep.as_deref(), Some("1h"));
+    let only_old: Vec<String> = old.iter().filter(|k| !current.contains(k)).cloned().collect();
+    let delete = || call(&store, "POST", "/admin/delete", &[], Some(serde_json::to_vec(&only_old).unwrap()));
+    let r = delete();
+    assert_eq!(
+        (json_of(&r)["deleted"].clone(), json_of(&r)["refused"].as_array().unwrap().len()),
+        (json!(0), only_old.len())
+    );
+    // An hour after the switch the old snapshot is no longer retained.
+    store.clock.set(Timestamp(1_000_000 + 3600 * 1_000_000));
+    assert_eq!(json_of(&delete())["deleted"], json!(only_old.len()));
 }
 
 /// Issue 19, finding 1 (the worker's test is tests/worker/security.test.mjs): every body is capped, a declared

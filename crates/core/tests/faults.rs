@@ -111,6 +111,8 @@ fn damaged_or_missing_blobs_are_503s_that_say_which() {
                 manifest: "manifest/0123456789abcdef0123456789abcdef".into(),
                 published: pointer(s).published,
                 history: Vec::new(),
+                keep: None,
+                sources: Vec::new(),
             };
             s.blobs.borrow_mut().insert(POINTER_KEY.into(), serde_json::to_vec(&p).unwrap());
             "manifest/0123456789abcdef0123456789abcdef is missing".into()

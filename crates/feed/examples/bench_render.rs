@@ -104,6 +104,8 @@ fn main() {
         manifest: built.manifest_key.clone(),
         published: now,
         history: vec![],
+        keep: None,
+        sources: Vec::new(),
     };
     pollster::block_on(store.put(POINTER_KEY, serde_json::to_vec(&p).unwrap())).unwrap();
     let settings = || Settings { default_limit: PAGE, max_limit: PAGE, ..Settings::default() };

@@ -93,6 +93,17 @@ pub struct SnapshotFile {
     pub snapshot: String,
     pub manifest: String,
     pub created: Timestamp,
+    /// The worker snapshot this one was built on (`build --previous-url`, `sync`): its publish replaces exactly
+    /// that one (a compare-and-swap), so a build on a snapshot that is no longer current is refused, not published
+    /// over the newer one. Missing: built on no worker's snapshot; publish names whatever is current.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub built_on: Option<BuiltOn>,
+}
+
+/// What a snapshot was built on: a worker's current snapshot, or (`snapshot` null) a worker with nothing published.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuiltOn {
+    pub snapshot: Option<String>,
 }
 
 /// Writes one blob under `<dir>/blobs/<key>`; a blob already there is left as it is (same key, same bytes). The

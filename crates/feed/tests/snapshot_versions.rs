@@ -44,6 +44,8 @@ impl Published {
             manifest: self.built.manifest_key.clone(),
             published: Timestamp(0),
             history: Vec::new(),
+            keep: None,
+            sources: Vec::new(),
         };
         b.insert(POINTER_KEY.into(), serde_json::to_vec(&p).unwrap());
         drop(b);
@@ -404,6 +406,8 @@ fn a_format_1_snapshot_is_refused_with_what_to_do() {
         manifest: key,
         published: Timestamp(0),
         history: Vec::new(),
+        keep: None,
+        sources: Vec::new(),
     };
     store.blobs.borrow_mut().insert(POINTER_KEY.into(), serde_json::to_vec(&p).unwrap());
     let r = call(&svc(), &store, &request("GET", &format!("{}/objects/", base(&p2)), &[], &[("accept", V21)]));

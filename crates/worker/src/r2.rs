@@ -1,8 +1,8 @@
 //! R2 as the core's [`Store`]: the bucket bound as `SNAPSHOTS` holds the snapshots' blobs and the pointer.
 
-use edge_core::store::{Store, StoreError};
+use edge_core::store::{Store, StoreError, Versioned};
 use edge_core::time::Timestamp;
-use worker::Bucket;
+use worker::{Bucket, Conditional};
 
 /// R2 as the core's store.
 pub struct R2(pub Bucket);
@@ -23,6 +23,37 @@ impl Store for R2 {
 
     async fn put(&self, key: &str, bytes: Vec<u8>) -> std::result::Result<(), StoreError> {
         self.0.put(key, bytes).execute().await.map(|_| ()).map_err(|e| StoreError(format!("R2 put {key}: {e}")))
+    }
+
+    /// The version is R2's etag.
+    async fn get_versioned(&self, key: &str) -> std::result::Result<Option<Versioned>, StoreError> {
+        let obj = self.0.get(key).execute().await.map_err(|e| StoreError(format!("R2 get {key}: {e}")))?;
+        let Some(obj) = obj else { return Ok(None) };
+        let version = obj.etag();
+        match obj.body() {
+            Some(body) => {
+                let bytes = body.bytes().await.map_err(|e| StoreError(format!("R2 read {key}: {e}")))?;
+                Ok(Some(Versioned { bytes, version }))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// A conditional put: R2 writes only if the etag still matches (`expected` `None`: only if no object is there,
+    /// `etagDoesNotMatch: "*"`), atomically, and answers no object when the condition failed.
+    async fn put_if(&self, key: &str, bytes: Vec<u8>, expected: Option<&str>) -> std::result::Result<bool, StoreError> {
+        let only_if = match expected {
+            Some(etag) => Conditional { etag_matches: Some(etag.to_string()), ..Conditional::default() },
+            None => Conditional { etag_does_not_match: Some("*".to_string()), ..Conditional::default() },
+        };
+        let written = self
+            .0
+            .put(key, bytes)
+            .only_if(only_if)
+            .execute()
+            .await
+            .map_err(|e| StoreError(format!("R2 put {key}: {e}")))?;
+        Ok(written.is_some())
     }
 
     async fn list(

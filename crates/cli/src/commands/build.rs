@@ -55,6 +55,17 @@ pub struct Args {
     stix: StixArgs,
 }
 
+/// `build`'s arguments from a command line without the command's name (what `sync` builds with).
+pub fn args_from(argv: &[String]) -> Result<Args, clap::Error> {
+    #[derive(clap::Parser)]
+    #[command(name = "taxii-edge build", no_binary_name = true)]
+    struct Line {
+        #[command(flatten)]
+        args: Args,
+    }
+    <Line as clap::Parser>::try_parse_from(argv).map(|l| l.args)
+}
+
 /// How `build` renders STIX (the XSOAR integration's settings, where it has them).
 #[derive(clap::Args)]
 struct StixArgs {
@@ -126,6 +137,7 @@ pub fn run(args: Args) -> Result<(), Fail> {
         );
     }
     let mut previous_dir = None;
+    let mut built_on = None;
     let previous = match previous {
         Previous::None => HashMap::new(),
         Previous::Dir(p) => {
@@ -136,8 +148,10 @@ pub fn run(args: Args) -> Result<(), Fail> {
         }
         Previous::Worker(url, token) => {
             let admin = Admin::new(&url, &token);
-            match admin.current_manifest()? {
-                Some(key) => dir::previous_state(&admin, &key)?,
+            let pointer = admin.pointer()?;
+            built_on = Some(dir::BuiltOn { snapshot: pointer.as_ref().map(|p| p.snapshot.clone()) });
+            match pointer {
+                Some(p) => dir::previous_state(&admin, &p.manifest)?,
                 None => HashMap::new(),
             }
         }
@@ -166,6 +180,12 @@ pub fn run(args: Args) -> Result<(), Fail> {
     })?;
     if let Some(prev) = &previous_dir {
         dir::fill_from(&out, prev)?;
+    }
+    if built_on.is_some() {
+        // Its publish replaces exactly the snapshot it was built on (see SnapshotFile::built_on).
+        let mut file = SnapshotDir::open(&out).map_err(|e| Fail::from(e.to_string()))?.file;
+        file.built_on = built_on;
+        dir::write_snapshot_file(&out, &file)?;
     }
     say!("snapshot {} in {}", built.snapshot_id(), out.display());
     say!("{:<36}  {:<24} {:>9}  query", "id", "collection", "objects");

@@ -1,5 +1,6 @@
 //! `taxii-edge info`: a worker's server information as a TAXII client sees it (title, description, API roots,
-//! default API root, TAXII versions) and its current snapshot, as text or JSON.
+//! default API root, TAXII versions) and its current snapshot (its age; for a synced feed, each source with when
+//! it last synced and how many records it gave), as text or JSON.
 
 use crate::fail::Fail;
 use crate::taxii_reads::{get_json, ReaderArgs};
@@ -56,9 +57,31 @@ pub fn run(args: Args) -> Result<(), Fail> {
     }
     match status["snapshot"]["id"].as_str() {
         Some(id) => {
-            say!("snapshot:    {id}, published {}", status["snapshot"]["published"].as_str().unwrap_or("(unknown)"))
+            let published = status["snapshot"]["published"].as_str().unwrap_or("(unknown)");
+            say!("snapshot:    {id}, published {published}{}", age(published))
         }
         None => say!("snapshot:    nothing published yet"),
     }
+    for s in status["snapshot"]["sources"].as_array().into_iter().flatten() {
+        let synced = s["synced"].as_str().unwrap_or("(unknown)");
+        say!(
+            "source {}: {} records, synced {synced}{}",
+            s["name"].as_str().unwrap_or("?"),
+            s["records"].as_u64().unwrap_or(0),
+            age(synced)
+        );
+    }
     Ok(())
+}
+
+/// " (3 min ago)": how long ago an RFC 3339 time was, for people; empty when it does not parse.
+fn age(when: &str) -> String {
+    let Ok(t) = edge_core::time::Timestamp::parse(when) else { return String::new() };
+    let secs = (crate::clock::now_utc().0 - t.0).max(0) / 1_000_000;
+    match secs {
+        s if s < 120 => format!(" ({s} s ago)"),
+        s if s < 7200 => format!(" ({} min ago)", s / 60),
+        s if s < 172_800 => format!(" ({} h ago)", s / 3600),
+        s => format!(" ({} days ago)", s / 86_400),
+    }
 }

@@ -7,6 +7,7 @@ pub mod generate;
 pub mod info;
 pub mod prune;
 pub mod publish;
+pub mod sync;
 pub mod user;
 pub mod validate;
 
@@ -36,6 +37,13 @@ pub enum Command {
     /// --keep ago is never deleted (a publish in flight may be uploading it).
     #[command(after_help = EXIT_CODES)]
     Prune(prune::Args),
+    /// Keep a worker current from XSOAR, TAXII collections and files: pull, build, publish what changed, prune.
+    ///
+    /// Each cycle pulls every source of --config (TOML), builds on the worker's snapshot and publishes with a
+    /// compare-and-swap; a failing source publishes nothing. Without --once it repeats every `interval`.
+    /// Exit codes: 0 published or nothing changed; 1 a source or the worker failed; 2 bad configuration.
+    #[command(after_help = EXIT_CODES)]
+    Sync(sync::Args),
     /// List the collections (ids, titles, queries, object counts) of a snapshot directory or a live worker.
     #[command(after_help = EXIT_CODES)]
     Collections(collections::Args),

@@ -176,7 +176,7 @@ pub fn report_prune(p: &Pruned, keep: i64) {
         p.deleted.len(),
         if p.dry_run { "would be deleted (dry run: nothing deleted)" } else { "deleted" },
         bytes(p.bytes),
-        if p.refused > 0 { format!("; {} refused: a newer snapshot reaches them", p.refused) } else { String::new() }
+        if p.refused > 0 { format!("; {} refused: a retained snapshot reaches them", p.refused) } else { String::new() }
     );
 }
 

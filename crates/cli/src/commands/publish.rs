@@ -2,7 +2,7 @@
 //! then prune (unless --no-prune).
 
 use super::prune::{bytes, prune_worker_with_progress, report_prune};
-use crate::admin_client::Admin;
+use crate::admin_client::{Admin, Switch};
 use crate::clock::now_utc;
 use crate::fail::{bad, Fail};
 use crate::progress::bar;
@@ -26,16 +26,21 @@ pub struct Args {
     /// Do not prune after switching (run `taxii-edge prune` later).
     #[arg(long)]
     no_prune: bool,
+    /// Go back on purpose: make this snapshot current even though it was current before (the worker refuses
+    /// that otherwise, so a replayed or stale publish cannot roll the feed back).
+    #[arg(long)]
+    rollback: bool,
 }
 
 pub fn run(args: Args) -> Result<(), Fail> {
-    let Args { dir, url, token, keep, no_prune } = args;
+    let Args { dir, url, token, keep, no_prune, rollback } = args;
     let keep_us = edge_core::duration::parse_duration(&keep).map_err(|e| bad(format!("--keep: {e}")))?;
     let snapshot = SnapshotDir::open(&dir).map_err(|e| bad(e.to_string()))?;
     let started = std::time::Instant::now();
     let progress = bar(0, "uploading {bar:30} {pos}/{len} blobs ({eta} left)");
     let admin = Admin::new(&url, &token);
-    let done = admin.publish(&snapshot, Some(&keep), &|i, n| {
+    let switch = Switch::for_dir(&snapshot, Some(keep.clone()), rollback);
+    let done = admin.publish(&snapshot, &switch, &|i, n| {
         progress.set_length(n as u64);
         progress.set_position(i as u64);
     });

@@ -8,9 +8,17 @@
 //! ([`wire::max_body`]): the worker refuses a `Content-Length` above the cap with a 413 ([`declared_length`])
 //! and stops reading a body without one at the cap. Every answer carries `Cache-Control: no-store`.
 //!
+//! The pointer only moves forward. A switch names the snapshot it replaces ([`wire::Replaces`]) and is a
+//! compare-and-swap on it (R2's conditional put): a stale, replayed or concurrent switch is answered 409 with the
+//! snapshot current now ([`wire::SwitchConflict`]). A snapshot that was current before (in the pointer's history)
+//! comes back only with `"rollback": true`. A switch that names nothing it replaces (a CLI older than this) is taken
+//! only when its manifest was built after the current one.
+//!
 //! Pruning (see [`crate::retention`]) lists the store a page at a time (`GET /admin/blobs?cursor=…`, with upload
-//! times) and deletes blobs in batches (`POST /admin/delete`); the worker refuses to delete any blob the current
-//! snapshot reaches. Every call does a bounded number of store operations (Workers allow 1000 per request).
+//! times) and deletes blobs in batches (`POST /admin/delete`); the worker refuses to delete any blob a retained
+//! snapshot reaches (the current one, and those replaced within the window the last publish asked for). Every call
+//! does a bounded number of store operations (Workers allow 1000 per request): a delete reads at most one manifest
+//! per retained snapshot ([`crate::retention::MAX_HISTORY`] + 1) and each distinct collection index once.
 
 use crate::settings::Settings;
 use crate::snapshot::format::{verify_blob, CollectionIndex, Manifest, Pointer, POINTER_KEY};
@@ -18,7 +26,8 @@ use crate::store::{Store, MAX_BATCH};
 use crate::taxii::{Request, Response};
 use crate::time::Timestamp;
 use crate::wire::{
-    self, valid_blob_key, BlobPage, Deleted, ListedBlob, Missing, Stored, SwitchRequest, Switched, MAX_KEYS_PER_CALL,
+    self, valid_blob_key, BlobPage, Deleted, ListedBlob, Missing, Replaces, Stored, SwitchConflict, SwitchRequest,
+    Switched, MAX_KEYS_PER_CALL,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -156,7 +165,7 @@ async fn run<S: Store>(store: &S, mut req: Request, now: Timestamp) -> Result<Re
             let blobs = page.keys.iter().map(ListedBlob::from).collect();
             Ok(reply(200, &BlobPage { blobs, cursor: page.cursor }))
         }
-        ("POST", wire::DELETE) => delete(store, req).await,
+        ("POST", wire::DELETE) => delete(store, req, now).await,
         (method, p) if p.starts_with(wire::BLOB_PREFIX) => {
             let key = &p[wire::BLOB_PREFIX.len()..];
             if !valid_blob_key(key) {
@@ -204,7 +213,7 @@ async fn switch<S: Store>(store: &S, req: &Request, now: Timestamp) -> Result<Re
         serde_json::from_slice(body(req)?).map_err(|e| error(400, &format!("expected {{\"manifest\": key}}: {e}")))?;
     let asked = SwitchRequest::from_value(&asked).map_err(|e| error(400, &e.to_string()))?;
     let keep = asked.keep_micros().map_err(|e| error(400, &e.to_string()))?;
-    let key = asked.manifest;
+    let key = asked.manifest.clone();
     let bytes = store
         .get(&key)
         .await
@@ -234,19 +243,115 @@ async fn switch<S: Store>(store: &S, req: &Request, now: Timestamp) -> Result<Re
     }
     // The snapshot being replaced joins the pointer's history, so pruning keeps it for a while. A pointer that
     // does not parse is replaced (it is what a storage fault left) and starts a new history.
-    let old: Option<Pointer> = match store.get(POINTER_KEY).await.map_err(store_err)? {
-        Some(bytes) => serde_json::from_slice(&bytes).ok(),
-        None => None,
-    };
+    let seen = store.get_versioned(POINTER_KEY).await.map_err(store_err)?;
+    let old: Option<Pointer> = seen.as_ref().and_then(|v| serde_json::from_slice(&v.bytes).ok());
     let snapshot = key["manifest/".len()..].to_string();
-    let pointer = crate::retention::next_pointer(old, &snapshot, &key, now, keep);
-    store.put(POINTER_KEY, serde_json::to_vec(&pointer).expect("pointer serialises")).await.map_err(store_err)?;
+    if let Some(old) = old.as_ref().filter(|o| o.snapshot == snapshot) {
+        // Already current (a retried publish whose answer was lost, or the same build twice): nothing to write.
+        return Ok(reply(200, &Switched { current: snapshot, published: old.published }));
+    }
+    moves_forward(store, &asked, &manifest, old.as_ref()).await?;
+    let mut pointer = crate::retention::next_pointer(old.clone(), &snapshot, &key, now, keep);
+    pointer.keep = asked.keep.clone();
+    pointer.sources = asked.sources.clone();
+    let bytes = serde_json::to_vec(&pointer).expect("pointer serialises");
+    let expected = seen.as_ref().map(|v| v.version.as_str());
+    if !store.put_if(POINTER_KEY, bytes, expected).await.map_err(store_err)? {
+        let now_current: Option<Pointer> = match store.get(POINTER_KEY).await.map_err(store_err)? {
+            Some(b) => serde_json::from_slice(&b).ok(),
+            None => None,
+        };
+        let current = now_current.map(|p| p.snapshot);
+        return Err(conflict(
+            format!(
+                "another publish switched the pointer while this one did (now {}): rebuild on it and publish again",
+                current.as_deref().unwrap_or("nothing")
+            ),
+            current,
+        ));
+    }
     Ok(reply(200, &Switched { current: snapshot, published: now }))
 }
 
-/// Deletes blobs (a JSON list of keys, at most [`MAX_BATCH`]), except those the current snapshot reaches: answers
-/// `{"deleted": n, "refused": [keys]}`. Reads the pointer, the manifest and one index per collection.
-async fn delete<S: Store>(store: &S, req: &Request) -> Result<Response, Response> {
+/// A 409 that says which snapshot is current now ([`SwitchConflict`]).
+fn conflict(message: String, current: Option<String>) -> Response {
+    reply(409, &SwitchConflict { error: message, current })
+}
+
+/// Whether a switch from `old` to `manifest` moves the pointer forward: it replaces what is current (or, naming
+/// nothing, was built after it), and it does not bring back a snapshot that was current before unless it says
+/// `rollback`.
+async fn moves_forward<S: Store>(
+    store: &S,
+    asked: &SwitchRequest,
+    manifest: &Manifest,
+    old: Option<&Pointer>,
+) -> Result<(), Response> {
+    let current = old.map(|p| p.snapshot.clone());
+    let shown = current.as_deref().unwrap_or("nothing (nothing is published)");
+    match &asked.replaces {
+        Replaces::Snapshot(id) if current.as_deref() != Some(id.as_str()) => {
+            return Err(conflict(
+                format!(
+                    "this switch replaces {id}, but the current snapshot is {shown}: another publish came first, or \
+                     the request is stale or replayed; rebuild on the current snapshot and publish again"
+                ),
+                current,
+            ));
+        }
+        Replaces::Nothing if current.is_some() => {
+            return Err(conflict(
+                format!(
+                    "this switch expects nothing published, but the current snapshot is {shown}: another publish \
+                     came first, or the request is stale or replayed; rebuild on the current snapshot and publish again"
+                ),
+                current,
+            ));
+        }
+        Replaces::Unstated => {
+            if let Some(old) = old {
+                let store_err = |e: crate::store::StoreError| error(503, &format!("the store failed: {}", e.0));
+                // A current manifest that is missing or not valid: replacing it is what repairs the feed.
+                let newer = match store.get(&old.manifest).await.map_err(store_err)? {
+                    Some(b) => serde_json::from_slice::<Manifest>(&b).ok().is_none_or(|m| manifest.created > m.created),
+                    None => true,
+                };
+                if !newer {
+                    return Err(conflict(
+                        format!(
+                            "this switch does not name the snapshot it replaces (\"replaces\"), and it is not newer \
+                             than the current snapshot {shown}: the pointer only moves forward. Publish with a \
+                             taxii-edge that names it (this one's `publish` does), or `publish --rollback` to go back \
+                             on purpose"
+                        ),
+                        current,
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    let snapshot = &asked.manifest["manifest/".len()..];
+    if let Some(was) = old.and_then(|o| o.history.iter().find(|r| r.snapshot == snapshot)) {
+        if !asked.rollback {
+            return Err(conflict(
+                format!(
+                    "{snapshot} was current before (replaced at {}): the pointer only moves forward; to go back to \
+                     it on purpose, publish it with --rollback",
+                    was.retired.to_micros_string()
+                ),
+                current,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Deletes blobs (a JSON list of keys, at most [`MAX_BATCH`]), except those a retained snapshot reaches (the
+/// current one and those replaced within the window the pointer records, [`crate::retention::recorded_keep`]):
+/// answers `{"deleted": n, "refused": [keys]}`. Reads the pointer, each retained manifest and each distinct index
+/// once; when a retained snapshot cannot be read, deletes nothing (409).
+async fn delete<S: Store>(store: &S, req: &Request, now: Timestamp) -> Result<Response, Response> {
     let store_err = |e: crate::store::StoreError| error(503, &format!("the store failed: {}", e.0));
     let keys: Vec<String> = serde_json::from_slice(body(req)?)
         .map_err(|e| error(400, &format!("expected a JSON list of blob keys: {e}")))?;
@@ -261,9 +366,13 @@ async fn delete<S: Store>(store: &S, req: &Request) -> Result<Response, Response
         let pointer: Pointer = serde_json::from_slice(&bytes).map_err(|e| {
             error(409, &format!("the current pointer is not valid ({e}): publish again before pruning"))
         })?;
-        crate::retention::reachable(store, &pointer.manifest, &mut protected)
-            .await
-            .map_err(|e| error(409, &format!("cannot tell what the current snapshot reaches: {e}; nothing deleted")))?;
+        let keep = crate::retention::recorded_keep(&pointer);
+        for (i, (snapshot, manifest)) in crate::retention::retained(&pointer, now, keep).iter().enumerate() {
+            crate::retention::reachable(store, manifest, &mut protected).await.map_err(|e| {
+                let which = if i == 0 { "the current snapshot" } else { "the retained snapshot" };
+                error(409, &format!("cannot tell what {which} {snapshot} reaches: {e}; nothing deleted"))
+            })?;
+        }
     }
     let (refused, gone): (Vec<String>, Vec<String>) = keys.into_iter().partition(|k| protected.contains(k));
     store.delete(&gone).await.map_err(store_err)?;

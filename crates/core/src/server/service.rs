@@ -363,6 +363,8 @@ impl Service {
                     "id": snap.id,
                     "created": snap.manifest.created,
                     "published": snap.published,
+                    // Freshness (taxii-edge sync): when each source last synced and how many records it gave.
+                    "sources": snap.sources,
                 });
                 let visible: Vec<_> = snap.manifest.collections.iter().filter(|c| viewer.may_read(c)).collect();
                 body["collections"] = serde_json::to_value(visible).expect("collections serialise");

@@ -60,6 +60,22 @@ pub struct Pointer {
     /// paging across a publish finishes on the snapshot it started, so pruning keeps these for a while.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<Retired>,
+    /// The retention window the publish asked for (a duration such as `"24h"`; missing: the default,
+    /// `retention::DEFAULT_KEEP`): the worker refuses to delete what a snapshot replaced within it reaches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep: Option<String>,
+    /// The sources `taxii-edge sync` pulled for this snapshot: when each last synced and how many records it gave
+    /// (shown by `/api/status` and `taxii-edge info`). Empty for a snapshot published by hand.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceSync>,
+}
+
+/// One source of a synced snapshot (see [`Pointer::sources`]).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SourceSync {
+    pub name: String,
+    pub synced: Timestamp,
+    pub records: u64,
 }
 
 /// A snapshot that was current once (an entry of [`Pointer::history`]).

@@ -98,6 +98,18 @@ impl<S: Store> Store for Pinned<'_, S> {
         }
         self.inner.put(key, bytes).await
     }
+
+    /// Read from the store itself, never the pinned or memoised pointer: a compare-and-swap needs the latest.
+    async fn get_versioned(&self, key: &str) -> Result<Option<crate::store::Versioned>, StoreError> {
+        self.inner.get_versioned(key).await
+    }
+
+    async fn put_if(&self, key: &str, bytes: Vec<u8>, expected: Option<&str>) -> Result<bool, StoreError> {
+        if key == POINTER_KEY {
+            self.forget_pointer();
+        }
+        self.inner.put_if(key, bytes, expected).await
+    }
 }
 
 #[cfg(test)]

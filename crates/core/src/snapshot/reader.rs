@@ -95,6 +95,8 @@ pub struct Snapshot {
     pub id: String,
     pub manifest: Rc<Manifest>,
     pub published: Option<Timestamp>,
+    /// What `taxii-edge sync` pulled for it (the pointer's `sources`; empty when published by hand or not current).
+    pub sources: Vec<crate::snapshot::format::SourceSync>,
 }
 
 /// A record found by a read: the segment that holds it, its index there, and its visibility flags.
@@ -177,7 +179,7 @@ impl<'a, S: Store> Reader<'a, S> {
             .map_err(|e| SnapshotError::Corrupt(format!("the current pointer is not valid: {e}")))?;
         let manifest = self.required(&self.cache.manifests, &pointer.manifest, parse_manifest).await?;
         check_format(&manifest)?;
-        Ok(Snapshot { id: pointer.snapshot, manifest, published: Some(pointer.published) })
+        Ok(Snapshot { id: pointer.snapshot, manifest, published: Some(pointer.published), sources: pointer.sources })
     }
 
     /// A retained snapshot by id, if its manifest is still in the store.
@@ -188,7 +190,7 @@ impl<'a, S: Store> Reader<'a, S> {
         let manifest = self.cached(&self.cache.manifests, &format!("manifest/{id}"), parse_manifest).await?;
         // A snapshot of another format (from before an upgrade) is not read: the current one goes on from there.
         let manifest = manifest.filter(|m| m.format == FORMAT);
-        Ok(manifest.map(|manifest| Snapshot { id: id.to_string(), manifest, published: None }))
+        Ok(manifest.map(|manifest| Snapshot { id: id.to_string(), manifest, published: None, sources: Vec::new() }))
     }
 
     /// A collection's index.

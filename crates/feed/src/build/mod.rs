@@ -115,6 +115,8 @@ impl Built {
             manifest: self.manifest_key.clone(),
             published,
             history: Vec::new(),
+            keep: None,
+            sources: Vec::new(),
         };
         blobs.insert(POINTER_KEY.into(), serde_json::to_vec(&pointer).expect("pointer serialises"));
         drop(blobs);
@@ -168,6 +170,7 @@ fn finish_dir(
         snapshot: built.snapshot_id().to_string(),
         manifest: built.manifest_key.clone(),
         created: built.manifest.created,
+        built_on: None,
     };
     crate::snapshot_dir::write_snapshot_file(dir, &file).map_err(BuildError::SnapshotFile)?;
     Ok(built)

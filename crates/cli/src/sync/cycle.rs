@@ -1,0 +1,253 @@
+//! One sync cycle: pull every source, check that none shrank too far, build on the worker's current snapshot
+//! (object versions keep their date_added, only new blobs are written), and when something changed publish with a
+//! compare-and-swap on that snapshot (409: another publish came first, so build again on the winner), then prune.
+//! A source that fails fails the cycle before anything is built: the worker keeps serving its last good snapshot.
+
+use super::config::Loaded;
+use super::sources::{self, Pulled, SourceError};
+use super::state::{inputs_digest, LastBuild, SourceState, SyncState};
+use crate::admin_client::{Admin, PublishError, Switch};
+use crate::commands::prune::{prune_worker, PruneError};
+use crate::fail::Fail;
+use crate::http::HttpError;
+use edge_core::snapshot::format::{Manifest, SourceSync};
+use edge_core::time::Timestamp;
+use edge_feed::snapshot_dir::SnapshotDir;
+use std::path::{Path, PathBuf};
+
+/// How many times a cycle builds again after losing the switch to another publish.
+const ATTEMPTS: usize = 3;
+
+/// What a cycle did.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A new snapshot is current.
+    Published { snapshot: String, uploaded: usize, deleted: usize },
+    /// The build equals what the worker serves: nothing uploaded, the pointer untouched.
+    Unchanged { snapshot: String },
+}
+
+/// Why a cycle failed (nothing was published).
+#[derive(Debug, thiserror::Error)]
+pub enum CycleError {
+    #[error("source {name}: {source}")]
+    Source { name: String, source: SourceError },
+    #[error(
+        "source {name} shrank from {before} to {now} records (more than max_shrink {limit:.0}%): nothing published; \
+         if that is right, run once with --allow-shrink"
+    )]
+    Shrank { name: String, before: usize, now: usize, limit: f64 },
+    #[error("the build failed: {0}")]
+    Build(String),
+    #[error(transparent)]
+    Worker(#[from] HttpError),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    #[error("the publish succeeded, but pruning failed: {0}")]
+    Prune(#[from] PruneError),
+    #[error("another publish won the switch {ATTEMPTS} times in a row: nothing published this cycle")]
+    Contended,
+    #[error("{0}")]
+    State(String),
+}
+
+/// How a cycle runs.
+pub struct Cycle<'a> {
+    pub loaded: &'a Loaded,
+    pub admin: &'a Admin,
+    pub token: &'a str,
+    pub build_args: &'a [String],
+    pub allow_shrink: bool,
+}
+
+impl Cycle<'_> {
+    /// Runs one cycle.
+    pub fn run(&self) -> Result<Outcome, CycleError> {
+        let phase = Phases::start();
+        let pulled = self.pull()?;
+        phase.mark("pull");
+        let previous = SyncState::read(&self.loaded.state);
+        self.check_shrink(&previous, &pulled)?;
+        let now = crate::clock::now_utc();
+        let mut state = SyncState::default();
+        for (name, p) in &pulled {
+            state.sources.insert(name.clone(), SourceState { records: p.records, synced: now });
+        }
+        let sources: Vec<SourceSync> = pulled
+            .iter()
+            .map(|(name, p)| SourceSync { name: name.clone(), synced: now, records: p.records as u64 })
+            .collect();
+        let inputs: Vec<PathBuf> = pulled.iter().map(|(_, p)| p.input.clone()).collect();
+        let digest = inputs_digest(&self.loaded.collections, self.build_args, &inputs)
+            .map_err(|e| CycleError::State(e.to_string()))?;
+        if let Some(snapshot) = self.same_as_last(previous.last.as_ref(), &digest, now)? {
+            phase.mark("compare the inputs with the last cycle's");
+            state.last = previous.last;
+            state.write(&self.loaded.state).map_err(|e| CycleError::State(e.to_string()))?;
+            return Ok(Outcome::Unchanged { snapshot });
+        }
+        for _ in 0..ATTEMPTS {
+            let out = self.build(&inputs)?;
+            phase.mark("build (on the worker's snapshot)");
+            let dir = SnapshotDir::open(&out).map_err(|e| CycleError::Build(e.to_string()))?;
+            let unchanged = self.unchanged(&dir)?;
+            phase.mark("compare with the worker's snapshot");
+            if unchanged {
+                let current = self.admin.current_snapshot()?.unwrap_or_default();
+                state.last = Some(LastBuild { digest: digest.clone(), snapshot: current, built: now });
+                state.write(&self.loaded.state).map_err(|e| CycleError::State(e.to_string()))?;
+                return Ok(Outcome::Unchanged { snapshot: dir.file.snapshot.clone() });
+            }
+            let mut switch = Switch::for_dir(&dir, Some(self.loaded.publish.keep.clone()), false);
+            switch.sources = sources.clone();
+            match self.admin.publish(&dir, &switch, &|_, _| {}) {
+                Ok(done) => {
+                    phase.mark("upload and switch");
+                    state.last =
+                        Some(LastBuild { digest: digest.clone(), snapshot: done.snapshot.clone(), built: now });
+                    state.write(&self.loaded.state).map_err(|e| CycleError::State(e.to_string()))?;
+                    let pruned =
+                        prune_worker(self.admin, crate::clock::now_utc(), self.loaded.keep_us, false, &|_, _, _| {})?;
+                    phase.mark("prune");
+                    return Ok(Outcome::Published {
+                        snapshot: done.snapshot,
+                        uploaded: done.uploaded,
+                        deleted: pruned.deleted.len(),
+                    });
+                }
+                Err(PublishError::Conflict { current, .. }) => {
+                    eprintln!(
+                        "sync: another publish made {} current first: building again on it",
+                        current.as_deref().unwrap_or("nothing")
+                    );
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(CycleError::Contended)
+    }
+
+    /// The snapshot the worker serves, when this cycle's inputs are exactly the last build's and the worker still
+    /// serves what that build left: nothing to build. Not when the build depends on the time of day
+    /// (`revoke_expired`), and not when the last build is a day old (`keep_versions` ages versions out).
+    fn same_as_last(
+        &self,
+        last: Option<&LastBuild>,
+        digest: &str,
+        now: Timestamp,
+    ) -> Result<Option<String>, CycleError> {
+        const DAY: i64 = 24 * 3600 * 1_000_000;
+        let Some(last) = last.filter(|l| l.digest == digest && now.0 - l.built.0 < DAY) else { return Ok(None) };
+        if self.build_args.iter().any(|a| a == "--revoke-expired") {
+            return Ok(None);
+        }
+        let current = self.admin.current_snapshot()?;
+        Ok(current.filter(|c| *c == last.snapshot))
+    }
+
+    /// Every source, in order; the first that fails fails the cycle.
+    fn pull(&self) -> Result<Vec<(String, Pulled)>, CycleError> {
+        use super::config::SourceConfig as S;
+        let mut out = Vec::new();
+        for (name, source) in &self.loaded.sources {
+            let dir = self.loaded.state.join("sources").join(name);
+            let got = match source {
+                S::Xsoar { url, api_key_env, auth_id_env, query, .. } => {
+                    let x = sources::xsoar::Xsoar { url, api_key_env, auth_id_env: auth_id_env.as_deref(), query };
+                    sources::xsoar::pull(&x, &dir.join("indicators.jsonl"))
+                }
+                S::Taxii { url, collection, user_env, password_env, .. } => {
+                    let t = sources::taxii::Taxii {
+                        url,
+                        collection,
+                        user_env: user_env.as_deref(),
+                        password_env: password_env.as_deref(),
+                    };
+                    sources::taxii::pull(&t, &dir)
+                }
+                S::Url { url, .. } => sources::url::pull(url, &dir, "download"),
+            };
+            let got = got.map_err(|source| CycleError::Source { name: name.clone(), source })?;
+            say!("sync: source {name}: {} records", got.records);
+            out.push((name.clone(), got));
+        }
+        Ok(out)
+    }
+
+    /// A source that lost more than `max_shrink` of its records since the last good cycle fails the cycle.
+    fn check_shrink(&self, previous: &SyncState, pulled: &[(String, Pulled)]) -> Result<(), CycleError> {
+        if self.allow_shrink {
+            return Ok(());
+        }
+        for (name, p) in pulled {
+            if let Some(before) = previous.sources.get(name) {
+                let floor = before.records as f64 * (1.0 - self.loaded.max_shrink);
+                if (p.records as f64) < floor {
+                    return Err(CycleError::Shrank {
+                        name: name.clone(),
+                        before: before.records,
+                        now: p.records,
+                        limit: self.loaded.max_shrink * 100.0,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds into a fresh directory under the state directory, on the worker's current snapshot.
+    fn build(&self, inputs: &[PathBuf]) -> Result<PathBuf, CycleError> {
+        let root = self.loaded.state.join("build");
+        let _ = std::fs::remove_dir_all(&root);
+        let out = root.join(crate::clock::now_utc().0.to_string());
+        let mut argv: Vec<String> = vec!["--config".into(), path(&self.loaded.collections), "--out".into(), path(&out)];
+        argv.extend(["--previous-url".into(), self.loaded.publish.url.clone(), "--token".into(), self.token.into()]);
+        argv.push("--input".into());
+        argv.extend(inputs.iter().map(|p| path(p)));
+        argv.extend(self.build_args.iter().cloned());
+        let args = crate::commands::build::args_from(&argv).map_err(|e| CycleError::Build(e.to_string()))?;
+        crate::commands::build::run(args).map_err(|Fail { message, .. }| CycleError::Build(message))?;
+        Ok(out)
+    }
+
+    /// Whether the build serves exactly what the worker serves now: the same collections with the same indexes
+    /// (an index names every segment and id shard, so equal keys are equal bytes served). The manifests' `created`
+    /// and `config_digest` (which holds the build time) differ from build to build and are not compared.
+    fn unchanged(&self, dir: &SnapshotDir) -> Result<bool, CycleError> {
+        let Some(pointer) = self.admin.pointer()? else { return Ok(false) };
+        if pointer.snapshot == dir.file.snapshot {
+            return Ok(true);
+        }
+        let Some(current) = self.admin.blob(&pointer.manifest)? else { return Ok(false) };
+        let built = dir.blob(&dir.file.manifest).map_err(|e| CycleError::Build(e.to_string()))?;
+        let (Ok(current), Ok(built)) =
+            (serde_json::from_slice::<Manifest>(&current), serde_json::from_slice::<Manifest>(&built))
+        else {
+            return Ok(false);
+        };
+        Ok(current.collections == built.collections)
+    }
+}
+
+/// The time each phase of a cycle took, on standard error when `TAXII_EDGE_TIMINGS` is set (the benchmark).
+struct Phases {
+    on: bool,
+    last: std::cell::Cell<std::time::Instant>,
+}
+
+impl Phases {
+    fn start() -> Phases {
+        Phases { on: std::env::var_os("TAXII_EDGE_TIMINGS").is_some(), last: std::time::Instant::now().into() }
+    }
+
+    fn mark(&self, what: &str) {
+        if self.on {
+            eprintln!("[timing] sync {what}: {:.2} s", self.last.get().elapsed().as_secs_f64());
+        }
+        self.last.set(std::time::Instant::now());
+    }
+}
+
+fn path(p: &Path) -> String {
+    p.display().to_string()
+}

@@ -1,0 +1,537 @@
+// `taxii-edge sync` (issue 20) against real parts: the worker in workerd, medallion 3.0.0 as the upstream TAXII 2.1
+// server (objects added between cycles; a downstream added_after poller must see each new one exactly once), files
+// over a local HTTP server, and an XSOAR API stand-in written from the documented contract (demisto-py's
+// IndicatorFilter {query, size, searchAfter} → {iocs, total, searchAfter}; XSOAR 6: `Authorization: <key>` at
+// /indicators/search; XSOAR 8 / XSIAM: /xsoar/public/v1/indicators/search with `Authorization` and
+// `x-xdr-auth-id`). Faults: a source down mid-cycle, bad credentials, a shrunken source, a worker that refuses the
+// switch, a publish that wins the switch meanwhile (two syncs at once), a sync killed at random points.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import http from 'node:http';
+import { startWorker, ipIndicators, get, tempDir, buildSnapshot, CLI, ROOT, ADMIN_TOKEN } from '../harness.mjs';
+
+const MEDALLION = join(ROOT, '.venv', 'bin', 'medallion');
+const XSOAR_KEY = 'xsoar-test-key';
+const XSOAR_KEY_ID = '42';
+const TAXII_USER = 'sync-user';
+const TAXII_PASSWORD = 'sync-password';
+const COLLECTION_ID = '365fed99-08fa-fdcd-a1b3-fb247eb41d01';
+
+let w;
+let files; // the local HTTP server: files and the XSOAR stand-in
+let medallion;
+const served = new Map(); // path → body
+const xsoar = { indicators: [], failOnPage: null, requests: [] };
+
+/** A free port. */
+async function freePort() {
+  const net = await import('node:net');
+  return new Promise((res) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** The XSOAR stand-in: POST /indicators/search (6) or /xsoar/public/v1/indicators/search (8), searchAfter paging. */
+function searchIndicators(req, body, res) {
+  const v8 = req.url.startsWith('/xsoar/public/v1/');
+  const json = (status, value) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(value));
+  };
+  if (req.headers.authorization !== XSOAR_KEY || (v8 && req.headers['x-xdr-auth-id'] !== XSOAR_KEY_ID)) {
+    return json(401, { error: 'unauthorized' });
+  }
+  let filter;
+  try {
+    filter = JSON.parse(body);
+  } catch {
+    return json(400, { error: 'bad json' });
+  }
+  if (typeof filter.query !== 'string' || !(filter.size > 0 && filter.size <= 1000)) {
+    return json(400, { error: 'size must be 1..1000' });
+  }
+  xsoar.requests.push({ v8, filter });
+  if (xsoar.failOnPage && xsoar.requests.length >= xsoar.failOnPage) return json(500, { error: 'internal error' });
+  const sorted = [...xsoar.indicators].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const after = filter.searchAfter?.[0];
+  const rest = after ? sorted.filter((i) => i.id > after) : sorted;
+  const iocs = rest.slice(0, filter.size);
+    json(200, { iocs, total: sorted.length, searchAfter: iocs.length ? [iocs[iocs.length - 1].id] : null });
+}
+
+before(async () => {
+  w = await startWorker();
+  const port = await freePort();
+  files = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      if (req.method === 'POST' && req.url.endsWith('/indicators/search')) return searchIndicators(req, body, res);
+      const file = served.get(req.url);
+      if (file === undefined) {
+        res.writeHead(404);
+        return res.end('no such file');
+      }
+      res.writeHead(200, { 'content-type': 'text/csv' });
+      res.end(file);
+    });
+  });
+  await new Promise((r) => files.listen(port, '127.0.0.1', r));
+  files.url = `http://127.0.0.1:${port}`;
+  medallion = await startMedallion();
+});
+
+after(async () => {
+  await w?.stop();
+  files?.close();
+  medallion?.kill();
+});
+
+/** medallion 3.0.0 with one API root and one writable collection, basic auth. */
+async function startMedallion() {
+  if (!existsSync(MEDALLION)) throw new Error(`${MEDALLION} is missing: .venv/bin/pip install medallion==3.0.0`);
+  const dir = tempDir('medallion-');
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const data = {
+    '/discovery': { title: 'upstream', default: `${base}/api1/`, api_roots: [`${base}/api1/`] },
+    api1: {
+      information: { title: 'api1', versions: ['application/taxii+json;version=2.1'], max_content_length: 10485760 },
+      status: [],
+      collections: [
+        {
+          id: COLLECTION_ID,
+          title: 'Partner indicators',
+          can_read: true,
+          can_write: true,
+          media_types: ['application/stix+json;version=2.1'],
+          objects: [],
+          manifest: [],
+        },
+      ],
+    },
+  };
+  writeFileSync(join(dir, 'data.json'), JSON.stringify(data));
+  const config = {
+    backend: { module: 'medallion.backends.memory_backend', module_class: 'MemoryBackend', filename: join(dir, 'data.json') },
+    users: { [TAXII_USER]: TAXII_PASSWORD },
+    taxii: { max_page_size: 100 },
+  };
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  const proc = spawn(MEDALLION, ['--host', '127.0.0.1', '--port', String(port), join(dir, 'config.json')], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    try {
+      const r = await fetch(`${base}/taxii2/`, { headers: auth(), signal: AbortSignal.timeout(1000) });
+      if (r.status === 200) break;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url: `${base}/taxii2/`, base, kill: () => proc.kill() };
+}
+
+function auth() {
+  return {
+    authorization: `Basic ${Buffer.from(`${TAXII_USER}:${TAXII_PASSWORD}`).toString('base64')}`,
+    accept: 'application/taxii+json;version=2.1',
+  };
+}
+
+/** STIX indicators for medallion, ids derived from n. */
+function stixIndicators(from, n) {
+  const out = [];
+  for (let i = from; i < from + n; i++) {
+    const hex = i.toString(16).padStart(12, '0');
+    out.push({
+      type: 'indicator',
+      spec_version: '2.1',
+      id: `indicator--6b5a1c2e-0000-4000-8000-${hex}`,
+      created: '2026-01-01T00:00:00.000Z',
+      modified: '2026-01-01T00:00:00.000Z',
+      name: `partner ${i}`,
+      pattern: `[domain-name:value = 'partner-${i}.example']`,
+      pattern_type: 'stix',
+      valid_from: '2026-01-01T00:00:00Z',
+    });
+  }
+  return out;
+}
+
+async function addToMedallion(objects) {
+  const r = await fetch(`${medallion.base}/api1/collections/${COLLECTION_ID}/objects/`, {
+    method: 'POST',
+    headers: { ...auth(), 'content-type': 'application/taxii+json;version=2.1' },
+    body: JSON.stringify({ objects }),
+  });
+  assert.equal(r.status, 202, await r.text());
+}
+
+/** A sync configuration in a fresh directory; returns its path. */
+function syncConfig({ url = w.url, sources, state, extra = '' }) {
+  const dir = tempDir('sync-');
+  writeFileSync(join(dir, 'collections.json'), JSON.stringify({ All: '', Bad: 'score:Bad' }));
+  const text = [
+    'interval = "1s"',
+    'collections = "collections.json"',
+    state ? `state = ${JSON.stringify(state)}` : '',
+    extra,
+    '[publish]',
+    `url = ${JSON.stringify(url)}`,
+    'token_env = "SYNC_TEST_TOKEN"',
+    'keep = "1h"',
+    '[build]',
+    'as_indicator = ["ipv4-addr"]',
+    'producer = ""',
+    ...sources,
+  ].join('\n');
+  writeFileSync(join(dir, 'sync.toml'), text);
+  return join(dir, 'sync.toml');
+}
+
+const ENV = {
+  ...process.env,
+  SYNC_TEST_TOKEN: ADMIN_TOKEN,
+  XSOAR_API_KEY: XSOAR_KEY,
+  XSOAR_API_KEY_ID: XSOAR_KEY_ID,
+  PARTNER_USER: TAXII_USER,
+  PARTNER_PASSWORD: TAXII_PASSWORD,
+};
+
+/** Runs `sync` in the background (so the servers in this process keep answering): the process and its end. */
+function syncProc(config, args = ['--once'], env = ENV) {
+  const p = spawn(CLI, ['sync', '--config', config, ...args], { env, cwd: ROOT });
+  let stdout = '';
+  let stderr = '';
+  p.stdout.on('data', (d) => (stdout += d));
+  p.stderr.on('data', (d) => (stderr += d));
+  const done = new Promise((resolve) => p.on('close', (status, signal) => resolve({ status, signal, stdout, stderr })));
+  return { proc: p, done };
+}
+
+/** Runs `sync` to its end. */
+const sync = (config, args, env) => syncProc(config, args, env).done;
+
+async function pointer(url = w.url) {
+  const r = await fetch(`${url}/admin/current`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  return r.status === 200 ? r.json() : null;
+}
+
+/** Every object of the collection titled `title`, following next; the last X-TAXII-Date-Added-Last. */
+async function poll(title, addedAfter, url = w.url) {
+  const cols = await get(`${url}/threatintel/collections/`);
+  assert.equal(cols.status, 200, cols.text);
+  const col = cols.json.collections.find((c) => c.title === title);
+  const base = `${url}/threatintel/collections/${col.id}/objects/`;
+  let next = addedAfter ? `${base}?added_after=${addedAfter}` : base;
+  const objects = [];
+  let last = addedAfter;
+  for (;;) {
+    const r = await get(next);
+    assert.equal(r.status, 200, r.text);
+    objects.push(...(r.json.objects ?? []));
+    last = r.headers.get('x-taxii-date-added-last') ?? last;
+    if (!r.json.more) return { objects, last };
+    next = `${base}?next=${encodeURIComponent(r.json.next)}${addedAfter ? `&added_after=${addedAfter}` : ''}`;
+  }
+}
+
+const CSV_HEADER = 'value,type,score,modified';
+const csvRows = (from, n) =>
+  Array.from({ length: n }, (_, k) => `host-${from + k}.example.org,Domain,3,2026-01-01T00:00:00Z`);
+
+function xsoarIndicators(from, n) {
+  return ipIndicators(n, { start: from }).map((i, k) => ({ ...i, id: `x${String(from + k).padStart(6, '0')}` }));
+}
+
+const sources = () => [
+  '[[source]]',
+  'type = "xsoar"',
+  'name = "tip"',
+  `url = ${JSON.stringify(files.url)}`,
+  'api_key_env = "XSOAR_API_KEY"',
+  '[[source]]',
+  'type = "taxii"',
+  'name = "partner"',
+  `url = ${JSON.stringify(medallion.url)}`,
+  'collection = "Partner indicators"',
+  'user_env = "PARTNER_USER"',
+  'password_env = "PARTNER_PASSWORD"',
+  '[[source]]',
+  'type = "url"',
+  'name = "csv"',
+  `url = ${JSON.stringify(`${files.url}/feed/ioc.csv`)}`,
+];
+
+test('sync pulls XSOAR, a TAXII collection and a file; publishes only what changed; a poller sees each new object once', async () => {
+  xsoar.indicators = xsoarIndicators(0, 2500); // three searchAfter pages of 1000
+  served.set('/feed/ioc.csv', [CSV_HEADER, ...csvRows(0, 30)].join('\n'));
+  await addToMedallion(stixIndicators(0, 250)); // three pages of medallion's 100
+  const config = syncConfig({ sources: sources() });
+
+  const first = await sync(config);
+  assert.equal(first.status, 0, first.stderr);
+  assert.match(first.stdout, /source tip: 2500 records/);
+  assert.match(first.stdout, /source partner: 250 records/);
+  assert.match(first.stdout, /source csv: 30 records/);
+  assert.match(first.stdout, /sync: published [0-9a-f]{32}/);
+  assert.deepEqual(xsoar.requests.map((r) => r.filter.searchAfter ?? null).length, 3);
+  const p1 = await pointer();
+  assert.deepEqual(p1.sources.map((s) => [s.name, s.records]), [['tip', 2500], ['partner', 250], ['csv', 30]]);
+  const all1 = await poll('All');
+  assert.equal(all1.objects.length, 2500 + 250 + 30, 'every record of every source, once');
+  const ids1 = new Set(all1.objects.map((o) => o.id));
+  assert.ok(ids1.has('indicator--6b5a1c2e-0000-4000-8000-000000000000'), 'the TAXII objects are served as they are');
+
+  // Nothing changed upstream: nothing uploaded, the pointer untouched.
+  const again = await sync(config);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stdout, /nothing changed/);
+  assert.doesNotMatch(again.stdout, /indicators read/, 'the same inputs as the last cycle: nothing built');
+  assert.deepEqual(await pointer(), p1);
+  assert.equal(xsoar.requests.filter((r) => r.filter.searchAfter).length, 4, 'XSOAR was asked again, from the start');
+
+  // New objects in every source: the poller sees each exactly once.
+  await addToMedallion(stixIndicators(250, 3));
+  xsoar.indicators.push(...xsoarIndicators(900000, 2));
+  served.set('/feed/ioc.csv', [CSV_HEADER, ...csvRows(0, 31)].join('\n'));
+  const third = await sync(config);
+  assert.equal(third.status, 0, third.stderr);
+  assert.match(third.stdout, /source partner: 253 records/);
+  const fresh = await poll('All', all1.last);
+  const freshIds = fresh.objects.map((o) => o.id);
+  assert.equal(new Set(freshIds).size, freshIds.length, 'nothing twice');
+  for (const id of freshIds) assert.ok(!ids1.has(id), `${id} was already served`);
+  const newTaxii = freshIds.filter((id) => id.startsWith('indicator--6b5a1c2e'));
+  assert.equal(newTaxii.length, 3);
+  assert.ok(fresh.objects.some((o) => JSON.stringify(o).includes('host-30.example.org')));
+  assert.ok(freshIds.length >= 6, `${freshIds.length} new objects`);
+  const later = await poll('All', fresh.last);
+  assert.equal(later.objects.length, 0, 'and nothing more');
+
+  // The TAXII source asked medallion only for what was added after the last cycle (its state is kept).
+  const state = JSON.parse(readFileSync(join(config, '..', '.taxii-edge-sync', 'sources', 'partner', 'taxii.json'), 'utf8'));
+  assert.match(state.added_after, /^\d{4}-/);
+
+  // Someone else publishes over the synced feed: the same inputs are built again (on that snapshot) and published.
+  const rival = buildSnapshot({ collections: { All: '' }, indicators: ipIndicators(3, { start: 50000 }) });
+  assert.equal(spawnSync(CLI, ['publish', rival, '--url', w.url, '--token', ADMIN_TOKEN, '--no-prune']).status, 0);
+  const restore = await sync(config);
+  assert.equal(restore.status, 0, restore.stderr);
+  assert.match(restore.stdout, /indicators read/);
+  assert.match(restore.stdout, /sync: published/);
+  assert.equal((await poll('All')).objects.length, 2500 + 2 + 253 + 31);
+
+  // The freshness shows in taxii-edge info.
+  const info = spawnSync(CLI, ['info', '--url', w.url], { encoding: 'utf8' });
+  assert.match(info.stdout, /^source tip: +2502 records, synced /m);
+});
+
+test('a failing source publishes nothing: down mid-cycle, bad credentials, a shrunken file; exit codes', async () => {
+  const config = syncConfig({ sources: sources() });
+  assert.equal((await sync(config)).status, 0);
+  const before = await pointer();
+
+  // XSOAR fails on its second page.
+  xsoar.requests = [];
+  xsoar.failOnPage = 2;
+  served.set('/feed/ioc.csv', [CSV_HEADER, ...csvRows(0, 32)].join('\n'));
+  const down = await sync(config);
+  xsoar.failOnPage = null;
+  assert.equal(down.status, 1);
+  assert.match(down.stderr, /source tip: XSOAR .* answered 500/);
+  assert.match(down.stderr, /keeps serving its last good snapshot/);
+  assert.deepEqual(await pointer(), before);
+
+  // Wrong key.
+  const wrong = await sync(config, ['--once'], { ...ENV, XSOAR_API_KEY: 'nope' });
+  assert.equal(wrong.status, 1);
+  assert.match(wrong.stderr, /answered 401: check the credentials/);
+  assert.deepEqual(await pointer(), before);
+
+  // The medallion collection is not there: an error, not an empty feed.
+  const gone = syncConfig({ sources: sources().map((l) => l.replace('Partner indicators', 'Vanished')) });
+  const vanished = await sync(gone);
+  assert.equal(vanished.status, 1);
+  assert.match(vanished.stderr, /no collection "Vanished"/);
+
+  // The file lost most of its rows: refused unless --allow-shrink.
+  served.set('/feed/ioc.csv', [CSV_HEADER, ...csvRows(0, 5)].join('\n'));
+  const shrank = await sync(config);
+  assert.equal(shrank.status, 1);
+  assert.match(shrank.stderr, /source csv shrank from 32 to 5 records|source csv shrank from \d+ to 5 records/);
+  assert.deepEqual(await pointer(), before);
+  const allowed = await sync(config, ['--once', '--allow-shrink']);
+  assert.equal(allowed.status, 0, allowed.stderr);
+  assert.notDeepEqual((await pointer()).snapshot, before.snapshot);
+
+  // Bad configuration: exit 2.
+  const noToken = await sync(config, ['--once'], { ...ENV, SYNC_TEST_TOKEN: '' });
+  assert.equal(noToken.status, 2);
+  assert.match(noToken.stderr, /SYNC_TEST_TOKEN .* is not set/);
+  const badToml = join(tempDir('sync-bad-'), 'sync.toml');
+  writeFileSync(badToml, 'interval = "soon"\ncollections = "c.json"\n[publish]\nurl = "http://x"\n[[source]]\ntype = "url"\nurl = "a.csv"\n');
+  assert.equal((await sync(badToml)).status, 2);
+});
+
+test('XSOAR 8 / XSIAM: the public API path and both headers', async () => {
+  xsoar.indicators = xsoarIndicators(0, 1200);
+  xsoar.requests = [];
+  const own = await startWorker();
+  try {
+    const cfg = syncConfig({
+      url: own.url,
+      sources: ['[[source]]', 'type = "xsoar"', `url = ${JSON.stringify(files.url)}`, 'api_key_env = "XSOAR_API_KEY"', 'auth_id_env = "XSOAR_API_KEY_ID"', 'query = "type:IP"'],
+    });
+    const r = await sync(cfg);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(xsoar.requests.length === 2 && xsoar.requests.every((q) => q.v8 && q.filter.query === 'type:IP'));
+    const wrongId = await sync(cfg, ['--once'], { ...ENV, XSOAR_API_KEY_ID: '7' });
+    assert.equal(wrongId.status, 1);
+    assert.match(wrongId.stderr, /401/);
+  } finally {
+    await own.stop();
+  }
+});
+
+test('a worker that refuses the switch, and a publish that wins it meanwhile (two syncs at once)', async () => {
+  const own = await startWorker();
+  served.set('/feed/two.csv', [CSV_HEADER, ...csvRows(5000, 20)].join('\n'));
+  const src = ['[[source]]', 'type = "url"', `url = ${JSON.stringify(`${files.url}/feed/two.csv`)}`];
+  // A proxy in front of the worker: `mode` decides what happens to PUT /admin/current.
+  let mode = 'refuse';
+  const port = await freePort();
+  const proxy = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (d) => chunks.push(d));
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks);
+      if (req.method === 'PUT' && req.url === '/admin/current') {
+        if (mode === 'refuse') {
+          res.writeHead(503, { 'content-type': 'application/json' });
+          return res.end(JSON.stringify({ error: 'the store failed: test' }));
+        }
+        if (mode === 'race') {
+          // Another sync publishes first (a different build on the same snapshot), then this switch goes on.
+          mode = 'pass';
+          const rival = buildSnapshot({
+            collections: { All: '', Bad: 'score:Bad' },
+            indicators: ipIndicators(7, { start: 70000 }),
+            args: ['--previous-url', own.url, '--token', ADMIN_TOKEN, '--as-indicator', 'ipv4-addr', '--producer', ''],
+          });
+          const p = spawnSync(CLI, ['publish', rival, '--url', own.url, '--token', ADMIN_TOKEN, '--no-prune'], { encoding: 'utf8' });
+          assert.equal(p.status, 0, p.stderr);
+        }
+      }
+      const r = await fetch(`${own.url}${req.url}`, { method: req.method, headers: req.headers, body: ['GET', 'HEAD'].includes(req.method) ? undefined : body });
+      const headers = Object.fromEntries([...r.headers].filter(([k]) => !['content-encoding', 'content-length', 'transfer-encoding'].includes(k)));
+      res.writeHead(r.status, headers);
+      res.end(Buffer.from(await r.arrayBuffer()));
+    });
+  });
+  await new Promise((r) => proxy.listen(port, '127.0.0.1', r));
+  try {
+    const config = syncConfig({ url: `http://127.0.0.1:${port}`, sources: src });
+    const refused = await sync(config);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /switching to the new snapshot failed \(503\)/);
+    assert.equal(await pointer(own.url), null, 'nothing published');
+
+    mode = 'race';
+    const raced = await sync(config);
+    assert.equal(raced.status, 0, raced.stderr);
+    assert.match(raced.stderr, /another publish made [0-9a-f]{32} current first: building again on it/);
+    const all = await poll('All', undefined, own.url);
+    // The sync's second build was on the rival's snapshot: both feeds' objects are there.
+    assert.equal(all.objects.filter((o) => JSON.stringify(o).includes('host-50')).length >= 1, true);
+    const p = await pointer(own.url);
+    assert.equal(p.history.length, 1, 'the rival was replaced by the rebuilt sync');
+
+    // Two syncs on one state directory: the second is refused while the first runs.
+    const a = syncProc(config, []);
+    await new Promise((r) => setTimeout(r, 300));
+    const b = await sync(config);
+    assert.equal(b.status, 1);
+    assert.match(b.stderr, /another sync \(pid \d+\) is using/);
+    a.proc.kill('SIGTERM');
+    const ended = await a.done;
+    assert.equal(ended.status, 0, ended.stderr);
+    assert.match(ended.stdout, /sync: stopped/);
+  } finally {
+    proxy.close();
+    await own.stop();
+  }
+});
+
+test('a sync killed at random points leaves the feed whole; the next cycle finishes the job', async () => {
+  const own = await startWorker();
+  try {
+    served.set('/feed/kill.csv', [CSV_HEADER, ...csvRows(10000, 400)].join('\n'));
+    const config = syncConfig({
+      url: own.url,
+      sources: ['[[source]]', 'type = "url"', `url = ${JSON.stringify(`${files.url}/feed/kill.csv`)}`],
+    });
+    assert.equal((await sync(config)).status, 0);
+    const whole = async () => {
+      const all = await poll('All', undefined, own.url);
+      const n = all.objects.length;
+      return n;
+    };
+    const counts = new Set([await whole()]);
+    for (let round = 0; round < 5; round++) {
+      served.set('/feed/kill.csv', [CSV_HEADER, ...csvRows(10000, 400 + (round + 1) * 50)].join('\n'));
+      const s = syncProc(config);
+      await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 700)));
+      s.proc.kill('SIGKILL');
+      await s.done;
+      counts.add(await whole());
+    }
+    const final = await sync(config);
+    assert.equal(final.status, 0, final.stderr);
+    assert.equal(await whole(), 650, 'the last file, whole');
+    for (const n of counts) assert.ok(n >= 400 && n <= 650 && (n - 400) % 50 === 0, `a whole snapshot: ${n}`);
+  } finally {
+    await own.stop();
+  }
+});
+
+test('a TAXII 2.0 upstream (another taxii-edge, paged with Range), pulled incrementally', async () => {
+  const up = await startWorker({ vars: { MAX_PAGE_SIZE: '100', DEFAULT_PAGE_SIZE: '100' } });
+  const own = await startWorker();
+  try {
+    const collections = { Upstream: '' };
+    const publishUp = (n, now) => {
+      const dir = buildSnapshot({
+        collections,
+        indicators: ipIndicators(n, { start: 30000 }),
+        now,
+        args: ['--previous-url', up.url, '--token', ADMIN_TOKEN, '--as-indicator', 'ipv4-addr', '--producer', ''],
+      });
+      const p = spawnSync(CLI, ['publish', dir, '--url', up.url, '--token', ADMIN_TOKEN], { encoding: 'utf8' });
+      assert.equal(p.status, 0, p.stderr);
+    };
+    publishUp(250, '2026-04-01T00:00:00Z');
+    const config = syncConfig({
+      url: own.url,
+      sources: ['[[source]]', 'type = "taxii"', 'name = "up20"', `url = ${JSON.stringify(`${up.url}/taxii/`)}`, 'collection = "Upstream"'],
+    });
+    const first = await sync(config);
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, /source up20: 250 records/);
+    publishUp(260, '2026-04-02T00:00:00Z');
+    const second = await sync(config);
+    assert.equal(second.status, 0, second.stderr);
+    assert.match(second.stdout, /source up20: 260 records/);
+    const all = await poll('All', undefined, own.url);
+    assert.equal(all.objects.length, 260);
+  } finally {
+    await up.stop();
+    await own.stop();
+  }
+});
