@@ -96,7 +96,7 @@ def main():
             put("users", SEP.join(x.encode() for x in [u, pub, disc, realm]))
     cols = json.loads((ROOT / "tests/fixtures/query/collections.json").read_text()).values()
     qtexts = {q["query"] if isinstance(q, dict) else q for q in cols}
-    src = (ROOT / "src/query/tests.rs").read_text()
+    src = (ROOT / "crates/feed/src/query/tests.rs").read_text()
     for m in re.finditer(r'Query::parse\("((?:[^"\\]|\\.)*)"\)', src):
         qtexts.add(bytes(m.group(1), "utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8", "replace"))
     for m in re.finditer(r'parse\(r#"(.*?)"#\)', src):
