@@ -251,7 +251,13 @@ async function stageWorker() {
       rmSync(b2.dir, { recursive: true, force: true });
     }
     const base = `${w.url}/threatintel/collections/${built.collection}/objects/?limit=1000`;
-    const seek = (frac) => `${base}&added_after=${encodeURIComponent(new Date(Math.floor((NOW_US + Math.floor(frac * n)) / 1000)).toISOString().replace('Z', '') + String((NOW_US + Math.floor(frac * n)) % 1000).padStart(3, '0') + 'Z')}`;
+    // The first build's records are one millisecond apart and end at its build time (crates/feed/src/build/dates.rs):
+    // record k of n was added at NOW - (n - 1 - k) ms.
+    const seek = (frac) => {
+      const us = NOW_US - (n - 1 - Math.floor(frac * n)) * 1000;
+      const iso = new Date(Math.floor(us / 1000)).toISOString().replace('Z', '') + String(us % 1000).padStart(3, '0') + 'Z';
+      return `${base}&added_after=${encodeURIComponent(iso)}`;
+    };
     // Cold: the first request after a (re)start of workerd, five restarts (the edge cache starts empty too).
     const cold = [];
     for (let i = 0; i < 5; i++) {
