@@ -12,7 +12,8 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWorker, buildSnapshot, ipIndicators, get, publish, ADMIN_TOKEN } from '../harness.mjs';
+import { join } from 'node:path';
+import { startWorker, buildSnapshot, ipIndicators, get, publish, ADMIN_TOKEN, ROOT } from '../harness.mjs';
 
 const T21 = 'application/taxii+json;version=2.1';
 const COLLECTIONS = { 'All IPs': 'type:IP' };
@@ -76,4 +77,29 @@ test('Elastic ti_custom: first load, an empty interval that keeps the cursor, th
   assert.ok(fresh.every((o) => !seen.has(o.id)), 'nothing delivered twice');
   const again = await interval(state, clock + 3 * 3600 * 1000);
   assert.deepEqual(again, []);
+});
+
+test('Elastic ti_custom: every collection of the demo feed, a first load and then an interval with nothing new', async () => {
+  await w?.stop();
+  w = await startWorker({ snapshot: join(ROOT, 'demo', 'snapshot') });
+  const cols = (await get(`${w.url}/threatintel/collections/`)).json.collections;
+  assert.ok(cols.length >= 9, 'the demo has its nine collections');
+  const clock = Date.parse('2026-11-02T00:00:00Z');
+  for (const c of cols) {
+    const url = `${w.url}/threatintel/collections/${c.id}/objects/`;
+    let expected = 0;
+    for (let next = ''; ; ) {
+      const r = await get(next ? `${url}?next=${encodeURIComponent(next)}` : url, { accept: T21 });
+      expected += r.json.objects.length;
+      if (!r.json.more) break;
+      next = r.json.next;
+    }
+    const state = { url, initial_interval_ms: 30 * 24 * 3600 * 1000, limit: 100, want_more: false };
+    const load = await interval(state, clock);
+    assert.equal(load.length, expected, `${c.title}: every object`);
+    assert.equal(new Set(load.map((o) => o.id)).size, expected, `${c.title}: each object once`);
+    const cursor = state.cursor.last_timestamp;
+    assert.deepEqual(await interval(state, clock + 3600 * 1000), [], `${c.title}: nothing new`);
+    assert.equal(state.cursor.last_timestamp, cursor, `${c.title}: the cursor stays`);
+  }
 });

@@ -17,7 +17,8 @@
 
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWorker, buildSnapshot, ipIndicators, get, publish, ADMIN_TOKEN } from '../harness.mjs';
+import { join } from 'node:path';
+import { startWorker, buildSnapshot, ipIndicators, get, publish, ADMIN_TOKEN, ROOT } from '../harness.mjs';
 
 const T21 = 'application/taxii+json;version=2.1';
 const S20 = 'application/vnd.oasis.stix+json; version=2.0';
@@ -171,4 +172,24 @@ for (const version of ['2.1', '2.0']) {
 
 function newConnector() {
   return { filters: {}, state: {} };
+}
+
+// The demo feed as `npm start` serves it: every collection (the Sentinel and XSOAR ones included), two runs in a
+// row with nothing published between: the first delivers each collection's every object once, the second nothing.
+for (const version of ['2.1', '2.0']) {
+  test(`OpenCTI taxii2 connector over ${version}: every collection of the demo feed, twice in a row`, async () => {
+    w = await startWorker({ snapshot: join(ROOT, 'demo', 'snapshot') });
+    root = `${w.url}/threatintel/`;
+    const all = await served(version);
+    assert.ok(Object.keys(all).length >= 9, 'the demo has its nine collections');
+    const titles = Object.keys(all);
+    const connectors = version === '2.1' ? [[undefined, newConnector()]] : titles.map((t) => [t, newConnector()]);
+    const clock = Date.parse('2026-11-02T00:00:00Z');
+    const run1 = {};
+    for (const [only, c] of connectors) Object.assign(run1, await run(c, clock, version, only));
+    exactly(run1, all, 'run 1');
+    const run2 = {};
+    for (const [only, c] of connectors) Object.assign(run2, await run(c, clock + 3600 * 1000, version, only));
+    exactly(run2, Object.fromEntries(titles.map((t) => [t, []])), 'run 2');
+  });
 }
