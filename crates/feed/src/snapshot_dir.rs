@@ -163,6 +163,11 @@ impl SnapshotDir {
         Ok(bytes)
     }
 
+    /// Whether the directory holds the blob itself (a build on a worker's snapshot writes only what is new).
+    pub fn has_blob(&self, key: &str) -> bool {
+        self.root.join("blobs").join(key).exists()
+    }
+
     pub fn manifest(&self) -> Result<Manifest, SnapshotDirError> {
         serde_json::from_slice(&self.blob(&self.file.manifest)?).map_err(SnapshotDirError::InvalidManifest)
     }
