@@ -275,20 +275,91 @@ pub fn fill_from(out: &Path, from: &SnapshotDir) -> Result<usize, SnapshotDirErr
     let dir = SnapshotDir::open(out)?;
     let mut n = 0;
     for key in dir.keys()? {
-        let target = out.join("blobs").join(&key);
-        if target.exists() {
-            continue;
+        if !dir.has_blob(&key) {
+            link_blob(out, from, &key)?;
+            n += 1;
         }
-        let source = from.root.join("blobs").join(&key);
-        let parent = target.parent().expect("blob paths have a parent");
-        std::fs::create_dir_all(parent)
-            .map_err(|source| SnapshotDirError::CreateDir { path: parent.to_path_buf(), source })?;
-        if std::fs::hard_link(&source, &target).is_err() {
-            std::fs::copy(&source, &target).map_err(|e| SnapshotDirError::Copy {
-                from: source.clone(),
-                to: target.clone(),
-                source: e,
-            })?;
+    }
+    Ok(n)
+}
+
+/// Links (else copies) blob `key` of `from` into the snapshot directory `out`.
+fn link_blob(out: &Path, from: &SnapshotDir, key: &str) -> Result<(), SnapshotDirError> {
+    let target = out.join("blobs").join(key);
+    let source = from.root.join("blobs").join(key);
+    let parent = target.parent().expect("blob paths have a parent");
+    std::fs::create_dir_all(parent)
+        .map_err(|source| SnapshotDirError::CreateDir { path: parent.to_path_buf(), source })?;
+    if std::fs::hard_link(&source, &target).is_err() {
+        std::fs::copy(&source, &target).map_err(|e| SnapshotDirError::Copy {
+            from: source.clone(),
+            to: target.clone(),
+            source: e,
+        })?;
+    }
+    Ok(())
+}
+
+/// The previous snapshot as a build reads it from a worker: from a local copy first when there is one (a snapshot
+/// directory a build on that worker's snapshot wrote, so it may hold only part of it), from the worker for the rest.
+/// What it reads from the worker (the manifest, indexes and id shards: never a segment) is kept, for
+/// [`keep_read`].
+pub struct Layered<'a> {
+    pub local: Option<&'a SnapshotDir>,
+    pub remote: &'a dyn BlobSource,
+    fetched: std::cell::RefCell<HashMap<String, Vec<u8>>>,
+}
+
+impl<'a> Layered<'a> {
+    pub fn new(local: Option<&'a SnapshotDir>, remote: &'a dyn BlobSource) -> Layered<'a> {
+        Layered { local, remote, fetched: Default::default() }
+    }
+
+    /// How many blobs were read from the worker.
+    pub fn fetched(&self) -> usize {
+        self.fetched.borrow().len()
+    }
+}
+
+impl BlobSource for Layered<'_> {
+    fn blob(&self, key: &str) -> Result<Vec<u8>, SnapshotDirError> {
+        if let Some(local) = self.local.filter(|l| l.has_blob(key)) {
+            return local.blob(key);
+        }
+        if let Some(bytes) = self.fetched.borrow().get(key) {
+            return Ok(bytes.clone());
+        }
+        let bytes = self.remote.blob(key)?;
+        self.fetched.borrow_mut().insert(key.to_string(), bytes.clone());
+        Ok(bytes)
+    }
+}
+
+/// Puts into `out` (built on `previous`) every blob it references but lacks that `previous` holds here: linked
+/// from its local copy, or written from what was read from the worker. So `out` holds every manifest, index and
+/// id shard of its snapshot and a later build can read it as its previous snapshot without the worker; the
+/// segments it reuses stay on the worker only. Returns how many blobs it added.
+pub fn keep_read(out: &Path, previous: &Layered) -> Result<usize, SnapshotDirError> {
+    struct OutFirst<'a>(&'a SnapshotDir, &'a Layered<'a>);
+    impl BlobSource for OutFirst<'_> {
+        fn blob(&self, key: &str) -> Result<Vec<u8>, SnapshotDirError> {
+            if self.0.has_blob(key) {
+                self.0.blob(key)
+            } else {
+                self.1.blob(key)
+            }
+        }
+    }
+    let dir = SnapshotDir::open(out)?;
+    let keys = reachable_keys(&OutFirst(&dir, previous), &dir.file.manifest)?;
+    let mut n = 0;
+    for key in keys.iter().filter(|k| !dir.has_blob(k)) {
+        if let Some(local) = previous.local.filter(|l| l.has_blob(key)) {
+            link_blob(out, local, key)?;
+        } else if let Some(bytes) = previous.fetched.borrow().get(key) {
+            write_blob(out, key, bytes)?;
+        } else {
+            continue;
         }
         n += 1;
     }

@@ -201,12 +201,18 @@ impl Cycle<'_> {
         Ok(())
     }
 
-    /// Builds into a fresh directory under the state directory, on the worker's current snapshot.
+    /// Builds into a fresh directory under the state directory, on the worker's current snapshot: read from the
+    /// directory of the build that made it current when this sync published it last (the worker is asked only
+    /// for what that directory lacks), else from the worker. Older build directories are deleted.
     fn build(&self, inputs: &[PathBuf]) -> Result<PathBuf, CycleError> {
         let root = self.loaded.state.join("build");
-        let _ = std::fs::remove_dir_all(&root);
+        let current = self.admin.current_snapshot()?;
+        let kept = keep_only_build_of(&root, current.as_deref());
         let out = root.join(crate::clock::now_utc().0.to_string());
         let mut argv: Vec<String> = vec!["--config".into(), path(&self.loaded.collections), "--out".into(), path(&out)];
+        if let Some(dir) = &kept {
+            argv.extend(["--previous".into(), path(dir)]);
+        }
         argv.extend(["--previous-url".into(), self.loaded.publish.url.clone(), "--token".into(), self.token.into()]);
         argv.push("--input".into());
         argv.extend(inputs.iter().map(|p| path(p)));
@@ -252,6 +258,22 @@ impl Phases {
         }
         self.last.set(std::time::Instant::now());
     }
+}
+
+/// Deletes every build directory under `root` but the one whose snapshot is `current` (the worker serves it, so
+/// the next build can read it there), and returns that one.
+fn keep_only_build_of(root: &Path, current: Option<&str>) -> Option<PathBuf> {
+    let mut kept = None;
+    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        let dir = entry.path();
+        let serves = SnapshotDir::open(&dir).is_ok_and(|d| Some(d.file.snapshot.as_str()) == current);
+        if serves && kept.is_none() {
+            kept = Some(dir);
+        } else {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+    kept
 }
 
 fn path(p: &Path) -> String {
