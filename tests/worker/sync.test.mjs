@@ -400,6 +400,17 @@ test('XSOAR 8 / XSIAM: the public API path and both headers', async () => {
   }
 });
 
+/** Another publisher: `n` IPs from `start` built on the worker's snapshot and published to it. */
+function publishRival(url, n, start) {
+  const rival = buildSnapshot({
+    collections: { All: '', Bad: 'score:Bad' },
+    indicators: ipIndicators(n, { start }),
+    args: ['--previous-url', url, '--token', ADMIN_TOKEN, '--as-indicator', 'ipv4-addr', '--producer', ''],
+  });
+  const p = spawnSync(CLI, ['publish', rival, '--url', url, '--token', ADMIN_TOKEN, '--no-prune'], { encoding: 'utf8' });
+  assert.equal(p.status, 0, p.stderr);
+}
+
 test('a worker that refuses the switch, and a publish that wins it meanwhile (two syncs at once)', async () => {
   const own = await startWorker();
   served.set('/feed/two.csv', [CSV_HEADER, ...csvRows(5000, 20)].join('\n'));
@@ -420,13 +431,7 @@ test('a worker that refuses the switch, and a publish that wins it meanwhile (tw
         if (mode === 'race') {
           // Another sync publishes first (a different build on the same snapshot), then this switch goes on.
           mode = 'pass';
-          const rival = buildSnapshot({
-            collections: { All: '', Bad: 'score:Bad' },
-            indicators: ipIndicators(7, { start: 70000 }),
-            args: ['--previous-url', own.url, '--token', ADMIN_TOKEN, '--as-indicator', 'ipv4-addr', '--producer', ''],
-          });
-          const p = spawnSync(CLI, ['publish', rival, '--url', own.url, '--token', ADMIN_TOKEN, '--no-prune'], { encoding: 'utf8' });
-          assert.equal(p.status, 0, p.stderr);
+          publishRival(own.url, 7, 70000);
         }
       }
       const r = await fetch(`${own.url}${req.url}`, { method: req.method, headers: req.headers, body: ['GET', 'HEAD'].includes(req.method) ? undefined : body });
@@ -583,13 +588,7 @@ test('a cycle builds on its own last build: the previous snapshot is not read fr
     assert.equal(third.read, 0, 'the third cycle builds on the second\'s directory');
 
     // Another publisher in between: the cycle falls back to reading the worker's snapshot, and builds on it.
-    const rival = buildSnapshot({
-      collections: { All: '', Bad: 'score:Bad' },
-      indicators: ipIndicators(5, { start: 90000 }),
-      args: ['--previous-url', own.url, '--token', ADMIN_TOKEN, '--as-indicator', 'ipv4-addr', '--producer', ''],
-    });
-    const p = spawnSync(CLI, ['publish', rival, '--url', own.url, '--token', ADMIN_TOKEN, '--no-prune'], { encoding: 'utf8' });
-    assert.equal(p.status, 0, p.stderr);
+    publishRival(own.url, 5, 90000);
     last = (await poll('All', last, own.url)).last;
     change(3);
     const fourth = await cycle();

@@ -323,8 +323,9 @@ impl<'a> Layered<'a> {
 
 impl BlobSource for Layered<'_> {
     fn blob(&self, key: &str) -> Result<Vec<u8>, SnapshotDirError> {
-        if let Some(local) = self.local.filter(|l| l.has_blob(key)) {
-            return local.blob(key);
+        // A local blob that does not read back (damaged) is read from the worker instead.
+        if let Some(Ok(bytes)) = self.local.filter(|l| l.has_blob(key)).map(|l| l.blob(key)) {
+            return Ok(bytes);
         }
         if let Some(bytes) = self.fetched.borrow().get(key) {
             return Ok(bytes.clone());
