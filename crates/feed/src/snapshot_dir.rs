@@ -409,3 +409,39 @@ pub fn prune_dir(dir: &SnapshotDir, now: Timestamp, keep: i64, dry_run: bool) ->
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod layered_tests {
+    use super::*;
+    use edge_core::snapshot::format::blob_key;
+
+    /// Blobs held in memory: the worker's side of a [`Layered`] read.
+    struct Remote(HashMap<String, Vec<u8>>);
+
+    impl BlobSource for Remote {
+        fn blob(&self, key: &str) -> Result<Vec<u8>, SnapshotDirError> {
+            self.0.get(key).cloned().ok_or_else(|| SnapshotDirError::Source(format!("no blob {key}")))
+        }
+    }
+
+    #[test]
+    fn local_first_remote_for_the_rest_and_for_a_damaged_local_blob() {
+        let root = std::env::temp_dir().join(format!("layered-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let (a, b, c) = (b"local".to_vec(), b"remote".to_vec(), b"damaged here".to_vec());
+        let (ka, kb, kc) = (blob_key("seg", &a), blob_key("seg", &b), blob_key("seg", &c));
+        write_blob(&root, &ka, &a).unwrap();
+        write_blob(&root, &kc, b"not what the key promises").unwrap();
+        let local = SnapshotDir {
+            root: root.clone(),
+            file: SnapshotFile { snapshot: "s".into(), manifest: ka.clone(), created: Timestamp(0), built_on: None },
+        };
+        let remote = Remote([(kb.clone(), b.clone()), (kc.clone(), c.clone())].into_iter().collect());
+        let layered = Layered::new(Some(&local), &remote);
+        assert_eq!(layered.blob(&ka).unwrap(), a);
+        assert_eq!(layered.blob(&kb).unwrap(), b);
+        assert_eq!(layered.blob(&kc).unwrap(), c, "a damaged local blob is read from the worker");
+        assert_eq!(layered.fetched(), 2);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}
