@@ -92,17 +92,23 @@ async function readerGet(url, dispatcher) {
 
 /**
  * A proxy to the worker that counts blob uploads and, at the chosen point, SIGKILLs the publishing CLI and never
- * answers: `killAfter` uploads, or `killAtSwitch` (every upload done, the pointer switch held).
+ * answers: when upload `killAfter + 1` arrives, or `killAtSwitch` (every upload done, the pointer switch held).
+ * The CLI uploads a few blobs at a time: uploads already passed on when the kill comes still reach the worker
+ * (`uploaded` counts those it stored; `settled()` waits for them).
  */
 function faultyProxy({ killAfter, killAtSwitch }) {
-  const state = { uploaded: 0, initialMissing: null, child: null, killed: false };
+  const state = { arrived: 0, uploaded: 0, inFlight: 0, initialMissing: null, child: null, killed: false };
   const server = http.createServer(async (req, res) => {
     const chunks = [];
-    for await (const c of req) chunks.push(c);
+    try {
+      for await (const c of req) chunks.push(c);
+    } catch {
+      return; // an upload in flight when the CLI was killed: it never arrived
+    }
     const body = Buffer.concat(chunks);
     const isUpload = req.method === 'PUT' && req.url.startsWith('/admin/blobs/');
     const isSwitch = req.method === 'PUT' && req.url === '/admin/current';
-    if (state.killed || (isUpload && state.uploaded >= killAfter) || (isSwitch && killAtSwitch)) {
+    if (state.killed || (isUpload && state.arrived >= killAfter) || (isSwitch && killAtSwitch)) {
       if (!state.killed) {
         state.killed = true;
         state.child.kill('SIGKILL');
@@ -110,8 +116,11 @@ function faultyProxy({ killAfter, killAtSwitch }) {
       req.socket.destroy();
       return;
     }
+    if (isUpload) state.arrived++;
+    state.inFlight++;
     const r = await fetch(`${w.url}${req.url}`, { method: req.method, headers: { authorization: req.headers.authorization ?? '', accept: req.headers.accept ?? '*/*' }, body: ['GET', 'HEAD'].includes(req.method) ? undefined : body });
     const answer = Buffer.from(await r.arrayBuffer());
+    state.inFlight--;
     if (req.url === '/admin/missing' && state.uploaded === 0) {
       state.initialMissing = (state.initialMissing ?? 0) + JSON.parse(answer.toString()).missing.length;
     }
@@ -119,7 +128,10 @@ function faultyProxy({ killAfter, killAtSwitch }) {
     res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
     res.end(answer);
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ state, server, url: `http://127.0.0.1:${server.address().port}` })));
+  const settled = async () => {
+    while (state.inFlight > 0) await new Promise((r) => setTimeout(r, 20));
+  };
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ state, server, settled, url: `http://127.0.0.1:${server.address().port}` })));
 }
 
 /** Runs `taxii-edge publish` in the background; resolves with its exit code or signal when it ends. */
@@ -160,6 +172,7 @@ test('a publish killed at a random point leaves the previous snapshot whole; a r
     const next = snapshotOf(`p${i + 1}`, 5000, (i + 1) * 700);
     const proxy = await faultyProxy(point);
     const run = await publishInBackground(next.dir, proxy.url, (child) => (proxy.state.child = child));
+    await proxy.settled();
     proxy.server.close();
     assert.equal(run.signal, 'SIGKILL', `killed (${JSON.stringify(point)}): ${run.out}`);
     // The previous snapshot is still current, complete and correct.

@@ -7,7 +7,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { startWorker, buildSnapshot, ipIndicators, get, publish, ADMIN_TOKEN } from '../harness.mjs';
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import { startWorker, buildSnapshot, ipIndicators, get, publish, ADMIN_TOKEN, CLI, ROOT } from '../harness.mjs';
 
 /** Bytes of the blobs a build wrote (with --previous-url, only those the worker does not have). */
 function blobBytes(snapshotDir) {
@@ -104,4 +106,67 @@ test('three publishes: a poller sees each new or changed object exactly once', a
   // Both its versions are kept (the default history is 30 days).
   const hist = await get(`${objectsUrl}${fourth.objects[0].id}/versions/`);
   assert.equal(hist.json.versions.length, 2, hist.text);
+});
+
+/**
+ * A proxy to the worker that counts the keys each `POST /admin/missing` asks about and the most blob uploads in
+ * flight at once (each upload is held 50 ms, so uploads that overlap are seen to).
+ */
+function countingProxy(url) {
+  const seen = { askedKeys: 0, uploads: 0, inFlight: 0, maxInFlight: 0 };
+  const server = http.createServer(async (req, res) => {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const body = Buffer.concat(chunks);
+    const isUpload = req.method === 'PUT' && req.url.startsWith('/admin/blobs/');
+    if (req.url === '/admin/missing') seen.askedKeys += JSON.parse(body.toString()).length;
+    if (isUpload) {
+      seen.uploads++;
+      seen.maxInFlight = Math.max(seen.maxInFlight, ++seen.inFlight);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const r = await fetch(`${url}${req.url}`, { method: req.method, headers: { authorization: req.headers.authorization ?? '' }, body: ['GET', 'HEAD'].includes(req.method) ? undefined : body });
+    const answer = Buffer.from(await r.arrayBuffer());
+    if (isUpload) seen.inFlight--;
+    res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
+    res.end(answer);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ seen, server, url: `http://127.0.0.1:${server.address().port}` })));
+}
+
+/** `taxii-edge publish` in the background (the proxy runs in this process); resolves with its output. */
+function publishAsync(dir, url) {
+  const child = spawn(CLI, ['publish', dir, '--url', url, '--token', ADMIN_TOKEN, '--no-prune'], { cwd: ROOT });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, out })));
+}
+
+test('a publish that changes little asks about each blob once and uploads in parallel', async () => {
+  // Before: every reachable blob was asked about three times (before the upload, after it, after the switch) and
+  // the upload sent one blob at a time (maxInFlight 1); this test failed on both counts.
+  const collections = { All: '', S0: 'score:0', S1: 'score:1', S2: 'score:2', S3: 'score:3' };
+  const prev = ['--previous-url', w.url, '--token', ADMIN_TOKEN];
+  let indicators = ipIndicators(4000, { start: 20000 });
+  publish(w.url, buildSnapshot({ collections, indicators, now: '2026-02-01T00:00:00Z', args: prev }));
+  const cols = await get(`${w.url}/threatintel/collections/`);
+  const allUrl = `${w.url}/threatintel/collections/${cols.json.collections.find((c) => c.title === 'All').id}/objects/`;
+  const before = await everything(allUrl);
+  indicators = indicators.map((ind, i) => (i % 100 === 0 ? { ...ind, modified: '2025-06-01T00:00:00Z' } : ind));
+  const dir = buildSnapshot({ collections, indicators, now: '2026-02-02T00:00:00Z', args: prev });
+  const proxy = await countingProxy(w.url);
+  const run = await publishAsync(dir, proxy.url);
+  proxy.server.close();
+  assert.equal(run.code, 0, run.out);
+  const [, uploaded, blobs] = run.out.match(/(\d+) of (\d+) blobs uploaded/).map(Number);
+  assert.ok(uploaded >= 4 && uploaded < blobs, run.out);
+  assert.equal(proxy.seen.uploads, uploaded);
+  // Once about every blob, once more about those uploaded, and after the switch about those the build wrote.
+  assert.ok(proxy.seen.askedKeys <= blobs + 3 * uploaded, JSON.stringify({ ...proxy.seen, blobs, uploaded }));
+  assert.ok(proxy.seen.askedKeys < 2 * blobs, JSON.stringify({ ...proxy.seen, blobs, uploaded }));
+  assert.ok(proxy.seen.maxInFlight > 1 && proxy.seen.maxInFlight <= 4, JSON.stringify(proxy.seen));
+  // The feed serves the new snapshot whole.
+  const changed = await everything(allUrl, before.last);
+  assert.equal(changed.objects.length, 40, 'the 40 changed indicators are served as new');
 });

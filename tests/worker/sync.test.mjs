@@ -400,6 +400,17 @@ test('XSOAR 8 / XSIAM: the public API path and both headers', async () => {
   }
 });
 
+/** Another publisher: `n` IPs from `start` built on the worker's snapshot and published to it. */
+function publishRival(url, n, start) {
+  const rival = buildSnapshot({
+    collections: { All: '', Bad: 'score:Bad' },
+    indicators: ipIndicators(n, { start }),
+    args: ['--previous-url', url, '--token', ADMIN_TOKEN, '--as-indicator', 'ipv4-addr', '--producer', ''],
+  });
+  const p = spawnSync(CLI, ['publish', rival, '--url', url, '--token', ADMIN_TOKEN, '--no-prune'], { encoding: 'utf8' });
+  assert.equal(p.status, 0, p.stderr);
+}
+
 test('a worker that refuses the switch, and a publish that wins it meanwhile (two syncs at once)', async () => {
   const own = await startWorker();
   served.set('/feed/two.csv', [CSV_HEADER, ...csvRows(5000, 20)].join('\n'));
@@ -420,13 +431,7 @@ test('a worker that refuses the switch, and a publish that wins it meanwhile (tw
         if (mode === 'race') {
           // Another sync publishes first (a different build on the same snapshot), then this switch goes on.
           mode = 'pass';
-          const rival = buildSnapshot({
-            collections: { All: '', Bad: 'score:Bad' },
-            indicators: ipIndicators(7, { start: 70000 }),
-            args: ['--previous-url', own.url, '--token', ADMIN_TOKEN, '--as-indicator', 'ipv4-addr', '--producer', ''],
-          });
-          const p = spawnSync(CLI, ['publish', rival, '--url', own.url, '--token', ADMIN_TOKEN, '--no-prune'], { encoding: 'utf8' });
-          assert.equal(p.status, 0, p.stderr);
+          publishRival(own.url, 7, 70000);
         }
       }
       const r = await fetch(`${own.url}${req.url}`, { method: req.method, headers: req.headers, body: ['GET', 'HEAD'].includes(req.method) ? undefined : body });
@@ -532,6 +537,74 @@ test('a TAXII 2.0 upstream (another taxii-edge, paged with Range), pulled increm
     assert.equal(all.objects.length, 260);
   } finally {
     await up.stop();
+    await own.stop();
+  }
+});
+
+test('a cycle builds on its own last build: the previous snapshot is not read from the worker again', async () => {
+  // Before, every cycle read the manifest, the indexes and every id shard of the worker's snapshot over the admin
+  // API (`build --previous-url`); this test failed then. The build says how many blobs of the previous snapshot it
+  // read from the worker (TAXII_EDGE_TIMINGS); the proxy counts every blob read (prune reads manifests and indexes).
+  const own = await startWorker();
+  const reads = { blobs: 0 };
+  const proxy = http.createServer(async (req, res) => {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    if (req.method === 'GET' && req.url.startsWith('/admin/blobs/')) reads.blobs++;
+    const r = await fetch(`${own.url}${req.url}`, { method: req.method, headers: { authorization: req.headers.authorization ?? '' }, body: ['GET', 'HEAD'].includes(req.method) ? undefined : Buffer.concat(chunks) });
+    res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
+    res.end(Buffer.from(await r.arrayBuffer()));
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  const viaProxy = `http://127.0.0.1:${proxy.address().port}`;
+  let rows = csvRows(0, 6000);
+  const setRows = () => served.set('/feed/own.csv', [CSV_HEADER, ...rows].join('\n'));
+  const change = (day) => {
+    rows = rows.map((r, i) => (i % 100 === day ? r.replace(/,[^,]*$/, `,2026-01-${String(day + 1).padStart(2, '0')}T00:00:00Z`) : r));
+    setRows();
+  };
+  const config = syncConfig({ url: viaProxy, sources: ['[[source]]', 'type = "url"', `url = ${JSON.stringify(`${files.url}/feed/own.csv`)}`] });
+  /** One cycle: how many blobs its build read from the worker, and how many objects a poller sees as new after it. */
+  let last;
+  const cycle = async () => {
+    const r = await sync(config, ['--once'], { ...ENV, TAXII_EDGE_TIMINGS: '1' });
+    assert.equal(r.status, 0, r.stderr);
+    const m = r.stderr.match(/blobs of the previous snapshot read from the worker: (\d+)/);
+    assert.ok(m, r.stderr);
+    const polled = await poll('All', last, own.url);
+    last = polled.last;
+    return { read: Number(m[1]), polled: polled.objects.length };
+  };
+  try {
+    setRows();
+    assert.equal((await cycle()).polled, 6000);
+    // Each change: every 100th row gets a later `modified` (60 rows).
+    change(1);
+    const second = await cycle();
+    assert.equal(second.polled, 60);
+    change(2);
+    const third = await cycle();
+    assert.equal(third.polled, 60);
+    assert.equal(third.read, 0, 'the third cycle builds on the second\'s directory');
+
+    // Another publisher in between: the cycle falls back to reading the worker's snapshot, and builds on it.
+    publishRival(own.url, 5, 90000);
+    last = (await poll('All', last, own.url)).last;
+    change(3);
+    const fourth = await cycle();
+    assert.ok(fourth.read > 2, `after another publisher, the cycle reads the worker's snapshot (${fourth.read} blobs)`);
+    assert.ok(reads.blobs >= fourth.read, 'through the admin API');
+    const all = await poll('All', undefined, own.url);
+    assert.equal(all.objects.length, 6000, 'the sync replaced the rival snapshot with its own sources');
+    change(4);
+    const fifth = await cycle();
+    assert.equal(fifth.polled, 60);
+    change(5);
+    const sixth = await cycle();
+    assert.equal(sixth.polled, 60);
+    assert.equal(sixth.read, 0, JSON.stringify({ fifth, sixth }));
+  } finally {
+    proxy.close();
     await own.stop();
   }
 });

@@ -1,6 +1,6 @@
 //! The client of a worker's admin API (native only), over [`crate::http`] and the wire contract in
 //! [`edge_core::wire`]: ask which blobs are missing, upload them, switch the current pointer, read, list and
-//! delete blobs. Publishing uploads what the store lacks, then switches in one request: re-running an
+//! delete blobs. Publishing uploads what the store lacks (a few blobs at a time), then switches in one request: re-running an
 //! interrupted publish uploads only what is still missing.
 
 use crate::http::{Answer, Http, HttpError, Method};
@@ -8,6 +8,11 @@ use edge_core::snapshot::format::Pointer;
 use edge_core::store::Listed;
 use edge_core::wire::{self, BlobPage, Deleted, Missing, Replaces, SwitchConflict, SwitchRequest, MAX_KEYS_PER_CALL};
 use edge_feed::snapshot_dir::{SnapshotDir, SnapshotDirError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+/// How many blob uploads a publish has in flight at once.
+const UPLOADERS: usize = 4;
 
 /// What a publish did.
 #[derive(Debug, Default)]
@@ -190,6 +195,9 @@ impl Admin {
 
     /// Uploads what the worker lacks, then makes the snapshot current with `switch` (`keep`, a duration such as
     /// "24h", tells the worker how long replaced snapshots stay in its history). `progress` is told of each upload.
+    ///
+    /// The worker is asked once about every blob the snapshot reaches; the missing ones are uploaded
+    /// [`UPLOADERS`] at a time, then checked again (only those) before the switch.
     pub fn publish(
         &self,
         dir: &SnapshotDir,
@@ -199,28 +207,70 @@ impl Admin {
         let keys = dir.keys().map_err(PublishError::Snapshot)?;
         let missing = self.missing(&keys)?;
         let mut out = Published { snapshot: dir.file.snapshot.clone(), blobs: keys.len(), ..Published::default() };
-        for (i, key) in missing.iter().enumerate() {
-            let bytes = dir.blob(key).map_err(PublishError::Snapshot)?;
-            self.put_blob(key, &bytes, "uploading")?;
-            out.uploaded += 1;
-            out.bytes_uploaded += bytes.len() as u64;
-            progress(i + 1, missing.len());
-        }
-        let still = self.missing(&keys)?;
+        out.bytes_uploaded = self.upload(dir, &missing, "uploading", progress)?;
+        out.uploaded = missing.len();
+        let still = self.missing(&missing)?;
         if let Some(first) = still.first() {
             return Err(PublishError::StillMissing { count: still.len(), first: first.clone() });
         }
         self.switch(&dir.file.manifest, switch)?;
-        // A prune running elsewhere between the last check and the switch could have deleted an old blob this
-        // snapshot reuses; from the switch on the worker refuses to delete what the current snapshot reaches, so one
-        // more check after it (re-uploading anything gone) closes that window.
-        for key in self.missing(&keys)? {
-            let bytes = dir.blob(&key).map_err(PublishError::Snapshot)?;
-            self.put_blob(&key, &bytes, "re-uploading")?;
-            out.uploaded += 1;
-            out.bytes_uploaded += bytes.len() as u64;
-        }
+        // A prune running elsewhere between the first check and the switch could have deleted a blob of this
+        // snapshot that no current snapshot reached; from the switch on the worker refuses to delete what the
+        // current snapshot reaches, so one more check after it (re-uploading anything gone) closes that window.
+        // Blobs the build took from the snapshot a compare-and-swap switch replaced (not written into `dir`) need
+        // no check: that snapshot was current until this switch, so the worker refused to delete them.
+        let at_risk: Vec<String> =
+            keys.iter().filter(|k| switch.replaces.is_none() || dir.has_blob(k)).cloned().collect();
+        let gone = self.missing(&at_risk)?;
+        out.bytes_uploaded += self.upload(dir, &gone, "re-uploading", &|_, _| {})?;
+        out.uploaded += gone.len();
         Ok(out)
+    }
+
+    /// Uploads `keys` from `dir`, [`UPLOADERS`] requests at a time; returns the bytes sent. The first failure
+    /// stops the uploads not yet started and is the answer.
+    fn upload(
+        &self,
+        dir: &SnapshotDir,
+        keys: &[String],
+        doing: &str,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<u64, PublishError> {
+        let next = AtomicUsize::new(0);
+        let (done_tx, done_rx) = mpsc::channel::<Result<u64, PublishError>>();
+        std::thread::scope(|scope| {
+            for _ in 0..UPLOADERS.min(keys.len()) {
+                let (done_tx, next) = (done_tx.clone(), &next);
+                scope.spawn(move || {
+                    while let Some(key) = keys.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        let sent = dir.blob(key).map_err(PublishError::Snapshot).and_then(|bytes| {
+                            self.put_blob(key, &bytes, doing)?;
+                            Ok(bytes.len() as u64)
+                        });
+                        let failed = sent.is_err();
+                        if done_tx.send(sent).is_err() || failed {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(done_tx);
+            let (mut count, mut bytes, mut first_error) = (0, 0, None);
+            for sent in done_rx {
+                match sent {
+                    Ok(n) => {
+                        count += 1;
+                        bytes += n;
+                        progress(count, keys.len());
+                    }
+                    Err(e) => {
+                        next.store(keys.len(), Ordering::Relaxed);
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            first_error.map_or(Ok(bytes), Err)
+        })
     }
 }
 

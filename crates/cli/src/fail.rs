@@ -5,6 +5,7 @@ use crate::admin_client::PublishError;
 use crate::http::HttpError;
 
 /// A failed command: the message printed after `error: ` and the exit code.
+#[derive(Debug)]
 pub struct Fail {
     pub code: u8,
     pub message: String,

@@ -163,6 +163,11 @@ impl SnapshotDir {
         Ok(bytes)
     }
 
+    /// Whether the directory holds the blob itself (a build on a worker's snapshot writes only what is new).
+    pub fn has_blob(&self, key: &str) -> bool {
+        self.root.join("blobs").join(key).exists()
+    }
+
     pub fn manifest(&self) -> Result<Manifest, SnapshotDirError> {
         serde_json::from_slice(&self.blob(&self.file.manifest)?).map_err(SnapshotDirError::InvalidManifest)
     }
@@ -270,20 +275,92 @@ pub fn fill_from(out: &Path, from: &SnapshotDir) -> Result<usize, SnapshotDirErr
     let dir = SnapshotDir::open(out)?;
     let mut n = 0;
     for key in dir.keys()? {
-        let target = out.join("blobs").join(&key);
-        if target.exists() {
-            continue;
+        if !dir.has_blob(&key) {
+            link_blob(out, from, &key)?;
+            n += 1;
         }
-        let source = from.root.join("blobs").join(&key);
-        let parent = target.parent().expect("blob paths have a parent");
-        std::fs::create_dir_all(parent)
-            .map_err(|source| SnapshotDirError::CreateDir { path: parent.to_path_buf(), source })?;
-        if std::fs::hard_link(&source, &target).is_err() {
-            std::fs::copy(&source, &target).map_err(|e| SnapshotDirError::Copy {
-                from: source.clone(),
-                to: target.clone(),
-                source: e,
-            })?;
+    }
+    Ok(n)
+}
+
+/// Links (else copies) blob `key` of `from` into the snapshot directory `out`.
+fn link_blob(out: &Path, from: &SnapshotDir, key: &str) -> Result<(), SnapshotDirError> {
+    let target = out.join("blobs").join(key);
+    let source = from.root.join("blobs").join(key);
+    let parent = target.parent().expect("blob paths have a parent");
+    std::fs::create_dir_all(parent)
+        .map_err(|source| SnapshotDirError::CreateDir { path: parent.to_path_buf(), source })?;
+    if std::fs::hard_link(&source, &target).is_err() {
+        std::fs::copy(&source, &target).map_err(|e| SnapshotDirError::Copy {
+            from: source.clone(),
+            to: target.clone(),
+            source: e,
+        })?;
+    }
+    Ok(())
+}
+
+/// The previous snapshot as a build reads it from a worker: from a local copy first when there is one (a snapshot
+/// directory a build on that worker's snapshot wrote, so it may hold only part of it), from the worker for the rest.
+/// What it reads from the worker (the manifest, indexes and id shards: never a segment) is kept, for
+/// [`keep_read`].
+pub struct Layered<'a> {
+    pub local: Option<&'a SnapshotDir>,
+    pub remote: &'a dyn BlobSource,
+    fetched: std::cell::RefCell<HashMap<String, Vec<u8>>>,
+}
+
+impl<'a> Layered<'a> {
+    pub fn new(local: Option<&'a SnapshotDir>, remote: &'a dyn BlobSource) -> Layered<'a> {
+        Layered { local, remote, fetched: Default::default() }
+    }
+
+    /// How many blobs were read from the worker.
+    pub fn fetched(&self) -> usize {
+        self.fetched.borrow().len()
+    }
+}
+
+impl BlobSource for Layered<'_> {
+    fn blob(&self, key: &str) -> Result<Vec<u8>, SnapshotDirError> {
+        // A local blob that does not read back (damaged) is read from the worker instead.
+        if let Some(Ok(bytes)) = self.local.filter(|l| l.has_blob(key)).map(|l| l.blob(key)) {
+            return Ok(bytes);
+        }
+        if let Some(bytes) = self.fetched.borrow().get(key) {
+            return Ok(bytes.clone());
+        }
+        let bytes = self.remote.blob(key)?;
+        self.fetched.borrow_mut().insert(key.to_string(), bytes.clone());
+        Ok(bytes)
+    }
+}
+
+/// Puts into `out` (built on `previous`) every blob it references but lacks that `previous` holds here: linked
+/// from its local copy, or written from what was read from the worker. So `out` holds every manifest, index and
+/// id shard of its snapshot and a later build can read it as its previous snapshot without the worker; the
+/// segments it reuses stay on the worker only. Returns how many blobs it added.
+pub fn keep_read(out: &Path, previous: &Layered) -> Result<usize, SnapshotDirError> {
+    struct OutFirst<'a>(&'a SnapshotDir, &'a Layered<'a>);
+    impl BlobSource for OutFirst<'_> {
+        fn blob(&self, key: &str) -> Result<Vec<u8>, SnapshotDirError> {
+            if self.0.has_blob(key) {
+                self.0.blob(key)
+            } else {
+                self.1.blob(key)
+            }
+        }
+    }
+    let dir = SnapshotDir::open(out)?;
+    let keys = reachable_keys(&OutFirst(&dir, previous), &dir.file.manifest)?;
+    let mut n = 0;
+    for key in keys.iter().filter(|k| !dir.has_blob(k)) {
+        if let Some(local) = previous.local.filter(|l| l.has_blob(key)) {
+            link_blob(out, local, key)?;
+        } else if let Some(bytes) = previous.fetched.borrow().get(key) {
+            write_blob(out, key, bytes)?;
+        } else {
+            continue;
         }
         n += 1;
     }
@@ -331,4 +408,40 @@ pub fn prune_dir(dir: &SnapshotDir, now: Timestamp, keep: i64, dry_run: bool) ->
         out.deleted.push(l.key);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod layered_tests {
+    use super::*;
+    use edge_core::snapshot::format::blob_key;
+
+    /// Blobs held in memory: the worker's side of a [`Layered`] read.
+    struct Remote(HashMap<String, Vec<u8>>);
+
+    impl BlobSource for Remote {
+        fn blob(&self, key: &str) -> Result<Vec<u8>, SnapshotDirError> {
+            self.0.get(key).cloned().ok_or_else(|| SnapshotDirError::Source(format!("no blob {key}")))
+        }
+    }
+
+    #[test]
+    fn local_first_remote_for_the_rest_and_for_a_damaged_local_blob() {
+        let root = std::env::temp_dir().join(format!("layered-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let (a, b, c) = (b"local".to_vec(), b"remote".to_vec(), b"damaged here".to_vec());
+        let (ka, kb, kc) = (blob_key("seg", &a), blob_key("seg", &b), blob_key("seg", &c));
+        write_blob(&root, &ka, &a).unwrap();
+        write_blob(&root, &kc, b"not what the key promises").unwrap();
+        let local = SnapshotDir {
+            root: root.clone(),
+            file: SnapshotFile { snapshot: "s".into(), manifest: ka.clone(), created: Timestamp(0), built_on: None },
+        };
+        let remote = Remote([(kb.clone(), b.clone()), (kc.clone(), c.clone())].into_iter().collect());
+        let layered = Layered::new(Some(&local), &remote);
+        assert_eq!(layered.blob(&ka).unwrap(), a);
+        assert_eq!(layered.blob(&kb).unwrap(), b);
+        assert_eq!(layered.blob(&kc).unwrap(), c, "a damaged local blob is read from the worker");
+        assert_eq!(layered.fetched(), 2);
+        let _ = std::fs::remove_dir_all(&root);
+    }
 }

@@ -32,10 +32,13 @@ pub struct Args {
     #[arg(long, value_delimiter = ',')]
     as_indicator: Vec<String>,
     /// A previous snapshot directory: object versions in it keep their date_added and their segments (only
-    /// new and changed objects are written; the reused blobs are linked into --out).
-    #[arg(long, conflicts_with = "previous_url")]
+    /// new and changed objects are written; the reused blobs are linked into --out). With --previous-url: a
+    /// local copy of the worker's current snapshot (a directory a build on it wrote), read before the worker.
+    #[arg(long)]
     previous: Option<PathBuf>,
     /// A worker whose current snapshot is the previous one (read through its admin path, with --token).
+    /// The build writes only what the worker lacks; with --previous as well, also the manifest, indexes and id
+    /// shards it reused (so the directory can be the next such build's --previous).
     #[arg(long, requires = "token")]
     previous_url: Option<String>,
     /// The worker's ADMIN_TOKEN, for --previous-url.
@@ -89,7 +92,8 @@ struct StixArgs {
 enum Previous {
     None,
     Dir(PathBuf),
-    Worker(String, String),
+    /// A worker, and maybe a local copy of its current snapshot.
+    Worker(String, String, Option<PathBuf>),
 }
 
 pub fn run(args: Args) -> Result<(), Fail> {
@@ -108,8 +112,8 @@ pub fn run(args: Args) -> Result<(), Fail> {
         stix,
     } = args;
     let previous = match (previous, previous_url, token) {
+        (local, Some(url), Some(token)) => Previous::Worker(url, token, local),
         (Some(dir), _, _) => Previous::Dir(dir),
-        (None, Some(url), Some(token)) => Previous::Worker(url, token),
         _ => Previous::None,
     };
     let keep = History::days(keep_versions);
@@ -138,6 +142,9 @@ pub fn run(args: Args) -> Result<(), Fail> {
     }
     let mut previous_dir = None;
     let mut built_on = None;
+    let admin;
+    let local_copy;
+    let mut worker = None;
     let previous = match previous {
         Previous::None => HashMap::new(),
         Previous::Dir(p) => {
@@ -146,14 +153,26 @@ pub fn run(args: Args) -> Result<(), Fail> {
             previous_dir = Some(dir);
             state
         }
-        Previous::Worker(url, token) => {
-            let admin = Admin::new(&url, &token);
-            let pointer = admin.pointer()?;
-            built_on = Some(dir::BuiltOn { snapshot: pointer.as_ref().map(|p| p.snapshot.clone()) });
-            match pointer {
-                Some(p) => dir::previous_state(&admin, &p.manifest)?,
+        Previous::Worker(url, token, local) => {
+            admin = Admin::new(&url, &token);
+            local_copy = match local {
+                Some(p) => Some(SnapshotDir::open(&p).map_err(|e| bad(e.to_string()))?),
+                None => None,
+            };
+            let manifest = match &local_copy {
+                // The caller knows the worker serves this copy's snapshot; the publish's compare-and-swap on it
+                // (built_on) refuses the switch if it no longer does.
+                Some(copy) => Some((copy.file.snapshot.clone(), copy.file.manifest.clone())),
+                None => admin.pointer()?.map(|p| (p.snapshot, p.manifest)),
+            };
+            built_on = Some(dir::BuiltOn { snapshot: manifest.as_ref().map(|(s, _)| s.clone()) });
+            let layered = dir::Layered::new(local_copy.as_ref(), &admin);
+            let state = match manifest {
+                Some((_, m)) => dir::previous_state(&layered, &m)?,
                 None => HashMap::new(),
-            }
+            };
+            worker = Some(layered);
+            state
         }
     };
     // Blobs are written as they are made; bad records are reported (and fail the build) before any is written.
@@ -180,6 +199,14 @@ pub fn run(args: Args) -> Result<(), Fail> {
     })?;
     if let Some(prev) = &previous_dir {
         dir::fill_from(&out, prev)?;
+    }
+    if let Some(layered) = &worker {
+        if layered.local.is_some() {
+            dir::keep_read(&out, layered)?;
+        }
+        if std::env::var_os("TAXII_EDGE_TIMINGS").is_some() {
+            eprintln!("[timing] blobs of the previous snapshot read from the worker: {}", layered.fetched());
+        }
     }
     if built_on.is_some() {
         // Its publish replaces exactly the snapshot it was built on (see SnapshotFile::built_on).

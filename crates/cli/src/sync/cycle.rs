@@ -12,7 +12,7 @@ use crate::fail::Fail;
 use crate::http::HttpError;
 use edge_core::snapshot::format::{Manifest, SourceSync};
 use edge_core::time::Timestamp;
-use edge_feed::snapshot_dir::SnapshotDir;
+use edge_feed::snapshot_dir::{SnapshotDir, SnapshotDirError};
 use std::path::{Path, PathBuf};
 
 /// How many times a cycle builds again after losing the switch to another publish.
@@ -37,8 +37,14 @@ pub enum CycleError {
          if that is right, run once with --allow-shrink"
     )]
     Shrank { name: String, before: usize, now: usize, limit: f64 },
-    #[error("the build failed: {0}")]
-    Build(String),
+    /// The `[build]` options are not options of `build`.
+    #[error("the [build] section gives options `build` does not take: {0}")]
+    BuildOptions(#[source] clap::Error),
+    #[error("the build failed: {}", .0.message)]
+    Build(Fail),
+    /// The build finished but its snapshot directory cannot be read back.
+    #[error("the build's snapshot directory cannot be read: {0}")]
+    Built(#[from] SnapshotDirError),
     #[error(transparent)]
     Worker(#[from] HttpError),
     #[error(transparent)]
@@ -47,8 +53,9 @@ pub enum CycleError {
     Prune(#[from] PruneError),
     #[error("another publish won the switch {ATTEMPTS} times in a row: nothing published this cycle")]
     Contended,
-    #[error("{0}")]
-    State(String),
+    /// The state directory (`sync.json`, the sources' files) could not be read or written.
+    #[error("the sync state directory: {0} (check that it is writable)")]
+    State(#[from] SourceError),
 }
 
 /// How a cycle runs.
@@ -78,24 +85,23 @@ impl Cycle<'_> {
             .map(|(name, p)| SourceSync { name: name.clone(), synced: now, records: p.records as u64 })
             .collect();
         let inputs: Vec<PathBuf> = pulled.iter().map(|(_, p)| p.input.clone()).collect();
-        let digest = inputs_digest(&self.loaded.collections, self.build_args, &inputs)
-            .map_err(|e| CycleError::State(e.to_string()))?;
+        let digest = inputs_digest(&self.loaded.collections, self.build_args, &inputs)?;
         if let Some(snapshot) = self.same_as_last(previous.last.as_ref(), &digest, now)? {
             phase.mark("compare the inputs with the last cycle's");
             state.last = previous.last;
-            state.write(&self.loaded.state).map_err(|e| CycleError::State(e.to_string()))?;
+            state.write(&self.loaded.state)?;
             return Ok(Outcome::Unchanged { snapshot });
         }
         for _ in 0..ATTEMPTS {
             let out = self.build(&inputs)?;
             phase.mark("build (on the worker's snapshot)");
-            let dir = SnapshotDir::open(&out).map_err(|e| CycleError::Build(e.to_string()))?;
+            let dir = SnapshotDir::open(&out)?;
             let unchanged = self.unchanged(&dir)?;
             phase.mark("compare with the worker's snapshot");
             if unchanged {
                 let current = self.admin.current_snapshot()?.unwrap_or_default();
                 state.last = Some(LastBuild { digest: digest.clone(), snapshot: current, built: now });
-                state.write(&self.loaded.state).map_err(|e| CycleError::State(e.to_string()))?;
+                state.write(&self.loaded.state)?;
                 return Ok(Outcome::Unchanged { snapshot: dir.file.snapshot.clone() });
             }
             let mut switch = Switch::for_dir(&dir, Some(self.loaded.publish.keep.clone()), false);
@@ -105,7 +111,7 @@ impl Cycle<'_> {
                     phase.mark("upload and switch");
                     state.last =
                         Some(LastBuild { digest: digest.clone(), snapshot: done.snapshot.clone(), built: now });
-                    state.write(&self.loaded.state).map_err(|e| CycleError::State(e.to_string()))?;
+                    state.write(&self.loaded.state)?;
                     let pruned =
                         prune_worker(self.admin, crate::clock::now_utc(), self.loaded.keep_us, false, &|_, _, _| {})?;
                     phase.mark("prune");
@@ -195,18 +201,24 @@ impl Cycle<'_> {
         Ok(())
     }
 
-    /// Builds into a fresh directory under the state directory, on the worker's current snapshot.
+    /// Builds into a fresh directory under the state directory, on the worker's current snapshot: read from the
+    /// directory of the build that made it current when this sync published it last (the worker is asked only
+    /// for what that directory lacks), else from the worker. Older build directories are deleted.
     fn build(&self, inputs: &[PathBuf]) -> Result<PathBuf, CycleError> {
         let root = self.loaded.state.join("build");
-        let _ = std::fs::remove_dir_all(&root);
+        let current = self.admin.current_snapshot()?;
+        let kept = keep_only_build_of(&root, current.as_deref());
         let out = root.join(crate::clock::now_utc().0.to_string());
         let mut argv: Vec<String> = vec!["--config".into(), path(&self.loaded.collections), "--out".into(), path(&out)];
+        if let Some(dir) = &kept {
+            argv.extend(["--previous".into(), path(dir)]);
+        }
         argv.extend(["--previous-url".into(), self.loaded.publish.url.clone(), "--token".into(), self.token.into()]);
         argv.push("--input".into());
         argv.extend(inputs.iter().map(|p| path(p)));
         argv.extend(self.build_args.iter().cloned());
-        let args = crate::commands::build::args_from(&argv).map_err(|e| CycleError::Build(e.to_string()))?;
-        crate::commands::build::run(args).map_err(|Fail { message, .. }| CycleError::Build(message))?;
+        let args = crate::commands::build::args_from(&argv).map_err(CycleError::BuildOptions)?;
+        crate::commands::build::run(args).map_err(CycleError::Build)?;
         Ok(out)
     }
 
@@ -219,7 +231,7 @@ impl Cycle<'_> {
             return Ok(true);
         }
         let Some(current) = self.admin.blob(&pointer.manifest)? else { return Ok(false) };
-        let built = dir.blob(&dir.file.manifest).map_err(|e| CycleError::Build(e.to_string()))?;
+        let built = dir.blob(&dir.file.manifest)?;
         let (Ok(current), Ok(built)) =
             (serde_json::from_slice::<Manifest>(&current), serde_json::from_slice::<Manifest>(&built))
         else {
@@ -248,6 +260,52 @@ impl Phases {
     }
 }
 
+/// Deletes every build directory under `root` but the one whose snapshot is `current` (the worker serves it, so
+/// the next build can read it there), and returns that one.
+fn keep_only_build_of(root: &Path, current: Option<&str>) -> Option<PathBuf> {
+    let mut kept = None;
+    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        let dir = entry.path();
+        let serves = SnapshotDir::open(&dir).is_ok_and(|d| Some(d.file.snapshot.as_str()) == current);
+        if serves && kept.is_none() {
+            kept = Some(dir);
+        } else {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+    kept
+}
+
 fn path(p: &Path) -> String {
     p.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error;
+
+    #[test]
+    fn a_state_error_keeps_its_cause() {
+        // Before, CycleError::State held a String: the io::Error (and the path) were flattened into text.
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let e = CycleError::from(SourceError::State { path: PathBuf::from("/state/sync.json"), source: io });
+        assert!(matches!(&e, CycleError::State(SourceError::State { path, .. }) if path.ends_with("sync.json")));
+        let cause = e.source().expect("the state error is the source").source().expect("the io error");
+        assert_eq!(
+            cause.downcast_ref::<std::io::Error>().map(|e| e.kind()),
+            Some(std::io::ErrorKind::PermissionDenied)
+        );
+        assert!(e.to_string().contains("/state/sync.json"), "{e}");
+    }
+
+    #[test]
+    fn bad_build_options_are_a_clap_error() {
+        let Err(e) = crate::commands::build::args_from(&["--no-such-option".to_string()]) else {
+            panic!("an unknown option is refused")
+        };
+        let e = CycleError::BuildOptions(e);
+        assert!(e.source().and_then(|s| s.downcast_ref::<clap::Error>()).is_some());
+        assert!(e.to_string().contains("--no-such-option"), "{e}");
+    }
 }

@@ -1,6 +1,7 @@
 //! What a sync keeps between cycles in its state directory: `sync.json` (each source's record count and when it
-//! last synced, for the shrink check and the report), the sources' own files (`sources/<name>/…`), the cycle's
-//! build (`build/`) and a lock (`lock`, the pid of the sync using the directory).
+//! last synced, for the shrink check and the report), the sources' own files (`sources/<name>/…`), the cycles'
+//! builds (`build/<time>/`: the one the worker serves is kept, and the next build reads its previous snapshot
+//! there) and a lock (`lock`, the pid of the sync using the directory).
 
 use super::sources::{write_atomic, SourceError};
 use edge_core::time::Timestamp;
