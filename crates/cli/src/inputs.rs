@@ -4,9 +4,9 @@
 use crate::fail::{bad, Fail};
 use crate::progress::spinner;
 use edge_core::time::Timestamp;
-use edge_feed::build::Prepared;
+use edge_feed::build::{CacheLookup, CacheStats, CacheWriter, Item, Prepared, RecordCache};
 use edge_feed::config::{parse_collections, CollectionConfig};
-use edge_feed::import::{import_file, import_file_each, RecordError};
+use edge_feed::import::{self as import, import_file, import_file_each, xsoar, RecordError};
 use edge_feed::indicator::Indicator;
 use edge_feed::stix::RenderOptions;
 use std::path::{Path, PathBuf};
@@ -18,49 +18,131 @@ pub fn read_config(config: &Path) -> Result<Vec<CollectionConfig>, Fail> {
 }
 
 /// Reads every input with a spinner, rendering the indicators in batches as they are read (see [`Prepared`]):
-/// one thread parses the inputs while the others render. A file that cannot be read at all is bad input
-/// (exit 2). Returns how many indicators were read, the prepared ones and the bad records.
+/// one thread parses the inputs while the others render. With a record cache, the records of XSOAR JSON lines
+/// inputs that it holds are taken from it and only the others are parsed and rendered (see
+/// [`edge_feed::build::RecordCache`]); it is written back once every input is read. A file that cannot be read
+/// at all is bad input (exit 2). Returns how many indicators were read, the prepared ones, the bad records and
+/// what the cache gave.
 pub fn read_inputs(
     inputs: &[PathBuf],
     collections: &[CollectionConfig],
     render: &RenderOptions,
     now: Timestamp,
-) -> Result<(usize, Prepared, Vec<RecordError>), Fail> {
-    const BATCH: usize = 8192;
+    cache: Option<RecordCache>,
+) -> Result<(usize, Prepared, Vec<RecordError>, Option<CacheStats>), Fail> {
     let mut prepared = Prepared::new(collections, render, now);
+    let (mut lookup, mut writer) = match cache.map(RecordCache::split).transpose() {
+        Ok(Some((lookup, writer))) => (Some(lookup), Some(writer)),
+        Ok(None) => (None, None),
+        Err(e) => return Err(Fail::from(e.to_string())),
+    };
     let spin = spinner("reading inputs");
-    let (send, batches) = std::sync::mpsc::sync_channel::<Vec<Indicator>>(2);
+    let (send, batches) = std::sync::mpsc::sync_channel::<Batch>(2);
+    let mut failed_cache = None;
+    let mut late_bad = Vec::new();
     let got = std::thread::scope(|scope| {
         let reader = scope.spawn(|| {
-            let mut batch = Vec::with_capacity(BATCH);
-            let mut read = 0usize;
-            let mut bad_records = Vec::new();
+            let mut reading = Reading { send, batch: Vec::new(), items: Vec::new(), read: 0, bad_records: Vec::new() };
             for input in inputs {
                 spin.set_message(format!("reading {}", input.display()));
-                import_file_each(input, &mut |record| match record {
-                    Ok(ind) => {
-                        read += 1;
-                        batch.push(ind);
-                        if batch.len() == BATCH {
-                            // A closed channel means the renderer stopped: the error comes from its side.
-                            let _ = send.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
-                        }
-                    }
-                    Err(e) => bad_records.push(e),
-                })?;
+                match (&mut lookup, import::open_lines(input)?) {
+                    (Some(lookup), Some((lines, bom))) => reading.lines(input, lines, bom, lookup)?,
+                    _ => import_file_each(input, &mut |record| reading.record(record))?,
+                }
             }
-            let _ = send.send(batch);
-            drop(send);
-            Ok::<_, RecordError>((read, bad_records))
+            Ok::<_, RecordError>(reading.finish())
         });
         for batch in batches {
-            prepared.push(batch, collections, render);
+            match batch {
+                Batch::Indicators(inds) => prepared.push(inds, collections, render),
+                Batch::Items(items) => {
+                    let Some(writer) = writer.as_mut().filter(|_| failed_cache.is_none()) else { continue };
+                    match prepared.push_items(items, collections, render, writer) {
+                        Ok(bad) => late_bad.extend(bad),
+                        Err(e) => failed_cache = Some(e),
+                    }
+                }
+            }
         }
         reader.join().expect("the input reader panicked")
     });
     spin.finish_and_clear();
-    let (read, bad_records) = got.map_err(|e| bad(e.to_string()))?;
-    Ok((read, prepared, bad_records))
+    let (read, mut bad_records) = got.map_err(|e| bad(e.to_string()))?;
+    if let Some(e) = failed_cache {
+        return Err(Fail::from(e.to_string()));
+    }
+    let read = read - late_bad.len();
+    bad_records.extend(late_bad);
+    let stats = writer.map(CacheWriter::commit).transpose().map_err(|e| Fail::from(e.to_string()))?;
+    Ok((read, prepared, bad_records, stats))
+}
+
+/// Records on their way from the reading thread to the rendering one: indicators, or (from a cache) items.
+enum Batch {
+    Indicators(Vec<Indicator>),
+    Items(Vec<(String, Item)>),
+}
+
+/// The reading thread's side of [`read_inputs`].
+struct Reading {
+    send: std::sync::mpsc::SyncSender<Batch>,
+    batch: Vec<Indicator>,
+    items: Vec<(String, Item)>,
+    read: usize,
+    bad_records: Vec<RecordError>,
+}
+
+impl Reading {
+    const BATCH: usize = 8192;
+
+    fn record(&mut self, record: Result<Indicator, RecordError>) {
+        match record {
+            Ok(ind) => {
+                self.read += 1;
+                self.batch.push(ind);
+                if self.batch.len() == Self::BATCH {
+                    // A closed channel means the renderer stopped: the error comes from its side.
+                    let _ = self.send.send(Batch::Indicators(std::mem::take(&mut self.batch)));
+                }
+            }
+            Err(e) => self.bad_records.push(e),
+        }
+    }
+
+    /// An XSOAR JSON lines input, each line looked up in the cache.
+    fn lines(
+        &mut self,
+        input: &Path,
+        lines: impl std::io::BufRead,
+        bom: usize,
+        lookup: &mut CacheLookup,
+    ) -> Result<(), RecordError> {
+        self.flush();
+        let name = input.display().to_string();
+        xsoar::for_each_line(&name, lines, bom, &mut |number, line| {
+            self.read += 1;
+            self.items.push((format!("{name}:{number}"), lookup.get(line)));
+            if self.items.len() == Self::BATCH {
+                let _ = self.send.send(Batch::Items(std::mem::take(&mut self.items)));
+            }
+        })?;
+        self.flush();
+        Ok(())
+    }
+
+    fn flush(&mut self) {
+        if !self.batch.is_empty() {
+            let _ = self.send.send(Batch::Indicators(std::mem::take(&mut self.batch)));
+        }
+        if !self.items.is_empty() {
+            let _ = self.send.send(Batch::Items(std::mem::take(&mut self.items)));
+        }
+    }
+
+    fn finish(mut self) -> (usize, Vec<RecordError>) {
+        self.flush();
+        (self.read, self.bad_records)
+    }
 }
 
 /// Reads every input whole with a spinner; a file that cannot be read at all is bad input (exit 2).

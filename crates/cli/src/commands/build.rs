@@ -6,7 +6,7 @@ use crate::clock::parse_now;
 use crate::fail::{bad, Fail};
 use crate::inputs::{read_config, read_inputs};
 use crate::progress::spinner;
-use edge_feed::build::{build_prepared_to_dir, BuildError, History};
+use edge_feed::build::{build_prepared_to_dir, cache_key, BuildError, History, RecordCache};
 use edge_feed::import::RecordError;
 use edge_feed::snapshot_dir::{self as dir, SnapshotDir};
 use edge_feed::stix::{ids, ExtensionFields, RenderOptions};
@@ -54,6 +54,11 @@ pub struct Args {
     /// replaced it; 0 keeps only the latest versions.
     #[arg(long, value_name = "DAYS", default_value_t = edge_feed::build::DEFAULT_KEEP_VERSIONS_DAYS)]
     keep_versions: u32,
+    /// A directory that keeps each input record's rendering between builds (created if missing): records of
+    /// XSOAR JSON lines inputs that a build with the same configuration and program saw before are not parsed
+    /// or rendered again. One build at a time per directory; `sync` keeps one in its state directory.
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
     #[command(flatten)]
     stix: StixArgs,
 }
@@ -88,6 +93,14 @@ struct StixArgs {
     producer: String,
 }
 
+/// What identifies this program's code for the record cache: its executable's bytes (a cache another build of
+/// taxii-edge wrote is not used), or, when they cannot be read, the time (no cache is used).
+fn program_identity() -> Vec<u8> {
+    std::env::current_exe()
+        .and_then(std::fs::read)
+        .unwrap_or_else(|_| format!("{:?}", std::time::SystemTime::now()).into_bytes())
+}
+
 /// Where the previous snapshot is, whose object versions keep their date_added.
 enum Previous {
     None,
@@ -109,6 +122,7 @@ pub fn run(args: Args) -> Result<(), Fail> {
         skip_bad,
         now,
         keep_versions,
+        cache,
         stix,
     } = args;
     let previous = match (previous, previous_url, token) {
@@ -132,13 +146,23 @@ pub fn run(args: Args) -> Result<(), Fail> {
     };
     render.check().map_err(|e| bad(format!("--as-indicator: {e}")))?;
     let phase = std::time::Instant::now();
-    let (read, prepared, mut bad_records) = read_inputs(&inputs, &collections, &render, now)?;
+    let record_cache = match &cache {
+        Some(dir) => {
+            let key = cache_key(&collections, &render, now, &program_identity());
+            Some(RecordCache::open(dir, key).map_err(|e| Fail::from(e.to_string()))?)
+        }
+        None => None,
+    };
+    let (read, prepared, mut bad_records, cached) = read_inputs(&inputs, &collections, &render, now, record_cache)?;
     if std::env::var_os("TAXII_EDGE_TIMINGS").is_some() {
         eprintln!(
             "[timing] read and render: {:.2} s ({read} indicators, {})",
             phase.elapsed().as_secs_f64(),
             edge_feed::build::memory()
         );
+    }
+    if let (Some(dir), Some(stats)) = (&cache, cached) {
+        say!("record cache {}: {} records reused, {} read and rendered", dir.display(), stats.hits, stats.misses);
     }
     let mut previous_dir = None;
     let mut built_on = None;

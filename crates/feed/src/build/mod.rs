@@ -24,6 +24,7 @@
 //!
 //! The modules, in the order a build runs them:
 //! - [`render_stage`]: indicators rendered once and packed ([`Prepared`], [`Packed`]); each collection's extras.
+//! - [`record_cache`]: the renderings of input records kept between builds ([`RecordCache`]).
 //! - [`groups`]: which collections are built side by side.
 //! - [`collection`]: one collection: current versions against the previous records, streams, index.
 //! - [`versions`]: records across snapshots, [`History`], superseded and gone flags.
@@ -40,6 +41,7 @@ mod id_shards;
 mod layout;
 mod memory;
 mod pool;
+mod record_cache;
 mod render_stage;
 mod sink;
 mod versions;
@@ -47,6 +49,7 @@ mod versions;
 pub use collection::CollectionError;
 pub use layout::LayoutError;
 pub use memory::memory;
+pub use record_cache::{cache_key, CacheError, CacheLookup, CacheStats, CacheWriter, Item, RecordCache};
 pub use render_stage::{Packed, Prepared};
 pub use sink::{BlobSink, SinkError};
 pub use versions::{History, DEFAULT_KEEP_VERSIONS_DAYS};

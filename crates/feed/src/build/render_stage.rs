@@ -90,41 +90,67 @@ impl Prepared {
     /// Renders a batch of indicators (in each variant the collections that select it use) and evaluates the
     /// collection queries on them (on every core, in order), and keeps what the build needs of them.
     pub fn push(&mut self, batch: Vec<Indicator>, collections: &[CollectionConfig], render: &RenderOptions) {
-        let (words, vwords, now) = (self.words, self.vwords, self.now);
-        let variants = &self.variants;
-        let results = par_map(&batch, |ind| {
-            let mut bits = vec![0u64; words];
-            let mut needs = vec![0u64; vwords];
-            for (c, cfg) in collections.iter().enumerate() {
-                if cfg.query.matches_at(ind, now) {
-                    bits[c / 64] |= 1 << (c % 64);
-                    let v = variants.of_collection[c];
-                    needs[v / 64] |= 1 << (v % 64);
-                }
-            }
-            if needs.iter().all(|&w| w == 0) {
-                needs[0] = 1;
-            }
-            let mut packed = Vec::with_capacity(1);
-            for (v, opts) in variants.options.iter().enumerate() {
-                if needs[v / 64] & (1 << (v % 64)) != 0 {
-                    packed.push(stix::render_indicator(ind, opts).map(|r| Packed::from(&r))?);
-                }
-            }
-            Ok((packed, bits, needs))
-        });
+        let results = par_map(&batch, |ind| self.render_one(ind, collections));
         for (ind, result) in batch.into_iter().zip(results) {
             match result {
-                Ok((packed, bits, needs)) => {
-                    self.indicators.push(self.keep.slim(ind, render));
-                    self.rendered.extend(packed);
-                    self.starts.push(u32::try_from(self.rendered.len()).expect("fewer than 4 billion objects"));
-                    self.selected.extend(bits);
-                    self.needs.extend(needs);
-                }
+                Ok(r) => self.append(ind, r, render),
                 Err(e) => self.render_errors.push(e),
             }
         }
+    }
+
+    /// One indicator rendered in each variant the collections that select it use, with their selection.
+    pub(super) fn render_one(
+        &self,
+        ind: &Indicator,
+        collections: &[CollectionConfig],
+    ) -> Result<Rendering, RenderError> {
+        let variants = &self.variants;
+        let mut selected = vec![0u64; self.words];
+        let mut needs = vec![0u64; self.vwords];
+        for (c, cfg) in collections.iter().enumerate() {
+            if cfg.query.matches_at(ind, self.now) {
+                selected[c / 64] |= 1 << (c % 64);
+                let v = variants.of_collection[c];
+                needs[v / 64] |= 1 << (v % 64);
+            }
+        }
+        if needs.iter().all(|&w| w == 0) {
+            needs[0] = 1;
+        }
+        let mut packed = Vec::with_capacity(1);
+        for (v, opts) in variants.options.iter().enumerate() {
+            if needs[v / 64] & (1 << (v % 64)) != 0 {
+                packed.push(stix::render_indicator(ind, opts).map(|r| Packed::from(&r))?);
+            }
+        }
+        Ok(Rendering { packed, selected, needs })
+    }
+
+    /// Keeps a rendered indicator (slimmed to the fields later stages read).
+    pub(super) fn append(&mut self, ind: Indicator, r: Rendering, render: &RenderOptions) {
+        let ind = self.keep.slim(ind, render);
+        self.append_slim(ind, r);
+    }
+
+    /// Keeps an indicator that is slim already (from the record cache) with its rendering.
+    pub(super) fn append_slim(&mut self, ind: Indicator, r: Rendering) {
+        debug_assert_eq!((r.selected.len(), r.needs.len()), (self.words, self.vwords));
+        self.indicators.push(ind);
+        self.rendered.extend(r.packed);
+        self.starts.push(u32::try_from(self.rendered.len()).expect("fewer than 4 billion objects"));
+        self.selected.extend(r.selected);
+        self.needs.extend(r.needs);
+    }
+
+    /// The indicator as [`Prepared::append`] keeps it.
+    pub(super) fn slim(&self, ind: Indicator, render: &RenderOptions) -> Indicator {
+        self.keep.slim(ind, render)
+    }
+
+    /// How many words of collection bits and of variant bits each indicator has.
+    pub(super) fn widths(&self) -> (usize, usize) {
+        (self.words, self.vwords)
     }
 
     /// How many indicators were rendered.
@@ -160,6 +186,13 @@ impl Prepared {
         debug_assert!(needs[v / 64] & (1 << (v % 64)) != 0, "indicator {i} was not rendered in variant {v}");
         &self.rendered[self.starts[i] as usize + before as usize]
     }
+}
+
+/// One indicator's objects (one per variant it needs, in variant order) and which collections select it.
+pub(super) struct Rendering {
+    pub(super) packed: Vec<Packed>,
+    pub(super) selected: Vec<u64>,
+    pub(super) needs: Vec<u64>,
 }
 
 /// Which fields of an indicator a build still needs once it is rendered.

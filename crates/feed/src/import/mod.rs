@@ -102,6 +102,19 @@ pub fn import_file_each(
     path: &std::path::Path,
     each: &mut dyn FnMut(Result<Indicator, RecordError>),
 ) -> Result<(), RecordError> {
+    let name = path.display().to_string();
+    if let Some((reader, bom)) = open_lines(path)? {
+        return xsoar::stream_lines(&name, reader, bom, each);
+    }
+    let got = import_file(path)?;
+    got.indicators.into_iter().for_each(|i| each(Ok(i)));
+    got.errors.into_iter().for_each(|e| each(Err(e)));
+    Ok(())
+}
+
+/// The file as XSOAR JSON lines to stream, with the length of its byte-order mark, when it is one that can be
+/// (see [`xsoar::streamable_lines`]); `None` for a file to read whole.
+pub fn open_lines(path: &std::path::Path) -> Result<Option<(impl std::io::BufRead, usize)>, RecordError> {
     use std::io::Read;
     let name = path.display().to_string();
     let cannot =
@@ -109,17 +122,11 @@ pub fn import_file_each(
     let mut file = std::fs::File::open(path).map_err(cannot)?;
     let mut head = Vec::with_capacity(STREAM_HEAD);
     (&mut file).take(STREAM_HEAD as u64).read_to_end(&mut head).map_err(cannot)?;
-    if head.len() == STREAM_HEAD {
-        if let Some(skip) = xsoar::streamable_lines(&name, &head) {
-            let reader = std::io::BufReader::with_capacity(1 << 20, std::io::Cursor::new(head).chain(file));
-            return xsoar::stream_lines(&name, reader, skip, each);
-        }
+    if head.len() < STREAM_HEAD {
+        return Ok(None);
     }
-    drop(file);
-    let got = import_file(path)?;
-    got.indicators.into_iter().for_each(|i| each(Ok(i)));
-    got.errors.into_iter().for_each(|e| each(Err(e)));
-    Ok(())
+    Ok(xsoar::streamable_lines(&name, &head)
+        .map(|bom| (std::io::BufReader::with_capacity(1 << 20, std::io::Cursor::new(head).chain(file)), bom)))
 }
 
 /// How much of a file is looked at to decide whether it can be streamed; smaller files are read whole.

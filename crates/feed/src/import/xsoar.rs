@@ -120,9 +120,21 @@ pub fn streamable_lines(name: &str, head: &[u8]) -> Option<usize> {
 /// first), handing each record to `each` as it is read: the records and messages [`import_str`] gives.
 pub fn stream_lines(
     name: &str,
-    mut reader: impl std::io::BufRead,
+    reader: impl std::io::BufRead,
     bom: usize,
     each: &mut dyn FnMut(Result<Indicator, RecordError>),
+) -> Result<(), RecordError> {
+    for_each_line(name, reader, bom, &mut |number, line| each(parse_line(&format!("{name}:{number}"), line)))
+}
+
+/// Hands each non-blank line of XSOAR JSON lines from `reader` to `each` with its line number, without its line
+/// end (see [`stream_lines`]); [`parse_line`] makes the record of one. A file that is not UTF-8 is an error for
+/// the whole file, naming the first bad byte.
+pub fn for_each_line(
+    name: &str,
+    mut reader: impl std::io::BufRead,
+    bom: usize,
+    each: &mut dyn FnMut(usize, &str),
 ) -> Result<(), RecordError> {
     let mut buf = Vec::new();
     let mut offset = 0usize; // of the line in the file
@@ -153,13 +165,16 @@ pub fn stream_lines(
         if line.trim().is_empty() {
             continue;
         }
-        let position = format!("{name}:{number}");
-        each(match serde_json::from_str::<Value>(line) {
-            Ok(record) => {
-                indicator_from(&position, record).map_err(|e| RecordError { position, reason: e.to_string() })
-            }
-            Err(e) => Err(RecordError { position, reason: format!("not JSON: {e}") }),
-        });
+        each(number, line);
+    }
+}
+
+/// The record of one line of XSOAR JSON lines, `position` naming it in messages.
+pub fn parse_line(position: &str, line: &str) -> Result<Indicator, RecordError> {
+    let position = position.to_string();
+    match serde_json::from_str::<Value>(line) {
+        Ok(record) => indicator_from(&position, record).map_err(|e| RecordError { position, reason: e.to_string() }),
+        Err(e) => Err(RecordError { position, reason: format!("not JSON: {e}") }),
     }
 }
 

@@ -1,0 +1,526 @@
+//! The record cache: each input record's rendering kept between builds, keyed by the record's bytes, so that a
+//! build with a cache (`build --cache DIR`; `sync` keeps one in its state directory) parses and renders only the
+//! records it has not seen before: a cycle where 1% of a million indicators changed renders ten thousand.
+//! XSOAR JSON lines inputs (what the XSOAR source writes) are read this way; other inputs are read as always.
+//!
+//! A cache belongs to one configuration: its key ([`cache_key`]) hashes the collections (queries and client
+//! settings), the render options, the program that wrote it, and the build time when a query depends on it
+//! (relative dates); a cache under another key is started afresh. The directory holds `data-<generation>`, the
+//! entries one after another (a build appends the ones it rendered), and `index`, which entries the last build
+//! used: a record's hash, where its entry is, its length and checksum. The index is replaced whole by a rename
+//! when a build finishes, so a build that stops midway leaves the last good one (and the data it appended is cut
+//! off when the cache is opened again). An entry whose checksum does not match is a miss: the record is read and
+//! rendered again. When half the data or less is in use, the build writes it anew as the next generation.
+//! One build at a time may use a cache directory (`sync` holds a lock on its state directory).
+
+use super::pool::par_map;
+use super::render_stage::{Packed, Prepared, Rendering};
+use crate::config::CollectionConfig;
+use crate::import::RecordError;
+use crate::indicator::{Fields, Indicator, Relationship};
+use crate::stix::{RenderError, RenderOptions};
+use edge_core::time::Timestamp;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
+
+/// Why a record cache could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("the record cache {path}: {source} (check that the directory is writable, or delete it)")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+/// What the first line of the index says: the format of both files.
+const MAGIC: &[u8; 32] = b"taxii-edge record cache, v1\n\0\0\0\0";
+
+/// Where an entry is in the data file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slot {
+    offset: u64,
+    len: u32,
+    checksum: u64,
+}
+
+/// The key of a cache for this configuration and this program (`program`: what identifies the build's code,
+/// e.g. a hash of the executable): a cache written under another key is not used.
+pub fn cache_key(collections: &[CollectionConfig], render: &RenderOptions, now: Timestamp, program: &[u8]) -> u128 {
+    let uses_now = collections.iter().any(|c| c.query.uses_now());
+    let at = if uses_now { now.0 } else { 0 };
+    // The build time reaches the rendering only through revoke_expired.
+    let mut render = render.clone();
+    if !render.revoke_expired {
+        render.expired_as_of = None;
+    }
+    let text = format!("{collections:?}\n{render:?}\n{at}\n{}", MAGIC.escape_ascii());
+    xxh3_128(&[text.as_bytes(), b"\n", program].concat())
+}
+
+/// A record cache directory, opened for one build.
+pub struct RecordCache {
+    dir: PathBuf,
+    key: u128,
+    generation: u64,
+    index: HashMap<u128, Slot>,
+    data_len: u64,
+}
+
+impl RecordCache {
+    /// Opens (or creates) the cache in `dir` for a build under `key`. An index that is missing, unreadable or
+    /// of another key starts an empty cache.
+    pub fn open(dir: &Path, key: u128) -> Result<RecordCache, CacheError> {
+        let io = |source| CacheError::Io { path: dir.to_path_buf(), source };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let mut cache = RecordCache { dir: dir.to_path_buf(), key, generation: 0, index: HashMap::new(), data_len: 0 };
+        if let Some((generation, data_len, index)) = read_index(&dir.join("index"), key) {
+            cache.generation = generation;
+            cache.data_len = data_len;
+            cache.index = index;
+        }
+        // Data appended after the index was written (a build that did not finish) is cut off.
+        let data = cache.data_path(cache.generation);
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&data).map_err(io)?;
+        if file.metadata().map_err(io)?.len() != cache.data_len {
+            if cache.index.is_empty() {
+                cache.data_len = 0;
+            }
+            file.set_len(cache.data_len).map_err(io)?;
+        }
+        Ok(cache)
+    }
+
+    /// How many records the last build that finished kept.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether it kept none.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// The lookup side (for the thread that reads the inputs) and the writing side (for the one that renders).
+    pub fn split(self) -> Result<(CacheLookup, CacheWriter), CacheError> {
+        let path = self.data_path(self.generation);
+        let io = |source| CacheError::Io { path: path.clone(), source };
+        let read = File::open(&path).map_err(io)?;
+        let append = std::fs::OpenOptions::new().append(true).open(&path).map_err(io)?;
+        let lookup = CacheLookup { index: self.index, data: BufReader::with_capacity(1 << 20, read), at: 0 };
+        let writer = CacheWriter {
+            dir: self.dir,
+            key: self.key,
+            generation: self.generation,
+            data: BufWriter::with_capacity(1 << 20, append),
+            data_len: self.data_len,
+            live: Vec::new(),
+            live_bytes: 0,
+            hits: 0,
+            misses: 0,
+        };
+        Ok((lookup, writer))
+    }
+
+    fn data_path(&self, generation: u64) -> PathBuf {
+        self.dir.join(format!("data-{generation}"))
+    }
+}
+
+/// Reads the index: its generation, the data length it covers and its entries; `None` when it is missing,
+/// damaged or of another key.
+fn read_index(path: &Path, key: u128) -> Option<(u64, u64, HashMap<u128, Slot>)> {
+    let bytes = std::fs::read(path).ok()?;
+    let mut r = Bytes(&bytes);
+    if r.take(MAGIC.len())? != MAGIC || r.u128()? != key {
+        return None;
+    }
+    let (generation, data_len, count) = (r.u64()?, r.u64()?, r.u64()?);
+    let mut index = HashMap::with_capacity(usize::try_from(count).ok()?.min(bytes.len() / 36));
+    for _ in 0..count {
+        let hash = r.u128()?;
+        let slot = Slot { offset: r.u64()?, len: r.u32()?, checksum: r.u64()? };
+        if slot.offset + u64::from(slot.len) > data_len {
+            return None;
+        }
+        index.insert(hash, slot);
+    }
+    let sum = r.u64()?;
+    (r.0.is_empty() && xxh3_64(&bytes[..bytes.len() - 8]) == sum).then_some((generation, data_len, index))
+}
+
+/// The records the last build kept, and their entries.
+pub struct CacheLookup {
+    index: HashMap<u128, Slot>,
+    data: BufReader<File>,
+    at: u64,
+}
+
+impl CacheLookup {
+    /// The entry of the record whose bytes are `line`, when the cache has it whole.
+    pub fn get(&mut self, line: &str) -> Item {
+        let hash = xxh3_128(line.as_bytes());
+        if let Some(&slot) = self.index.get(&hash) {
+            if let Some(entry) = self.read(slot) {
+                return Item::Cached { hash, slot, entry };
+            }
+        }
+        Item::Line { hash, line: line.to_string() }
+    }
+
+    fn read(&mut self, slot: Slot) -> Option<Vec<u8>> {
+        if slot.offset != self.at {
+            let by = i64::try_from(slot.offset).ok()? - i64::try_from(self.at).ok()?;
+            self.data.seek_relative(by).ok()?;
+        }
+        let mut entry = vec![0; slot.len as usize];
+        let read = self.data.read_exact(&mut entry);
+        self.at = slot.offset + u64::from(slot.len);
+        if read.is_err() {
+            // Where the reader is now is unknown: start again from the beginning.
+            self.at = self.data.seek(SeekFrom::Start(0)).unwrap_or(u64::MAX);
+            return None;
+        }
+        (xxh3_64(&entry) == slot.checksum).then_some(entry)
+    }
+}
+
+/// One input record as the reader hands it on: its cached entry, or its line to read and render.
+pub enum Item {
+    Cached { hash: u128, slot: Slot, entry: Vec<u8> },
+    Line { hash: u128, line: String },
+}
+
+/// What a build with a cache rendered and reused.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Records taken from the cache.
+    pub hits: usize,
+    /// Records read and rendered (not in the cache, or changed).
+    pub misses: usize,
+}
+
+/// Where a build puts what it rendered, and which entries it used; [`CacheWriter::commit`] makes that the index.
+pub struct CacheWriter {
+    dir: PathBuf,
+    key: u128,
+    generation: u64,
+    data: BufWriter<File>,
+    data_len: u64,
+    live: Vec<(u128, Slot)>,
+    live_bytes: u64,
+    hits: usize,
+    misses: usize,
+}
+
+impl CacheWriter {
+    fn keep(&mut self, hash: u128, slot: Slot) {
+        self.live.push((hash, slot));
+        self.live_bytes += u64::from(slot.len);
+    }
+
+    fn add(&mut self, hash: u128, entry: &[u8]) -> std::io::Result<()> {
+        let slot = Slot {
+            offset: self.data_len,
+            len: u32::try_from(entry.len()).expect("an entry is under 4 GB"),
+            checksum: xxh3_64(entry),
+        };
+        self.data.write_all(entry)?;
+        self.data_len += entry.len() as u64;
+        self.keep(hash, slot);
+        Ok(())
+    }
+
+    /// Makes the entries this build used the cache's index (writing the data anew first when half of it or
+    /// less is in use).
+    pub fn commit(mut self) -> Result<CacheStats, CacheError> {
+        let stats = CacheStats { hits: self.hits, misses: self.misses };
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| CacheError::Io { path, source }
+        };
+        let old = self.dir.join(format!("data-{}", self.generation));
+        self.data.flush().map_err(io(&old))?;
+        // A record that came twice is kept once; then the entries in the order they sit in the data.
+        self.live.sort_unstable_by_key(|&(h, s)| (h, s.offset));
+        self.live.dedup_by_key(|&mut (h, _)| h);
+        self.live_bytes = self.live.iter().map(|(_, s)| u64::from(s.len)).sum();
+        self.live.sort_unstable_by_key(|&(_, s)| s.offset);
+        if self.data_len > 0 && self.live_bytes * 2 <= self.data_len {
+            self.compact(&old)?;
+        }
+        let mut index = Vec::with_capacity(MAGIC.len() + 40 + self.live.len() * 36);
+        index.extend_from_slice(MAGIC);
+        index.extend_from_slice(&self.key.to_le_bytes());
+        for n in [self.generation, self.data_len, self.live.len() as u64] {
+            index.extend_from_slice(&n.to_le_bytes());
+        }
+        for (hash, slot) in &self.live {
+            index.extend_from_slice(&hash.to_le_bytes());
+            index.extend_from_slice(&slot.offset.to_le_bytes());
+            index.extend_from_slice(&slot.len.to_le_bytes());
+            index.extend_from_slice(&slot.checksum.to_le_bytes());
+        }
+        let sum = xxh3_64(&index);
+        index.extend_from_slice(&sum.to_le_bytes());
+        let (tmp, path) = (self.dir.join("index.tmp"), self.dir.join("index"));
+        std::fs::write(&tmp, &index).map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        // Data files of other generations are no longer named by the index.
+        let current = format!("data-{}", self.generation);
+        for entry in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with("data-") && name != current {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        Ok(stats)
+    }
+
+    /// Copies the entries in use into the next generation's data file, in the order they sit in the old one.
+    fn compact(&mut self, old: &Path) -> Result<(), CacheError> {
+        let next = self.dir.join(format!("data-{}", self.generation + 1));
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| CacheError::Io { path, source }
+        };
+        let mut from = BufReader::with_capacity(1 << 20, File::open(old).map_err(io(old))?);
+        let mut to = BufWriter::with_capacity(1 << 20, File::create(&next).map_err(io(&next))?);
+        let (mut at, mut len) = (0u64, 0u64);
+        let mut entry = Vec::new();
+        for (_, slot) in &mut self.live {
+            from.seek_relative(i64::try_from(slot.offset - at).unwrap_or(i64::MAX)).map_err(io(old))?;
+            entry.resize(slot.len as usize, 0);
+            from.read_exact(&mut entry).map_err(io(old))?;
+            at = slot.offset + u64::from(slot.len);
+            to.write_all(&entry).map_err(io(&next))?;
+            slot.offset = len;
+            len += u64::from(slot.len);
+        }
+        to.flush().map_err(io(&next))?;
+        self.generation += 1;
+        self.data_len = len;
+        Ok(())
+    }
+}
+
+impl Prepared {
+    /// Takes a batch of input records read with a cache: cached ones as they were, the others read, rendered
+    /// and added to the cache (on every core, in order). Returns the records that could not be read.
+    pub fn push_items(
+        &mut self,
+        batch: Vec<(String, Item)>,
+        collections: &[CollectionConfig],
+        render: &RenderOptions,
+        cache: &mut CacheWriter,
+    ) -> Result<Vec<RecordError>, CacheError> {
+        enum Done {
+            Cached(Indicator, Rendering),
+            Fresh(Indicator, Rendering, Vec<u8>),
+            Bad(RecordError),
+            Failed(RenderError),
+        }
+        let (words, vwords) = self.widths();
+        let done = par_map(&batch, |(position, item)| match item {
+            Item::Cached { entry, .. } => match decode(entry, words, vwords) {
+                Some((ind, r)) => Done::Cached(ind, r),
+                None => Done::Bad(RecordError {
+                    position: position.clone(),
+                    reason: "its record cache entry cannot be read: delete the cache directory".into(),
+                }),
+            },
+            Item::Line { line, .. } => match crate::import::xsoar::parse_line(position, line) {
+                Err(e) => Done::Bad(e),
+                Ok(ind) => match self.render_one(&ind, collections) {
+                    Err(e) => Done::Failed(e),
+                    Ok(r) => {
+                        let ind = self.slim(ind, render);
+                        let entry = encode(&ind, &r);
+                        Done::Fresh(ind, r, entry)
+                    }
+                },
+            },
+        });
+        let mut bad = Vec::new();
+        for ((_, item), done) in batch.into_iter().zip(done) {
+            match (item, done) {
+                (Item::Cached { hash, slot, .. }, Done::Cached(ind, r)) => {
+                    cache.keep(hash, slot);
+                    cache.hits += 1;
+                    self.append_slim(ind, r);
+                }
+                (Item::Line { hash, .. }, Done::Fresh(ind, r, entry)) => {
+                    let path = cache.dir.join(format!("data-{}", cache.generation));
+                    cache.add(hash, &entry).map_err(|source| CacheError::Io { path, source })?;
+                    cache.misses += 1;
+                    self.append_slim(ind, r);
+                }
+                (_, Done::Bad(e)) => bad.push(e),
+                (_, Done::Failed(e)) => self.render_errors.push(e),
+                (_, Done::Cached(..) | Done::Fresh(..)) => unreachable!("each item is done as what it is"),
+            }
+        }
+        Ok(bad)
+    }
+}
+
+/// An entry: the slim indicator, then its objects and its collection and variant bits.
+fn encode(ind: &Indicator, r: &Rendering) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256 + r.packed.iter().map(|p| p.heads.len() + p.json.len() + 48).sum::<usize>());
+    put_str(&mut out, &ind.value);
+    put_str(&mut out, &ind.xsoar_type);
+    out.push(ind.score);
+    put_u32(&mut out, ind.tags.len());
+    ind.tags.iter().for_each(|t| put_str(&mut out, t));
+    for t in [ind.created.0, ind.modified.0, ind.expiration.map_or(i64::MIN, |t| t.0)] {
+        out.extend_from_slice(&t.to_le_bytes());
+    }
+    let fields: Vec<(&String, &serde_json::Value)> = ind.fields.iter().collect();
+    put_bytes(&mut out, &serde_json::to_vec(&fields).expect("fields serialise"));
+    put_u32(&mut out, ind.relationships.len());
+    for rel in &ind.relationships {
+        put_str(&mut out, &rel.name);
+        put_str(&mut out, &rel.target_value);
+        put_opt(&mut out, rel.tip_id.as_deref());
+        put_opt(&mut out, rel.description.as_deref());
+    }
+    put_str(&mut out, &ind.origin);
+    put_u32(&mut out, r.packed.len());
+    for p in &r.packed {
+        put_str(&mut out, &p.heads);
+        p.ends.iter().for_each(|e| out.extend_from_slice(&e.to_le_bytes()));
+        put_bytes(&mut out, &p.json);
+        out.extend_from_slice(&p.json21_len.to_le_bytes());
+        out.extend_from_slice(&p.json_len.to_le_bytes());
+        out.extend_from_slice(&p.version.0.to_le_bytes());
+        out.extend_from_slice(&p.h21.to_le_bytes());
+        out.extend_from_slice(&p.h20.map_or(0, |h| h).to_le_bytes());
+        out.push(u8::from(p.h20.is_some()));
+        out.extend_from_slice(&p.content.to_le_bytes());
+    }
+    r.selected.iter().chain(&r.needs).for_each(|w| out.extend_from_slice(&w.to_le_bytes()));
+    out
+}
+
+/// The entry [`encode`] wrote, or `None` when it is not one (for these widths of bits).
+fn decode(entry: &[u8], words: usize, vwords: usize) -> Option<(Indicator, Rendering)> {
+    let mut r = Bytes(entry);
+    let value = r.string()?;
+    let xsoar_type = r.string()?;
+    let score = r.take(1)?[0];
+    let tags = (0..r.u32()?).map(|_| r.string()).collect::<Option<Vec<_>>>()?;
+    let (created, modified, expiration) = (r.i64()?, r.i64()?, r.i64()?);
+    let fields: Vec<(String, serde_json::Value)> = serde_json::from_slice(r.bytes()?).ok()?;
+    let relationships = (0..r.u32()?)
+        .map(|_| {
+            Some(Relationship { name: r.string()?, target_value: r.string()?, tip_id: r.opt()?, description: r.opt()? })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let origin = r.string()?;
+    let ind = Indicator {
+        value,
+        xsoar_type,
+        score,
+        tags,
+        created: Timestamp(created),
+        modified: Timestamp(modified),
+        expiration: (expiration != i64::MIN).then_some(Timestamp(expiration)),
+        fields: fields.into_iter().collect::<Fields>(),
+        relationships,
+        origin,
+    };
+    let packed = (0..r.u32()?)
+        .map(|_| {
+            let heads = r.string()?.into_boxed_str();
+            let ends = [r.u16()?, r.u16()?, r.u16()?];
+            let json = r.bytes()?.to_vec().into_boxed_slice();
+            let (json21_len, json_len, version, h21, h20) = (r.u32()?, r.u32()?, r.i64()?, r.u64()?, r.u64()?);
+            let h20 = (r.take(1)?[0] == 1).then_some(h20);
+            let content = r.u32()?;
+            let fits = ends[0] <= ends[1] && ends[1] <= ends[2] && usize::from(ends[2]) <= heads.len();
+            let cut = |e: u16| heads.is_char_boundary(usize::from(e));
+            (fits && ends.iter().all(|&e| cut(e))).then_some(Packed {
+                heads,
+                ends,
+                json,
+                json21_len,
+                json_len,
+                version: Timestamp(version),
+                h21,
+                h20,
+                content,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let selected = (0..words).map(|_| r.u64()).collect::<Option<Vec<_>>>()?;
+    let needs = (0..vwords).map(|_| r.u64()).collect::<Option<Vec<_>>>()?;
+    let rendered: u32 = needs.iter().map(|w| w.count_ones()).sum();
+    (r.0.is_empty() && rendered as usize == packed.len()).then_some((ind, Rendering { packed, selected, needs }))
+}
+
+fn put_u32(out: &mut Vec<u8>, n: usize) {
+    out.extend_from_slice(&u32::try_from(n).expect("under 4 GB").to_le_bytes());
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_u32(out, b.len());
+    out.extend_from_slice(b);
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_bytes(out, s.as_bytes());
+}
+
+fn put_opt(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => {
+            out.push(1);
+            put_str(out, s);
+        }
+        None => out.push(0),
+    }
+}
+
+/// A reader over an entry's or the index's bytes: `None` when they end too soon.
+struct Bytes<'a>(&'a [u8]);
+
+impl<'a> Bytes<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = (self.0.get(..n)?, self.0.get(n..)?);
+        self.0 = rest;
+        Some(head)
+    }
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+    fn u16(&mut self) -> Option<u16> {
+        self.array().map(u16::from_le_bytes)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        self.array().map(u32::from_le_bytes)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        self.array().map(u64::from_le_bytes)
+    }
+    fn i64(&mut self) -> Option<i64> {
+        self.array().map(i64::from_le_bytes)
+    }
+    fn u128(&mut self) -> Option<u128> {
+        self.array().map(u128::from_le_bytes)
+    }
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+    fn string(&mut self) -> Option<String> {
+        std::str::from_utf8(self.bytes()?).ok().map(str::to_string)
+    }
+    fn opt(&mut self) -> Option<Option<String>> {
+        match self.take(1)?[0] {
+            0 => Some(None),
+            1 => self.string().map(Some),
+            _ => None,
+        }
+    }
+}
