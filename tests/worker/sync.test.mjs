@@ -304,6 +304,8 @@ test('sync pulls XSOAR, a TAXII collection and a file; publishes only what chang
   const third = await sync(config);
   assert.equal(third.status, 0, third.stderr);
   assert.match(third.stdout, /source partner: 253 records/);
+  // The XSOAR records (JSON lines) the last build rendered come from the record cache: only the 2 new ones render.
+  assert.match(third.stdout, /record cache .*: 2500 records reused, 2 read and rendered/);
   const fresh = await poll('All', all1.last);
   const freshIds = fresh.objects.map((o) => o.id);
   assert.equal(new Set(freshIds).size, freshIds.length, 'nothing twice');
@@ -325,6 +327,7 @@ test('sync pulls XSOAR, a TAXII collection and a file; publishes only what chang
   const restore = await sync(config);
   assert.equal(restore.status, 0, restore.stderr);
   assert.match(restore.stdout, /indicators read/);
+  assert.match(restore.stdout, /record cache .*: 2502 records reused, 0 read and rendered/);
   assert.match(restore.stdout, /sync: published/);
   assert.equal((await poll('All')).objects.length, 2500 + 2 + 253 + 31);
 

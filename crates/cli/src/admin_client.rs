@@ -196,8 +196,9 @@ impl Admin {
     /// Uploads what the worker lacks, then makes the snapshot current with `switch` (`keep`, a duration such as
     /// "24h", tells the worker how long replaced snapshots stay in its history). `progress` is told of each upload.
     ///
-    /// The worker is asked once about every blob the snapshot reaches; the missing ones are uploaded
-    /// [`UPLOADERS`] at a time, then checked again (only those) before the switch.
+    /// The worker is asked once about every blob the snapshot reaches (but those a compare-and-swap switch
+    /// takes from the snapshot it replaces); the missing ones are uploaded [`UPLOADERS`] at a time, then
+    /// checked again (only those) before the switch. With `TAXII_EDGE_TIMINGS` set, each step's time is printed.
     pub fn publish(
         &self,
         dir: &SnapshotDir,
@@ -205,25 +206,31 @@ impl Admin {
         progress: &dyn Fn(usize, usize),
     ) -> Result<Published, PublishError> {
         let keys = dir.keys().map_err(PublishError::Snapshot)?;
-        let missing = self.missing(&keys)?;
+        // Blobs the build took from the snapshot a compare-and-swap switch replaces (not written into `dir`) are on
+        // the worker: that snapshot is current, and the worker refuses to delete what it reaches (and if it is no
+        // longer current, the switch is refused). Only the others are asked about, before and after the switch.
+        let asked: Vec<String> =
+            keys.iter().filter(|k| switch.replaces.is_none() || dir.has_blob(k)).cloned().collect();
+        let step = crate::timings::Phases::start("publish:");
+        let missing = self.missing(&asked)?;
+        step.mark(&format!("ask about {} of {} blobs", asked.len(), keys.len()));
         let mut out = Published { snapshot: dir.file.snapshot.clone(), blobs: keys.len(), ..Published::default() };
         out.bytes_uploaded = self.upload(dir, &missing, "uploading", progress)?;
         out.uploaded = missing.len();
+        step.mark(&format!("upload {} blobs, {} MB", missing.len(), out.bytes_uploaded / 1_000_000));
         let still = self.missing(&missing)?;
         if let Some(first) = still.first() {
             return Err(PublishError::StillMissing { count: still.len(), first: first.clone() });
         }
         self.switch(&dir.file.manifest, switch)?;
+        step.mark("check the uploads and switch");
         // A prune running elsewhere between the first check and the switch could have deleted a blob of this
         // snapshot that no current snapshot reached; from the switch on the worker refuses to delete what the
         // current snapshot reaches, so one more check after it (re-uploading anything gone) closes that window.
-        // Blobs the build took from the snapshot a compare-and-swap switch replaced (not written into `dir`) need
-        // no check: that snapshot was current until this switch, so the worker refused to delete them.
-        let at_risk: Vec<String> =
-            keys.iter().filter(|k| switch.replaces.is_none() || dir.has_blob(k)).cloned().collect();
-        let gone = self.missing(&at_risk)?;
+        let gone = self.missing(&asked)?;
         out.bytes_uploaded += self.upload(dir, &gone, "re-uploading", &|_, _| {})?;
         out.uploaded += gone.len();
+        step.mark("check again after the switch");
         Ok(out)
     }
 

@@ -23,6 +23,7 @@ mod inputs;
 mod progress;
 mod sync;
 mod taxii_reads;
+mod timings;
 
 use clap::Parser;
 use commands::{Command, EXIT_CODES};

@@ -230,27 +230,29 @@ pub fn previous_state(src: &dyn BlobSource, manifest_key: &str) -> Result<Dates,
         let index: CollectionIndex = serde_json::from_slice(&src.blob(&c.index)?)
             .map_err(|source| SnapshotDirError::InvalidIndex { key: c.index.clone(), source })?;
         // Base entries, then the delta's: a delta entry for a record the base lists replaces it (its streams
-        // changed: it was compacted out of one or all of them).
-        let mut by_date: std::collections::BTreeMap<i64, (ShardEntry, bool)> = std::collections::BTreeMap::new();
+        // changed: it was compacted out of one or all of them). Sorted by date_added (then base before delta),
+        // which no two records of one of them share.
+        let mut entries: Vec<(ShardEntry, bool)> = Vec::new();
         let mut aliases = HashMap::new();
         for (keys, delta) in [(&index.id_shards, false), (&index.id_delta, true)] {
-            let mut seen = std::collections::HashSet::new();
             for key in keys {
                 let shard = IdShard::decode(src.blob(key)?)
                     .map_err(|source| SnapshotDirError::IdShard { key: key.clone(), source })?;
-                for e in shard.entries() {
-                    if !seen.insert(e.d) {
-                        return Err(SnapshotDirError::SharedDate { index: c.index.clone() });
-                    }
-                    by_date.insert(e.d, (e, delta));
-                }
+                entries.extend(shard.entries().map(|e| (e, delta)));
                 aliases.extend(shard.aliases().map(|(h, d)| (d, h)));
             }
         }
-        let mut records = Vec::with_capacity(by_date.len());
-        let mut in_delta = Vec::with_capacity(by_date.len());
-        for (d, (mut e, delta)) in by_date {
-            e.h20 = aliases.get(&d).copied();
+        entries.sort_unstable_by_key(|(e, delta)| (e.d, *delta));
+        if entries.windows(2).any(|w| (w[0].0.d, w[0].1) == (w[1].0.d, w[1].1)) {
+            return Err(SnapshotDirError::SharedDate { index: c.index.clone() });
+        }
+        let mut records = Vec::with_capacity(entries.len());
+        let mut in_delta = Vec::with_capacity(entries.len());
+        for (i, &(mut e, delta)) in entries.iter().enumerate() {
+            if entries.get(i + 1).is_some_and(|(next, _)| next.d == e.d) {
+                continue; // the delta's entry for this record follows
+            }
+            e.h20 = aliases.get(&e.d).copied();
             records.push(e);
             in_delta.push(delta);
         }

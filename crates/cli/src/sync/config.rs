@@ -193,9 +193,9 @@ pub fn env(name: &str, what: &str) -> Result<String, ConfigError> {
 
 /// The `[build]` table as `build` arguments: `key = true` → `--key`, `key = false` → nothing, a list → one
 /// comma-joined value, anything else → `--key value` (underscores become hyphens). `customer_string_env` reads the
-/// customer string from the environment. Options sync sets itself (config, input, out, previous…) are refused.
+/// customer string from the environment. Options sync sets itself (config, input, out, previous, cache…) are refused.
 pub fn build_args(loaded: &Loaded) -> Result<Vec<String>, ConfigError> {
-    const OWN: [&str; 7] = ["config", "input", "out", "previous", "previous_url", "token", "now"];
+    const OWN: [&str; 8] = ["config", "input", "out", "previous", "previous_url", "token", "now", "cache"];
     let mut out = Vec::new();
     for (key, value) in &loaded.build {
         let bad = |why: &str| ConfigError::BuildOption { path: loaded.file.clone(), key: key.clone(), why: why.into() };

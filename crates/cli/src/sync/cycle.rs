@@ -70,7 +70,7 @@ pub struct Cycle<'a> {
 impl Cycle<'_> {
     /// Runs one cycle.
     pub fn run(&self) -> Result<Outcome, CycleError> {
-        let phase = Phases::start();
+        let phase = crate::timings::Phases::start("sync");
         let pulled = self.pull()?;
         phase.mark("pull");
         let previous = SyncState::read(&self.loaded.state);
@@ -203,7 +203,8 @@ impl Cycle<'_> {
 
     /// Builds into a fresh directory under the state directory, on the worker's current snapshot: read from the
     /// directory of the build that made it current when this sync published it last (the worker is asked only
-    /// for what that directory lacks), else from the worker. Older build directories are deleted.
+    /// for what that directory lacks), else from the worker. Older build directories are deleted. The build keeps
+    /// its record cache in `<state>/cache`.
     fn build(&self, inputs: &[PathBuf]) -> Result<PathBuf, CycleError> {
         let root = self.loaded.state.join("build");
         let current = self.admin.current_snapshot()?;
@@ -214,6 +215,8 @@ impl Cycle<'_> {
             argv.extend(["--previous".into(), path(dir)]);
         }
         argv.extend(["--previous-url".into(), self.loaded.publish.url.clone(), "--token".into(), self.token.into()]);
+        // Records a cycle saw before are not parsed or rendered again.
+        argv.extend(["--cache".into(), path(&self.loaded.state.join("cache"))]);
         argv.push("--input".into());
         argv.extend(inputs.iter().map(|p| path(p)));
         argv.extend(self.build_args.iter().cloned());
@@ -238,25 +241,6 @@ impl Cycle<'_> {
             return Ok(false);
         };
         Ok(current.collections == built.collections)
-    }
-}
-
-/// The time each phase of a cycle took, on standard error when `TAXII_EDGE_TIMINGS` is set (the benchmark).
-struct Phases {
-    on: bool,
-    last: std::cell::Cell<std::time::Instant>,
-}
-
-impl Phases {
-    fn start() -> Phases {
-        Phases { on: std::env::var_os("TAXII_EDGE_TIMINGS").is_some(), last: std::time::Instant::now().into() }
-    }
-
-    fn mark(&self, what: &str) {
-        if self.on {
-            eprintln!("[timing] sync {what}: {:.2} s", self.last.get().elapsed().as_secs_f64());
-        }
-        self.last.set(std::time::Instant::now());
     }
 }
 

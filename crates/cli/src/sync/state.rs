@@ -37,20 +37,29 @@ pub struct LastBuild {
 
 /// A digest of everything a build reads: the collections file, the build options and each source's input file.
 pub fn inputs_digest(collections: &Path, build_args: &[String], inputs: &[PathBuf]) -> Result<String, SourceError> {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
+    use std::io::Read;
+    use xxhash_rust::xxh3::Xxh3;
+    let mut h = Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
     for path in std::iter::once(&collections.to_path_buf()).chain(inputs) {
-        let mut file = std::fs::File::open(path).map_err(|source| SourceError::State { path: path.clone(), source })?;
-        let mut file_hash = Sha256::new();
-        std::io::copy(&mut file, &mut file_hash).map_err(|source| SourceError::State { path: path.clone(), source })?;
+        let fail = |source| SourceError::State { path: path.clone(), source };
+        let mut file = std::fs::File::open(path).map_err(fail)?;
+        let mut file_hash = Xxh3::new();
+        loop {
+            let n = file.read(&mut buf).map_err(fail)?;
+            if n == 0 {
+                break;
+            }
+            file_hash.update(&buf[..n]);
+        }
         h.update(path.display().to_string().as_bytes());
-        h.update(file_hash.finalize());
+        h.update(&file_hash.digest128().to_le_bytes());
     }
     for a in build_args {
         h.update(a.as_bytes());
-        h.update([0]);
+        h.update(&[0]);
     }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(format!("{:032x}", h.digest128()))
 }
 
 impl SyncState {

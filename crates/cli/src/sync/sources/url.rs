@@ -36,9 +36,17 @@ pub fn pull(url: &str, dir: &Path, name: &str) -> Result<Pulled, SourceError> {
     Ok(Pulled { input, records })
 }
 
-/// The records a file holds (good or bad), for the shrink check; a file that cannot be read at all fails.
+/// The records a file holds (good or bad), for the shrink check; a file that cannot be read at all fails. In XSOAR
+/// JSON lines each line is a record, so they are counted without being read (a million in well under a second);
+/// other files are read.
 fn count(path: &Path) -> Result<usize, SourceError> {
+    let fail = |e: edge_feed::import::RecordError| SourceError::Protocol(e.to_string());
     let mut n = 0usize;
-    edge_feed::import::import_file_each(path, &mut |_| n += 1).map_err(|e| SourceError::Protocol(e.to_string()))?;
+    if let Some((lines, bom)) = edge_feed::import::open_lines(path).map_err(fail)? {
+        let name = path.display().to_string();
+        edge_feed::import::xsoar::for_each_line(&name, lines, bom, &mut |_, _| n += 1).map_err(fail)?;
+        return Ok(n);
+    }
+    edge_feed::import::import_file_each(path, &mut |_| n += 1).map_err(fail)?;
     Ok(n)
 }
