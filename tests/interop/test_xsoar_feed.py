@@ -339,19 +339,18 @@ def test_two_fetches_over_20_deliver_nothing_twice_in_the_xsoar_profile(worker, 
 def test_xsoar_gets_every_indicator_its_own_server_would_give(worker, status, version):
     """Every (value, type) that XSOAR's reader takes from XSOAR's own TAXII2 Server on the demo feed arrives
     from the xsoar-profile collection (which selects the whole feed), plus what that server drops (Mutex, ASN
-    values as XSOAR has them, SHA-512-only files). Over 2.0 a registry key can only travel in a pattern, whose
-    string escapes `\\` as valid STIX requires; XSOAR's reader takes the pattern's text as it is (and removes its
-    spaces), so those keys arrive escaped: the README tells XSOAR users to use TAXII 2.1."""
+    values as XSOAR has them, SHA-512-only files), exactly: registry keys with their backslashes, spaces and
+    quotes included. XSOAR's server serves these as SCOs over 2.0 too, whose `key` the reader takes as it is;
+    a pattern could not carry them to this reader (it keeps a string's escapes, removes spaces and ends a
+    value at its first quote, escaped or not)."""
     got = XsoarFeed(collection(worker, status, "For Cortex XSOAR", version)).fetch()
     ours = values(got)
     expected = {e for e in map(xsoar_server_then_reader, demo_records()) if e}
-    keys = {e for e in expected if e[1] == "Registry Key"}
-    if version == "2.0":
-        expected -= keys
-        escaped = {(v.replace(" ", "").replace("\\", "\\\\"), t) for v, t in keys}
-        assert escaped <= ours, escaped - ours
+    keys = {v for v, t in expected if t == "Registry Key"}
+    assert all("\\" in k for k in keys) and any("'" in k for k in keys) and any(" " in k for k in keys), keys
     missing = expected - ours
     assert not missing, sorted(missing)[:10]
+    assert not [v for v, _ in ours if "\\\\" in v], "no value arrives with its escapes"
     # Beyond what XSOAR's server gives: mutexes, and ASNs as XSOAR writes them.
     assert {i["value"] for i in got if i.get("type") == "ASN"} >= {"AS64503"}
     assert any(i.get("type") == "Mutex" for i in got)
