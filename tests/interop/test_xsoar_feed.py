@@ -13,7 +13,7 @@ What it follows, function by function:
     `(\\w.*?hashes\\..*?=)'(.*?)'` (then the CIDR ones), the type by the first key of
     `STIX_2_TYPES_TO_CORTEX_TYPES` found in the match (`get_indicators_from_indicator_groups`), and in the
     default "Skip indicators with more than a single observation" mode nothing when a pattern yields more
-    than one;
+    than one (`XsoarFeed(skip_complex=False)`: that setting off, one indicator per comparison found);
   - the SCO parsers: `parse_general_sco_indicator` (value), `parse_sco_autonomous_system_indicator`
     (`str(number)`), `parse_sco_file_indicator` (SHA-256, else SHA-1, else MD5, else nothing; sets the object's
     `value`), `parse_sco_mutex_indicator` (name), `parse_sco_account_indicator` (user_id),
@@ -339,19 +339,18 @@ def test_two_fetches_over_20_deliver_nothing_twice_in_the_xsoar_profile(worker, 
 def test_xsoar_gets_every_indicator_its_own_server_would_give(worker, status, version):
     """Every (value, type) that XSOAR's reader takes from XSOAR's own TAXII2 Server on the demo feed arrives
     from the xsoar-profile collection (which selects the whole feed), plus what that server drops (Mutex, ASN
-    values as XSOAR has them, SHA-512-only files). Over 2.0 a registry key can only travel in a pattern, whose
-    string escapes `\\` as valid STIX requires; XSOAR's reader takes the pattern's text as it is (and removes its
-    spaces), so those keys arrive escaped: the README tells XSOAR users to use TAXII 2.1."""
+    values as XSOAR has them, SHA-512-only files), exactly: registry keys with their backslashes, spaces and
+    quotes included. XSOAR's server serves these as SCOs over 2.0 too, whose `key` the reader takes as it is;
+    a pattern could not carry them to this reader (it keeps a string's escapes, removes spaces and ends a
+    value at its first quote, escaped or not)."""
     got = XsoarFeed(collection(worker, status, "For Cortex XSOAR", version)).fetch()
     ours = values(got)
     expected = {e for e in map(xsoar_server_then_reader, demo_records()) if e}
-    keys = {e for e in expected if e[1] == "Registry Key"}
-    if version == "2.0":
-        expected -= keys
-        escaped = {(v.replace(" ", "").replace("\\", "\\\\"), t) for v, t in keys}
-        assert escaped <= ours, escaped - ours
+    keys = {v for v, t in expected if t == "Registry Key"}
+    assert all("\\" in k for k in keys) and any("'" in k for k in keys) and any(" " in k for k in keys), keys
     missing = expected - ours
     assert not missing, sorted(missing)[:10]
+    assert not [v for v, _ in ours if "\\\\" in v], "no value arrives with its escapes"
     # Beyond what XSOAR's server gives: mutexes, and ASNs as XSOAR writes them.
     assert {i["value"] for i in got if i.get("type") == "ASN"} >= {"AS64503"}
     assert any(i.get("type") == "Mutex" for i in got)
@@ -405,3 +404,32 @@ def test_reports_arrive_with_references_in_the_xsoar_profile(worker, status):
         named = {objects[r].get("name") or objects[r].get("value") for r in refs if r in objects}
         assert targets and targets <= named, (name, targets - named)
         assert refs, name
+
+
+@pytest.mark.parametrize("version", ["2.1", "2.0"])
+def test_with_complex_patterns_kept_xsoar_gets_every_value_once(worker, status, version):
+    """XSOAR's feed with "Skip indicators with more than a single observation" off (FeedTAXII2.py:
+    `skip_complex_mode` is true only for `observation_operator_mode` = COMPLEX_OBSERVATION_MODE_SKIP;
+    TAXII2ApiModule.py `STIX2XSOARParser.get_indicators_from_indicator_groups` then returns every comparison a
+    pattern's regexes find, one indicator each, instead of none for more than one). On the xsoar-profile
+    collection that changes nothing: one comparison per pattern that the reader reads (`x_xsoar_value` beside
+    a comparison it does not read), so every value arrives once, the same as in the default mode, and a second
+    fetch brings none again. A default collection over 2.0 shows why the profile matters here too: each file
+    arrives once per hash its pattern ORs."""
+    def fetch(title, skip_complex):
+        feed = XsoarFeed(collection(worker, status, title, version), skip_complex=skip_complex)
+        first = [i for i in feed.fetch() if i["value"] != "$$DummyIndicator$$"]
+        second = [i for i in feed.fetch() if i["value"] != "$$DummyIndicator$$"]
+        return [(i["value"], i["type"]) for i in first], second
+
+    kept, again = fetch("For Cortex XSOAR", False)
+    skipped, _ = fetch("For Cortex XSOAR", True)
+    assert len(kept) > 250
+    assert len(kept) == len(set(kept)), sorted(v for v in kept if kept.count(v) > 1)[:10]
+    assert sorted(kept) == sorted(skipped)
+    assert again == []
+    if version == "2.0":
+        files = [r for r in demo_records() if r["indicator_type"] == "File"]
+        default, _ = fetch("File hashes", False)
+        assert len(default) > len(files), "each multi-hash file arrives once per hash"
+        assert {v for v, t in default if t == "File"} >= {xsoar_server_then_reader(r)[0] for r in files}

@@ -12,8 +12,9 @@
 //   (chosen from the bundle's `spec_version`), `get_manifest(id=<last object>)` and `added_after` = its first
 //   record's date_added, until `len(response["objects"]) == 0` (read unconditionally: a bundle without `objects`
 //   raises KeyError). Over 2.0 that `added_after` also stays for the next collection: one collection's last
-//   date_added would become the next one's `added_after`, which no server whose collections were added at the same
-//   time can satisfy, so the 2.0 runs here use one connector (one `Taxii2`) per collection, as a 2.0 user must.
+//   date_added becomes the next one's `added_after`, which no server can serve without loss once two publishes
+//   fall between runs (docs/PROTOCOL.md; the test "one connector for two collections" shows it), so the other 2.0
+//   runs here use one connector (one `Taxii2`) per collection, as a 2.0 user must.
 
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -173,6 +174,76 @@ for (const version of ['2.1', '2.0']) {
 function newConnector() {
   return { filters: {}, state: {} };
 }
+
+// Why a 2.0 user needs one connector per collection (docs/PROTOCOL.md, "OpenCTI's connector over TAXII 2.0"):
+// collections C1, C2 read in that order by one connector, two publishes between two runs (the first adds to C2,
+// the second to C1). C2's records of the first publish were added before C1's of the second, so C1's paging
+// leaves an `added_after` past all of them: the run loses them, and so does every later run (its `added_after`
+// is the previous run's start). One connector per collection, over the same publishes, gets everything, and so
+// does one connector over 2.1 (the connector's default, `taxii2.v21`), which pages with `next`.
+test('OpenCTI taxii2 connector over 2.0, one connector for two collections: two publishes between runs lose records', async () => {
+  w = await startWorker();
+  root = `${w.url}/threatintel/`;
+  const cols = { C1: 'type:Domain', C2: 'type:IP' };
+  const args = () => ['--previous-url', w.url, '--token', ADMIN_TOKEN];
+  const releaseTo = (indicators, now) =>
+    publish(w.url, buildSnapshot({ collections: cols, indicators, now, args: args() }));
+  const dateAdded = async (title) => {
+    const c = (await get(`${root}collections/`, { accept: T20 })).json.collections.find((x) => x.title === title);
+    const r = await get(`${root}collections/${c.id}/manifest/`, { accept: T20 });
+    return Object.fromEntries((r.json.objects ?? []).map((e) => [e.id, e.date_added]));
+  };
+  const one = newConnector();
+  const each = { C1: newConnector(), C2: newConnector() };
+  const one21 = newConnector();
+  const runAll = async (clock) => {
+    const perCollection = {};
+    for (const [t, c] of Object.entries(each)) Object.assign(perCollection, await run(c, clock, '2.0', t));
+    const over21 = await run(one21, clock, '2.1');
+    return { shared: await run(one, clock, '2.0'), perCollection, over21 };
+  };
+  const t0 = Date.parse('2026-01-01T00:00:00Z');
+  const hour = 3600 * 1000;
+
+  const d0 = domains(30);
+  releaseTo(d0, '2026-01-01T00:00:00Z');
+  const served0 = await served('2.0');
+  const served21 = [await served('2.1')];
+  assert.deepEqual(Object.keys(served0), ['C1', 'C2'], 'the connector reads C1, then C2');
+  let r = await runAll(t0 + hour);
+  exactly(r.shared, served0, 'run 1, one connector');
+  exactly(r.perCollection, served0, 'run 1, a connector per collection');
+  exactly(r.over21, served21[0], 'run 1, one connector over 2.1');
+
+  // Two publishes before the next run: the first adds to C2 only, the second to C1 only.
+  const i1 = ipIndicators(40);
+  releaseTo(d0.concat(i1), '2026-01-01T02:00:00Z');
+  const served1 = await served('2.0');
+  const d2 = domains(20, { start: 30 });
+  releaseTo(d0.concat(i1, d2), '2026-01-01T03:00:00Z');
+  const served2 = await served('2.0');
+  served21.push(await served('2.1'));
+  const c2FromFirst = minus(served1, served0).C2;
+  const c1FromSecond = minus(served2, served1).C1;
+  assert.ok(c2FromFirst.length >= 40 && c1FromSecond.length >= 20, 'each publish adds to its collection');
+  const [added1, added2] = [await dateAdded('C1'), await dateAdded('C2')];
+  const newestC2 = c2FromFirst.map((id) => added2[id]).sort().at(-1);
+  const oldestC1 = c1FromSecond.map((id) => added1[id]).sort()[0];
+  assert.ok(newestC2 < oldestC1, `C2's records of the first publish (to ${newestC2}) predate C1's of the second (from ${oldestC1})`);
+
+  r = await runAll(t0 + 4 * hour);
+  exactly(r.perCollection, minus(served2, served0), 'run 2, a connector per collection: everything new');
+  exactly(r.over21, minus(served21[1], served21[0]), 'run 2, one connector over 2.1: everything new');
+  // One connector: C1 complete, then C2 asked with C1's newest date_added as `added_after`: nothing.
+  const newestC1 = Object.values(added1).sort().at(-1);
+  assert.equal(one.filters.added_after, newestC1, "C2 was asked with C1's newest date_added");
+  exactly(r.shared, { C1: c1FromSecond, C2: [] }, 'run 2, one connector: C2 of the first publish lost');
+  r = await runAll(t0 + 5 * hour);
+  const nothing = { C1: [], C2: [] };
+  exactly(r.perCollection, nothing, 'run 3, a connector per collection');
+  exactly(r.shared, nothing, 'run 3, one connector: the lost records never come');
+  exactly(r.over21, nothing, 'run 3, one connector over 2.1');
+});
 
 // The demo feed as `npm start` serves it: every collection (the Sentinel and XSOAR ones included), two runs in a
 // row with nothing published between: the first delivers each collection's every object once, the second nothing.

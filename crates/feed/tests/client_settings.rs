@@ -99,7 +99,17 @@ fn observables_xsoar_cannot_read_by_their_stix_property_carry_its_value_too() {
         ("Software", "putty", json!({}), "[software:name = 'putty']"),
     ];
     for (ty, value, custom, pattern) in cases {
-        let r = render(&ind(ty, value, custom), &xsoar());
+        let i = ind(ty, value, custom);
+        if value.contains('\\') {
+            // No pattern carries a backslash to XSOAR's reader: an SCO in both versions (the next test), the
+            // pattern only where `as_indicator` asks for an indicator.
+            let sco_type = if ty == "Mutex" { "mutex" } else { "windows-registry-key" };
+            let opts = RenderOptions { as_indicator: [sco_type.to_string()].into(), ..xsoar() };
+            let r = render(&i, &opts);
+            assert_eq!((r.json20["pattern"].clone(), r.json21["pattern"].clone()), (json!(pattern), json!(pattern)));
+            continue;
+        }
+        let r = render(&i, &xsoar());
         assert_eq!(r.json20["pattern"], pattern, "{ty}");
         if ty == "ASN" || ty == "DomainGlob" {
             // An ASN is an indicator over 2.1 too: the SCO's integer `number` would lose XSOAR's `AS`.
@@ -108,6 +118,37 @@ fn observables_xsoar_cannot_read_by_their_stix_property_carry_its_value_too() {
             assert_ne!(r.type21, "indicator", "{ty}");
         }
     }
+}
+
+#[test]
+fn values_no_pattern_carries_to_xsoar_are_scos_over_both_versions_in_the_xsoar_profile() {
+    // XSOAR's reader keeps a pattern string's escapes, removes its spaces and ends a value at its first quote:
+    // these values reach it whole only as SCOs (as XSOAR's own server serves them, over 2.0 too).
+    let cases = [
+        ("Registry Key", "HKEY_CURRENT_USER\\Software\\O'Hare Sync\\Run", "windows-registry-key", "key"),
+        ("Mutex", "Global\\m1", "mutex", "name"),
+        ("Email", "o'brien@example.com", "email-addr", "value"),
+        ("URL", "https://example.com/a b", "url", "value"),
+    ];
+    for (ty, value, sco_type, prop) in cases {
+        let i = ind(ty, value, json!({}));
+        let r = render(&i, &xsoar());
+        assert_eq!((r.type20.as_str(), r.type21.as_str()), (sco_type, sco_type), "{ty}");
+        for (o, created) in [(&r.json20, "2024-03-01T10:00:00.123Z"), (&r.json21, "2024-03-01T10:00:00.123456Z")] {
+            assert_eq!((o["type"].as_str(), o[prop].as_str()), (Some(sco_type), Some(value)), "{ty}");
+            assert_eq!(o["created"], created, "{ty}");
+            assert!(o.get("pattern").is_none());
+        }
+        assert!(r.json20.get("spec_version").is_none());
+        assert!(r.json20["id"].as_str().unwrap().starts_with(&format!("{sco_type}--")));
+        // The default profile: an indicator over 2.0 (and over 2.1 for values the 2.1 schema refuses), its
+        // pattern's string escaped as STIX requires.
+        let d = render(&i, &stix());
+        assert_eq!(d.type20, "indicator", "{ty}");
+        assert!(d.json20["pattern"].as_str().unwrap().contains(&value.replace('\\', "\\\\").replace('\'', "\\'")));
+    }
+    // A value a pattern carries stays an indicator over 2.0.
+    assert_eq!(render(&ind("Mutex", "GlobalM1", json!({})), &xsoar()).type20, "indicator");
 }
 
 #[test]

@@ -172,9 +172,9 @@ pub(super) const PRODUCTS: &[&str] =
 pub(super) const REG_PATHS: &[&str] = &[
     "HKEY_LOCAL_MACHINE\\Software\\Microsoft\\Windows\\CurrentVersion\\Run",
     "HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion\\Run",
-    "HKEY_LOCAL_MACHINE\\Software\\Microsoft\\Windows\\CurrentVersion\\RunOnce",
+    "HKEY_LOCAL_MACHINE\\Software\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon",
     "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services",
-    "HKEY_CURRENT_USER\\Software\\Classes\\ms-settings\\shell\\open\\command",
+    "HKEY_CURRENT_USER\\Software\\Northwind Traders\\O'Hare Sync\\Run",
 ];
 pub(super) const CAMEL_A: &[&str] =
     &["Update", "Sync", "Cloud", "Secure", "Media", "Driver", "Print", "Shell", "Task", "System", "Net", "Office"];

@@ -107,8 +107,10 @@ pub enum Profile {
     #[default]
     Stix,
     /// What Cortex XSOAR's TAXII 2 feed (FeedTAXII2 over TAXII2ApiModule) reads, as XSOAR's own TAXII2 Server
-    /// writes it, in valid STIX wherever that reads; two non-strict forms, named in the README: 2.1 SCOs carry
-    /// `created` and `modified`, and over 2.0 infrastructure and location keep their 2.1 type names.
+    /// writes it, in valid STIX wherever that reads; three non-strict forms, named in the README: 2.1 SCOs carry
+    /// `created` and `modified`, over 2.0 infrastructure and location keep their 2.1 type names, and an
+    /// observable whose value no pattern carries to XSOAR's reader (a quote, a backslash or a space) is an SCO
+    /// in both versions (over 2.0 at the top level).
     Xsoar,
 }
 

@@ -394,7 +394,10 @@ pub struct XsoarForm {
 ///   pattern ORs XSOAR's value as the custom property `x_xsoar_value` (which it reads) with the STIX comparison
 ///   (which every other matcher reads): `[autonomous-system:x_xsoar_value = 'AS64503' OR
 ///   autonomous-system:number = 64503]`. The value is XSOAR's own (an ASN keeps its `AS`), an account's is its
-///   `user_id` when it has one (what XSOAR's reader takes from the SCO);
+///   `user_id` when it has one (what XSOAR's reader takes from the SCO). A value with a quote, a backslash or
+///   a space (most registry keys and mutexes) reaches that reader whole from no pattern
+///   ([`xsoar_pattern_carries`]): the renderer serves it as an SCO instead, and this pattern is used only where
+///   `as_indicator` asks for an indicator;
 /// - Software: its reader knows no software; the default pattern.
 pub fn xsoar_form(ind: &Indicator, obs: Obs, o: &Observable) -> XsoarForm {
     let v = ind.value.trim();
@@ -429,6 +432,15 @@ pub fn xsoar_form(ind: &Indicator, obs: Obs, o: &Observable) -> XsoarForm {
         }
     };
     XsoarForm { value, pattern }
+}
+
+/// Whether a pattern can carry `value` to XSOAR's reader as it is. That reader takes the text between the
+/// quotes of a `…value='…'` comparison after removing every space (TAXII2ApiModule.py, `parse_indicator` and
+/// `INDICATOR_OPERATOR_VAL_FORMAT_PATTERN`, `'(.*?)'`): a string's escapes stay (`\\` arrives as two
+/// backslashes), its spaces go, and a quote ends the value, escaped or not. A value without `'`, `\` and
+/// spaces arrives whole.
+pub fn xsoar_pattern_carries(value: &str) -> bool {
+    !value.contains(['\'', '\\', ' '])
 }
 
 /// `[type:path = 'value']` with the value escaped.

@@ -1,8 +1,8 @@
 //! Renders one indicator as its STIX 2.1 and 2.0 objects.
 //!
 //! - Observable types: over 2.1 an SCO (`spec_version`, its own properties, markings and extension only), or an
-//!   `indicator` with a pattern when its SCO type is in `as_indicator` (a domain glob always); over 2.0 always
-//!   an `indicator` (2.0 has no top-level SCOs).
+//!   `indicator` with a pattern when its SCO type is in `as_indicator` (a domain glob always); over 2.0 an
+//!   `indicator` (2.0 has no top-level SCOs; the xsoar profile's exception is below).
 //! - Other types: the SDO of their kind in both versions. STIX 2.0 has no infrastructure or location: there they
 //!   are the custom objects `x-taxii-edge-infrastructure` / `x-taxii-edge-location` with the same properties.
 //! - `created` / `modified` carry microseconds over 2.1 and exactly milliseconds over 2.0 (which requires
@@ -11,8 +11,11 @@
 //!   [`super::observable`]).
 //! - The `xsoar` profile ([`Profile::Xsoar`]): indicator patterns and names as XSOAR's feed reads them
 //!   ([`super::observable::xsoar_form`]), an ASN always an indicator (its value keeps XSOAR's `AS`), a File SCO
-//!   without `name`, and two non-strict forms: 2.1 SCOs with `created` / `modified`, 2.0 infrastructure and
-//!   location under their 2.1 type names.
+//!   without `name`, and three non-strict forms: 2.1 SCOs with `created` / `modified`, 2.0 infrastructure and
+//!   location under their 2.1 type names, and an observable whose value no pattern carries to XSOAR's reader
+//!   ([`super::observable::xsoar_pattern_carries`]: a quote, a backslash or a space) an SCO in both versions
+//!   (over 2.0 at the top level, as XSOAR's own 2.0 server serves it; over 2.1 even a value the schema refuses)
+//!   unless `as_indicator` names its type.
 //!
 //! Properties, in this fixed order: type, spec_version (2.1), id, created_by_ref, created, modified, name,
 //! description, the type's own, aliases, kill_chain_phases, revoked, labels, confidence (2.1),
@@ -26,7 +29,9 @@ use super::ids;
 use super::kind::{kind_of, unmapped, Kind, Obs};
 use super::markings::{Tlp, TlpError};
 use super::object_ids::{extension_definition_id, producer_id, relationship_id};
-use super::observable::{observable, sco_id, vocab_word, xsoar_form, ObservableError};
+use super::observable::{
+    observable, sco_id, vocab_word, xsoar_form, xsoar_pattern_carries, Observable, ObservableError,
+};
 use super::{ExtensionFields, Profile, RenderOptions, Rendered};
 use crate::indicator::Indicator;
 use edge_core::time::{TimeError, Timestamp};
@@ -108,16 +113,28 @@ pub(super) fn render_one(ind: &Indicator, opts: &RenderOptions) -> Result<Render
                 false => (ind.value.clone(), o.pattern.clone()),
             };
             let indicator_id = ids::sdo_id(&opts.namespace, "indicator", &ind.value);
-            let id20 = opts.id_for(&indicator_id, false);
-            let json20 = indicator(&c, &id20, &name, &pattern, false);
+            let as_indicator = opts.as_indicator.contains(o.sco_type);
+            // Non-strict in the xsoar profile: a value no pattern carries to XSOAR's reader is an SCO in both
+            // versions (over 2.0, as XSOAR's own 2.0 server serves every observable), unless `as_indicator`
+            // asks for an indicator. Its reader has no software parser.
+            let xsoar_sco = xsoar && obs != Obs::Software && !as_indicator && !xsoar_pattern_carries(&name);
             // XSOAR's reader takes an ASN's `number` as its value: an indicator keeps XSOAR's (`AS64503`); it
             // drops a file SCO with no SHA-256, SHA-1 or MD5: an indicator carries its SHA-512.
             let unread_file = obs == Obs::File
                 && !["SHA-256", "SHA-1", "MD5"]
                     .iter()
                     .any(|h| o.props.get("hashes").is_some_and(|m| m.get(h).is_some()));
-            let always = o.always_indicator || (xsoar && (obs == Obs::Asn || unread_file));
-            let (id21, type21, json21) = if always || opts.as_indicator.contains(o.sco_type) {
+            let always = !xsoar_sco && (o.always_indicator || (xsoar && (obs == Obs::Asn || unread_file)));
+            let (id20, type20, json20) = if xsoar_sco {
+                let id20 = opts.id_for(&o.id, false);
+                let json20 = sco(&c, &o, &id20, false);
+                (id20, o.sco_type.to_string(), json20)
+            } else {
+                let id20 = opts.id_for(&indicator_id, false);
+                let json20 = indicator(&c, &id20, &name, &pattern, false);
+                (id20, "indicator".to_string(), json20)
+            };
+            let (id21, type21, json21) = if always || as_indicator {
                 (indicator_id.clone(), "indicator".to_string(), indicator(&c, &indicator_id, &name, &pattern, true))
             } else {
                 if xsoar && obs == Obs::File {
@@ -125,24 +142,9 @@ pub(super) fn render_one(ind: &Indicator, opts: &RenderOptions) -> Result<Render
                     o.props.remove("name");
                     o.id = sco_id("file", &o.props);
                 }
-                let mut m = object_start(o.sco_type, &o.id, true);
-                if xsoar {
-                    // Non-strict: XSOAR's feed keeps each object's `modified` and fails on an object without it.
-                    m.insert("created".into(), stamp(ind.created, true));
-                    m.insert("modified".into(), stamp(c.modified, true));
-                }
-                m.extend(o.props);
-                if let Some(t) = c.tlp {
-                    m.insert("object_marking_refs".into(), json!([t.id()]));
-                }
-                // A file's extensions contribute to its id: the XSOAR fields would change it, so files
-                // carry them only as indicators.
-                if o.sco_type != "file" {
-                    add_fields(&c, o.sco_type, true, &mut m);
-                }
-                (o.id, o.sco_type.to_string(), Value::Object(m).to_string())
+                (o.id.clone(), o.sco_type.to_string(), sco(&c, &o, &o.id, true))
             };
-            Ok(Rendered { id21, type21, json21, id20, type20: "indicator".into(), json20, version })
+            Ok(Rendered { id21, type21, json21, id20, type20, json20, version })
         }
         Kind::Sdo(t) => {
             let key = match (t, ind.field_str("mitreid")) {
@@ -195,6 +197,27 @@ fn ts(t: Timestamp) -> Value {
 /// `created` / `modified`: microseconds in 2.1, milliseconds in 2.0 (which requires exactly that).
 pub fn stamp(t: Timestamp, v21: bool) -> Value {
     json!(if v21 { t.to_micros_string() } else { t.to_millis_string() })
+}
+
+/// An observable as an SCO: its own properties, markings and XSOAR fields; in the xsoar profile with `created`
+/// and `modified` (non-strict: XSOAR's feed keeps each object's `modified` and fails on an object without it).
+/// Over 2.0 only the xsoar profile makes one (STIX 2.0 has no top-level SCOs).
+fn sco(c: &Common<'_>, o: &Observable, id: &str, v21: bool) -> String {
+    let mut m = object_start(o.sco_type, id, v21);
+    if c.opts.profile == Profile::Xsoar {
+        m.insert("created".into(), stamp(c.ind.created, v21));
+        m.insert("modified".into(), stamp(c.modified, v21));
+    }
+    m.extend(o.props.clone());
+    if let Some(t) = c.tlp {
+        m.insert("object_marking_refs".into(), json!([t.id()]));
+    }
+    // A file's extensions contribute to its id: the XSOAR fields would change it, so files carry them only as
+    // indicators.
+    if o.sco_type != "file" {
+        add_fields(c, o.sco_type, v21, &mut m);
+    }
+    Value::Object(m).to_string()
 }
 
 /// How every object begins: type, spec_version (2.1 only), id.
