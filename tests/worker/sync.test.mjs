@@ -549,11 +549,12 @@ test('a cycle builds on its own last build: the previous snapshot is not read fr
   // API (`build --previous-url`); this test failed then. The build says how many blobs of the previous snapshot it
   // read from the worker (TAXII_EDGE_TIMINGS); the proxy counts every blob read (prune reads manifests and indexes).
   const own = await startWorker();
-  const reads = { blobs: 0 };
+  const reads = { blobs: 0, asked: 0 };
   const proxy = http.createServer(async (req, res) => {
     const chunks = [];
     for await (const c of req) chunks.push(c);
     if (req.method === 'GET' && req.url.startsWith('/admin/blobs/')) reads.blobs++;
+    if (req.method === 'POST' && req.url === '/admin/missing') reads.asked += JSON.parse(Buffer.concat(chunks)).length;
     const r = await fetch(`${own.url}${req.url}`, { method: req.method, headers: { authorization: req.headers.authorization ?? '' }, body: ['GET', 'HEAD'].includes(req.method) ? undefined : Buffer.concat(chunks) });
     res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
     res.end(Buffer.from(await r.arrayBuffer()));
@@ -570,13 +571,16 @@ test('a cycle builds on its own last build: the previous snapshot is not read fr
   /** One cycle: how many blobs its build read from the worker, and how many objects a poller sees as new after it. */
   let last;
   const cycle = async () => {
+    reads.asked = 0;
     const r = await sync(config, ['--once'], { ...ENV, TAXII_EDGE_TIMINGS: '1' });
     assert.equal(r.status, 0, r.stderr);
     const m = r.stderr.match(/blobs of the previous snapshot read from the worker: (\d+)/);
     assert.ok(m, r.stderr);
     const polled = await poll('All', last, own.url);
     last = polled.last;
-    return { read: Number(m[1]), polled: polled.objects.length };
+    const uploaded = Number(r.stdout.match(/\((\d+) blobs uploaded/)[1]);
+    const asked = r.stderr.match(/publish: ask about (\d+) of (\d+) blobs/);
+    return { read: Number(m[1]), polled: polled.objects.length, uploaded, asked: reads.asked, wrote: Number(asked[1]), blobs: Number(asked[2]) };
   };
   try {
     setRows();
@@ -589,6 +593,10 @@ test('a cycle builds on its own last build: the previous snapshot is not read fr
     const third = await cycle();
     assert.equal(third.polled, 60);
     assert.equal(third.read, 0, 'the third cycle builds on the second\'s directory');
+    // The publish asks the worker only about the blobs the build wrote (before the switch and after it) and once
+    // more about those it uploaded: the rest are the replaced snapshot's. Before, every blob was asked about twice.
+    assert.ok(third.wrote < third.blobs / 2, JSON.stringify(third));
+    assert.equal(third.asked, 2 * third.wrote + third.uploaded, JSON.stringify(third));
 
     // Another publisher in between: the cycle falls back to reading the worker's snapshot, and builds on it.
     publishRival(own.url, 5, 90000);

@@ -206,11 +206,19 @@ impl Admin {
         progress: &dyn Fn(usize, usize),
     ) -> Result<Published, PublishError> {
         let keys = dir.keys().map_err(PublishError::Snapshot)?;
-        // Blobs the build took from the snapshot a compare-and-swap switch replaces (not written into `dir`) are on
-        // the worker: that snapshot is current, and the worker refuses to delete what it reaches (and if it is no
-        // longer current, the switch is refused). Only the others are asked about, before and after the switch.
-        let asked: Vec<String> =
-            keys.iter().filter(|k| switch.replaces.is_none() || dir.has_blob(k)).cloned().collect();
+        // Blobs the build took from the snapshot a compare-and-swap switch replaces are on the worker: that snapshot
+        // is current, and the worker refuses to delete what it reaches (and if it is no longer current, the switch
+        // is refused). Only the others are asked about, before and after the switch: those the build says it
+        // wrote, else those in `dir` (a build on a worker holds only what it wrote and what it read).
+        let wrote = dir.file.built_on.as_ref().and_then(|on| on.wrote.as_ref());
+        let asked: Vec<String> = match (&switch.replaces, wrote) {
+            (None, _) => keys.clone(),
+            (Some(_), Some(wrote)) => {
+                let wrote: std::collections::HashSet<&String> = wrote.iter().collect();
+                keys.iter().filter(|k| wrote.contains(k)).cloned().collect()
+            }
+            (Some(_), None) => keys.iter().filter(|k| dir.has_blob(k)).cloned().collect(),
+        };
         let step = crate::timings::Phases::start("publish:");
         let missing = self.missing(&asked)?;
         step.mark(&format!("ask about {} of {} blobs", asked.len(), keys.len()));

@@ -104,6 +104,11 @@ pub struct SnapshotFile {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BuiltOn {
     pub snapshot: Option<String>,
+    /// The blobs the build wrote; every other blob its snapshot reaches is one of `snapshot`'s, so a
+    /// publish that replaces `snapshot` need not ask the worker about them. `None` in a directory an older build
+    /// wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrote: Option<Vec<String>>,
 }
 
 /// Writes one blob under `<dir>/blobs/<key>`; a blob already there is left as it is (same key, same bytes). The

@@ -164,6 +164,7 @@ pub fn run(args: Args) -> Result<(), Fail> {
     if let (Some(dir), Some(stats)) = (&cache, cached) {
         say!("record cache {}: {} records reused, {} read and rendered", dir.display(), stats.hits, stats.misses);
     }
+    let phases = crate::timings::Phases::start("build:");
     let mut previous_dir = None;
     let mut built_on = None;
     let admin;
@@ -189,7 +190,7 @@ pub fn run(args: Args) -> Result<(), Fail> {
                 Some(copy) => Some((copy.file.snapshot.clone(), copy.file.manifest.clone())),
                 None => admin.pointer()?.map(|p| (p.snapshot, p.manifest)),
             };
-            built_on = Some(dir::BuiltOn { snapshot: manifest.as_ref().map(|(s, _)| s.clone()) });
+            built_on = Some(dir::BuiltOn { snapshot: manifest.as_ref().map(|(s, _)| s.clone()), wrote: None });
             let layered = dir::Layered::new(local_copy.as_ref(), &admin);
             let state = match manifest {
                 Some((_, m)) => dir::previous_state(&layered, &m)?,
@@ -199,6 +200,7 @@ pub fn run(args: Args) -> Result<(), Fail> {
             state
         }
     };
+    phases.mark("read the previous snapshot's indexes and id shards");
     // Blobs are written as they are made; bad records are reported (and fail the build) before any is written.
     let mut skipped = bad_records.len();
     let spin = spinner(&format!("writing {read} indicators"));
@@ -221,6 +223,15 @@ pub fn run(args: Args) -> Result<(), Fail> {
         BuildError::BadRecords { .. } => bad(e.to_string()),
         e => Fail::from(e.to_string()),
     })?;
+    phases.mark("build the collections and write their blobs");
+    if let Some(on) = built_on.as_mut() {
+        // What the build wrote, before the reused blobs are linked in beside it.
+        let written = SnapshotDir::open(&out).map_err(|e| Fail::from(e.to_string()))?;
+        let keys = written.keys().map_err(|e| Fail::from(e.to_string()))?;
+        let mut wrote: Vec<String> = keys.into_iter().filter(|k| written.has_blob(k)).collect();
+        wrote.sort();
+        on.wrote = Some(wrote);
+    }
     if let Some(prev) = &previous_dir {
         dir::fill_from(&out, prev)?;
     }
@@ -232,6 +243,7 @@ pub fn run(args: Args) -> Result<(), Fail> {
             eprintln!("[timing] blobs of the previous snapshot read from the worker: {}", layered.fetched());
         }
     }
+    phases.mark("link the reused blobs into the directory");
     if built_on.is_some() {
         // Its publish replaces exactly the snapshot it was built on (see SnapshotFile::built_on).
         let mut file = SnapshotDir::open(&out).map_err(|e| Fail::from(e.to_string()))?.file;
