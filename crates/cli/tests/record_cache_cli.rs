@@ -49,8 +49,8 @@ const COLLECTIONS: &str = r#"{
   "XSOAR": {"query": "", "profile": "xsoar"}
 }"#;
 
-/// Builds `lines` into `out`; returns the snapshot id and the output.
-fn build(dir: &Path, lines: &[String], out: &str, extra: &[&str]) -> (String, Output) {
+/// Runs `build` on `lines` (written to `<out>.jsonl`) into `out`, with `extra` options.
+fn run_build(dir: &Path, lines: &[String], out: &str, extra: &[&str]) -> Output {
     let config = dir.join("collections.json");
     if !config.exists() {
         std::fs::write(&config, COLLECTIONS).unwrap();
@@ -58,20 +58,15 @@ fn build(dir: &Path, lines: &[String], out: &str, extra: &[&str]) -> (String, Ou
     let input = dir.join(format!("{out}.jsonl"));
     std::fs::write(&input, lines.join("\n")).unwrap();
     let out = dir.join(out);
-    let mut args = vec![
-        "build",
-        "--config",
-        config.to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--now",
-        "2026-01-02T00:00:00Z",
-        "--skip-bad",
-    ];
+    let (config, input, out) = (config.to_str().unwrap(), input.to_str().unwrap(), out.to_str().unwrap());
+    let mut args = vec!["build", "--config", config, "--input", input, "--out", out, "--now", "2026-01-02T00:00:00Z"];
     args.extend(extra);
-    let o = run(&args);
+    run(&args)
+}
+
+/// Builds `lines` into `out`, skipping bad records; returns the snapshot id and the output.
+fn build(dir: &Path, lines: &[String], out: &str, extra: &[&str]) -> (String, Output) {
+    let o = run_build(dir, lines, out, &[&["--skip-bad"], extra].concat());
     assert!(o.status.success(), "{}", text(&o));
     let id = text(&o).lines().find_map(|l| l.strip_prefix("snapshot ")).unwrap().split(' ').next().unwrap().into();
     (id, o)
@@ -97,6 +92,21 @@ fn cache_counts(o: &Output) -> (usize, usize) {
     (numbers[0], numbers[1])
 }
 
+/// A scratch directory, the cache path in it and `count` generated records.
+fn setup(tag: &str, count: usize) -> (PathBuf, PathBuf, Vec<String>) {
+    let dir = scratch(tag);
+    let lines = generated(&dir, count);
+    (dir.clone(), dir.join("cache"), lines)
+}
+
+/// Fills the cache with `lines`; returns how many records rendered (all of them are in the cache then).
+fn fill(dir: &Path, cache: &str, lines: &[String]) -> usize {
+    let (_, o) = build(dir, lines, "fill", &["--cache", cache]);
+    let (reused, rendered) = cache_counts(&o);
+    assert_eq!(reused, 0, "a new cache");
+    rendered
+}
+
 /// Every 100th line gets a later `modified` (a new version of that indicator).
 fn changed(lines: &[String]) -> Vec<String> {
     lines
@@ -115,10 +125,8 @@ fn changed(lines: &[String]) -> Vec<String> {
 
 #[test]
 fn a_cached_build_is_byte_for_byte_the_build_without_the_cache() {
-    let dir = scratch("same");
-    let cache = dir.join("cache");
+    let (dir, cache, lines) = setup("same", 3000);
     let cache = cache.to_str().unwrap();
-    let lines = generated(&dir, 3000);
     let (plain, _) = build(&dir, &lines, "plain", &[]);
     let (first, o) = build(&dir, &lines, "first", &["--cache", cache]);
     let (reused, misses) = cache_counts(&o);
@@ -145,13 +153,10 @@ fn a_cached_build_is_byte_for_byte_the_build_without_the_cache() {
 
 #[test]
 fn a_damaged_cache_is_rendered_again_and_never_trusted() {
-    let dir = scratch("damaged");
-    let cache_dir = dir.join("cache");
+    let (dir, cache_dir, lines) = setup("damaged", 800);
     let cache = cache_dir.to_str().unwrap();
-    let lines = generated(&dir, 800);
     let (plain, _) = build(&dir, &lines, "plain", &[]);
-    let (_, o) = build(&dir, &lines, "fill", &["--cache", cache]);
-    let (_, all) = cache_counts(&o);
+    let all = fill(&dir, cache, &lines);
 
     // Bytes flipped in the middle of the data: those entries fail their checksum and are rendered again.
     let data = cache_dir.join("data-0");
@@ -190,12 +195,9 @@ fn a_damaged_cache_is_rendered_again_and_never_trusted() {
 
 #[test]
 fn another_configuration_does_not_use_the_cache() {
-    let dir = scratch("key");
-    let cache = dir.join("cache");
+    let (dir, cache, lines) = setup("key", 500);
     let cache = cache.to_str().unwrap();
-    let lines = generated(&dir, 500);
-    let (_, o) = build(&dir, &lines, "fill", &["--cache", cache]);
-    let (_, all) = cache_counts(&o);
+    let all = fill(&dir, cache, &lines);
     // Other render options: nothing reused, and the snapshot is that configuration's own.
     let (plain, _) = build(&dir, &lines, "plain", &["--producer", "someone else"]);
     let (id, o) = build(&dir, &lines, "other", &["--cache", cache, "--producer", "someone else"]);
@@ -209,10 +211,8 @@ fn another_configuration_does_not_use_the_cache() {
 
 #[test]
 fn bad_records_are_reported_with_the_cache_as_without_it() {
-    let dir = scratch("bad");
-    let cache = dir.join("cache");
+    let (dir, cache, mut lines) = setup("bad", 200);
     let cache = cache.to_str().unwrap();
-    let mut lines = generated(&dir, 200);
     lines.insert(10, "{not json".to_string());
     lines.insert(20, r#"{"value":"x","indicator_type":"No Such Type","timestamp":"2025-01-01T00:00:00Z"}"#.to_string());
     let skipped = |o: &Output| {
@@ -229,29 +229,15 @@ fn bad_records_are_reported_with_the_cache_as_without_it() {
         assert_eq!(skipped(&o), want, "{round}: the same records, positions and reasons");
     }
     // Without --skip-bad the build fails the same way with the cache.
-    let input = dir.join("plain.jsonl");
-    let config = dir.join("collections.json");
-    let o = run(&[
-        "build",
-        "--config",
-        config.to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--out",
-        dir.join("strict").to_str().unwrap(),
-        "--cache",
-        cache,
-    ]);
+    let o = run_build(&dir, &lines, "strict", &["--cache", cache]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("plain.jsonl:11: not JSON"), "{}", text(&o));
+    assert!(text(&o).contains("strict.jsonl:11: not JSON"), "{}", text(&o));
 }
 
 #[test]
 fn the_data_is_written_anew_when_most_of_it_is_no_longer_used() {
-    let dir = scratch("compact");
-    let cache_dir = dir.join("cache");
+    let (dir, cache_dir, lines) = setup("compact", 600);
     let cache = cache_dir.to_str().unwrap();
-    let lines = generated(&dir, 600);
     let (_, o) = build(&dir, &lines, "a", &["--cache", cache]);
     let (_, all) = cache_counts(&o);
     // Every record changed: the old entries are dead, more than half the data: a new generation.
