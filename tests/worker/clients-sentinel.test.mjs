@@ -6,7 +6,9 @@
 // request, which tests/worker/clients.test.mjs replays on a large collection):
 // - configured with an API root URL and a collection id; it checks the collection first (a bad one shows "TAXII API
 //   root URL or collection id is not valid");
-// - TAXII 2.1: `Accept: application/taxii+json; version=2.1` (with the space), pages followed by `next` while `more`;
+// - TAXII 2.1: `Accept: application/taxii+json; version=2.1` (with the space), pages followed by `next` while `more`
+//   (it sends no `limit`: each demo collection fits one page of the server's default size, so `next` is followed on
+//   the 10,000-object collection of tests/worker/clients.test.mjs, not here);
 //   TAXII 2.0: `Accept: application/vnd.oasis.taxii+json; version=2.0`, pages by `Range: items a-b` until the
 //   Content-Range reaches its total (or a 416 says there is nothing);
 // - "Import indicators": "All available" on the first poll (no added_after), then each poll asks for what was
