@@ -2,27 +2,43 @@
 // it pages with added_after = the last page's X-TAXII-Date-Added-Last cut to milliseconds, as
 // `new Date(header).toISOString()` does. With several objects in one millisecond it would read the same page forever;
 // date_added values are whole, distinct milliseconds, so the cut is exact: it ends, with every object once.
+// The poller in two shapes: the cursor moved on every page (pages end when one comes back empty), or pages followed
+// by `next` within a run (the run's own added_after repeated, as taxii2-client and OpenCTI's ingester send it) and
+// the cursor kept for the next run. It speaks TAXII 2.1 only (no 2.0 Range paging), so it is run over 2.1 only.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWorker, buildSnapshot, ipIndicators, get, publish, ADMIN_TOKEN } from '../harness.mjs';
+import { join } from 'node:path';
+import { startWorker, buildSnapshot, ipIndicators, get, publish, ADMIN_TOKEN, ROOT } from '../harness.mjs';
 
 const COLLECTIONS = { 'All IPs': 'type:IP' };
 const MAX_REQUESTS = 50;
 let w;
+let demo;
 after(() => w?.stop());
+after(() => demo?.stop());
 
-/** Reads everything after `after` (a JS ISO string, or undefined for all); gives up after MAX_REQUESTS. */
-async function poll(objectsUrl, after) {
+/**
+ * Reads everything after `after` (a JS ISO string, or undefined for all); gives up after MAX_REQUESTS. With `next`,
+ * one run: pages followed by `next` (with the run's added_after) until `more` is false; without, the cursor moves
+ * on every page until a page comes back empty. Either way the returned `after` is the last header cut to ms.
+ */
+async function poll(objectsUrl, after, { next = false } = {}) {
   const seen = [];
+  const query = (since) => (since ? `${objectsUrl}?limit=100&added_after=${since}` : `${objectsUrl}?limit=100`);
+  const start = after;
+  let url = query(after);
   for (let requests = 0; ; requests++) {
     assert.ok(requests < MAX_REQUESTS, `still polling after ${MAX_REQUESTS} requests: the millisecond cursor does not move`);
-    const r = await get(after ? `${objectsUrl}?limit=100&added_after=${after}` : `${objectsUrl}?limit=100`);
+    const r = await get(url);
     assert.equal(r.status, 200, r.text);
     const objects = r.json.objects ?? [];
     if (objects.length === 0) return { seen, after };
     seen.push(...objects.map((o) => o.id));
     after = new Date(r.headers.get('x-taxii-date-added-last')).toISOString();
+    if (!next) url = query(after);
+    else if (r.json.more) url = `${query(start)}&next=${encodeURIComponent(r.json.next)}`;
+    else return { seen, after };
   }
 }
 
@@ -61,4 +77,37 @@ test('a millisecond cursor ends, misses nothing and sees nothing twice, across p
     else assert.ok(m.date_added > newest1, 'a new object comes after every earlier one');
   }
   assert.equal(new Set(all.map((m) => m.date_added)).size, 1300);
+});
+
+/** Every object id of a collection, by plain `next` paging. */
+async function listing(objectsUrl) {
+  const ids = [];
+  for (let url = `${objectsUrl}?limit=500`; ; ) {
+    const r = await get(url);
+    assert.equal(r.status, 200, r.text);
+    ids.push(...(r.json.objects ?? []).map((o) => o.id));
+    if (!r.json.more) return ids;
+    url = `${objectsUrl}?limit=500&next=${encodeURIComponent(r.json.next)}`;
+  }
+}
+
+// The demo feed as `npm start` serves it: every collection (the Sentinel and XSOAR ones included), two runs in a row
+// in both shapes: the first gets every object of the collection once, the second (from the first's cursor) nothing.
+test('a millisecond cursor over every collection of the demo feed, twice in a row (2.1)', async () => {
+  demo = await startWorker({ snapshot: join(ROOT, 'demo', 'snapshot') });
+  const cols = (await get(`${demo.url}/threatintel/collections/`)).json.collections;
+  assert.ok(cols.length >= 9, 'the demo has its nine collections');
+  for (const c of cols) {
+    const objects = `${demo.url}/threatintel/collections/${c.id}/objects/`;
+    const all = await listing(objects);
+    assert.ok(all.length > 0, c.title);
+    for (const next of [false, true]) {
+      const label = `${c.title}, ${next ? 'pages by next' : 'cursor on every page'}`;
+      const first = await poll(objects, undefined, { next });
+      assert.equal(new Set(first.seen).size, first.seen.length, `${label}: an object came twice`);
+      assert.deepEqual([...first.seen].sort(), [...all].sort(), `${label}: objects missed or extra`);
+      const second = await poll(objects, first.after, { next });
+      assert.deepEqual(second.seen, [], `${label}: the second run got objects again`);
+    }
+  }
 });
