@@ -523,7 +523,10 @@ const OUTLOOK = {
     }
     const problems = [];
     if (k.observables) problems.push(`its second fetch over 2.1 fails on the ${plural(k.observables, 'observable')} (SCOs have no modified)`);
-    if ((c.types || {}).file || (c.types || {}).indicator) problems.push('it drops file indicators with several hashes');
+    // A file whose pattern ORs several hashes is dropped; over 2.1 files are SCOs (read) unless served as indicators.
+    const files = (c.types || {}).file;
+    if (files) problems.push(`over 2.0 it drops files with several hashes (${plural(files, 'file')} here; over 2.1 it reads them)`);
+    else if ((c.types || {}).indicator) problems.push('it drops any file indicator whose pattern names several hashes');
     if ((c.types || {}).identity) problems.push('it imports the producer identity as an Identity indicator');
     return 'Strict STIX (the default profile): '
       + (problems.length ? `Cortex XSOAR's TAXII 2 feed misreads it (${problems.join('; ')}). ` : '')

@@ -47,6 +47,9 @@ function generated() {
       modified: t,
     });
   }
+  // A file with two hashes: XSOAR drops it over 2.0 (its pattern ORs them) and reads it over 2.1 (an SCO).
+  const t = new Date(Date.UTC(2026, 0, 2)).toISOString();
+  out.push({ value: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', indicator_type: 'File', score: 3, timestamp: t, modified: t, md5: 'd41d8cd98f00b204e9800998ecf8427e' });
   return out;
 }
 
@@ -300,6 +303,11 @@ test('each client tab says what that client will get from the collection, from t
   assert.match(await text(ips, 'sentinel-outlook'),
     new RegExp(`^0 indicator objects over 2\\.1: Microsoft Sentinel will import nothing; set as_indicator for its ${ips.types['ipv4-addr']} observables \\(ipv4-addr\\)`));
   assert.match(await text(ips, 'xsoar-outlook'), /Set "profile": "xsoar" on this collection/);
+  assert.doesNotMatch(await text(ips, 'xsoar-outlook'), /hashes/, 'no files, no indicators: nothing about hashes');
+  // Files are SCOs over 2.1 (XSOAR reads them); only over 2.0 their multi-hash patterns are dropped.
+  const everything = byTitle.Collection2;
+  assert.equal(everything.types.file, 1);
+  assert.match(await text(everything, 'xsoar-outlook'), /over 2\.0 it drops files with several hashes \(1 file here; over 2\.1 it reads them\)/);
   assert.match(await text(ips, 'elastic-outlook'), /^0 indicator objects over 2\.1: .* set as_indicator/);
   // as_indicator for the collection: its indicators, counted by the server.
   const sentinel = byTitle['For Sentinel'];
