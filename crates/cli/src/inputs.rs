@@ -45,7 +45,8 @@ pub fn read_inputs(
             let mut reading = Reading { send, batch: Vec::new(), items: Vec::new(), read: 0, bad_records: Vec::new() };
             for input in inputs {
                 spin.set_message(format!("reading {}", input.display()));
-                match (&mut lookup, import::open_lines(input)?) {
+                let lines = if lookup.is_some() { import::open_lines(input)? } else { None };
+                match (&mut lookup, lines) {
                     (Some(lookup), Some((lines, bom))) => reading.lines(input, lines, bom, lookup)?,
                     _ => import_file_each(input, &mut |record| reading.record(record))?,
                 }
