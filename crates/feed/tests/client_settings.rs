@@ -152,6 +152,25 @@ fn values_no_pattern_carries_to_xsoar_are_scos_over_both_versions_in_the_xsoar_p
 }
 
 #[test]
+fn a_registry_key_keeps_its_abbreviated_hive_for_xsoar_as_xsoar_serves_it() {
+    // XSOAR's own server writes the key as XSOAR holds it (`key` = value): `HKLM\…` reaches its reader as
+    // `HKLM\…`. STIX wants the hive written out, so the default profile expands it; the xsoar profile keeps it.
+    let i = ind("Registry Key", r"HKLM\Software\Evil Run", json!({}));
+    let r = render(&i, &xsoar());
+    for o in [&r.json20, &r.json21] {
+        assert_eq!(o["key"], r"HKLM\Software\Evil Run");
+    }
+    let d = render(&i, &stix());
+    assert_eq!(d.json21["key"], r"HKEY_LOCAL_MACHINE\Software\Evil Run");
+    assert_ne!(r.id21, d.id21, "the SCO id follows the key");
+    assert_eq!(r.json21["id"], r.id21.as_str());
+    // Served as an indicator (as_indicator), the pattern's STIX comparison keeps the written-out hive.
+    let opts = RenderOptions { as_indicator: ["windows-registry-key".to_string()].into(), ..xsoar() };
+    let pattern = render(&i, &opts).json21["pattern"].as_str().unwrap().to_string();
+    assert!(pattern.contains(r"key = 'HKEY_LOCAL_MACHINE\\Software"), "{pattern}");
+}
+
+#[test]
 fn xsoar_sdos_keep_their_types_over_20_and_defaults_stay_strict() {
     let infra = ind("Infrastructure", "C2 cluster", json!({}));
     assert_eq!(render(&infra, &stix()).type20, "x-taxii-edge-infrastructure");

@@ -110,7 +110,7 @@ pub enum Profile {
     /// writes it, in valid STIX wherever that reads; three non-strict forms, named in the README: 2.1 SCOs carry
     /// `created` and `modified`, over 2.0 infrastructure and location keep their 2.1 type names, and an
     /// observable whose value no pattern carries to XSOAR's reader (a quote, a backslash or a space) is an SCO
-    /// in both versions (over 2.0 at the top level).
+    /// in both versions (over 2.0 at the top level; a registry key with its hive as XSOAR holds it).
     Xsoar,
 }
 

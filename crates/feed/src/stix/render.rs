@@ -15,7 +15,7 @@
 //!   location under their 2.1 type names, and an observable whose value no pattern carries to XSOAR's reader
 //!   ([`super::observable::xsoar_pattern_carries`]: a quote, a backslash or a space) an SCO in both versions
 //!   (over 2.0 at the top level, as XSOAR's own 2.0 server serves it; over 2.1 even a value the schema refuses)
-//!   unless `as_indicator` names its type.
+//!   unless `as_indicator` names its type; such a registry key keeps its hive as XSOAR holds it (`HKLM\…`).
 //!
 //! Properties, in this fixed order: type, spec_version (2.1), id, created_by_ref, created, modified, name,
 //! description, the type's own, aliases, kill_chain_phases, revoked, labels, confidence (2.1),
@@ -118,6 +118,12 @@ pub(super) fn render_one(ind: &Indicator, opts: &RenderOptions) -> Result<Render
             // versions (over 2.0, as XSOAR's own 2.0 server serves every observable), unless `as_indicator`
             // asks for an indicator. Its reader has no software parser.
             let xsoar_sco = xsoar && obs != Obs::Software && !as_indicator && !xsoar_pattern_carries(&name);
+            if xsoar_sco && obs == Obs::RegistryKey {
+                // Non-strict too: the key as XSOAR holds it, as its own server serves it (an abbreviated hive,
+                // `HKLM\…`, stays abbreviated, where STIX wants it written out).
+                o.props.insert("key".into(), json!(ind.value.trim()));
+                o.id = sco_id(o.sco_type, &o.props);
+            }
             // XSOAR's reader takes an ASN's `number` as its value: an indicator keeps XSOAR's (`AS64503`); it
             // drops a file SCO with no SHA-256, SHA-1 or MD5: an indicator carries its SHA-512.
             let unread_file = obs == Obs::File
