@@ -33,6 +33,17 @@ pub enum CacheError {
     Io { path: PathBuf, source: std::io::Error },
 }
 
+/// The data file of a generation.
+fn data_path(dir: &Path, generation: u64) -> PathBuf {
+    dir.join(format!("data-{generation}"))
+}
+
+/// An I/O failure on `path` as a cache error.
+fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError {
+    let path = path.to_path_buf();
+    move |source| CacheError::Io { path, source }
+}
+
 /// What the first line of the index says: the format of both files.
 const MAGIC: &[u8; 32] = b"taxii-edge record cache, v1\n\0\0\0\0";
 
@@ -71,8 +82,7 @@ impl RecordCache {
     /// Opens (or creates) the cache in `dir` for a build under `key`. An index that is missing, unreadable or
     /// of another key starts an empty cache.
     pub fn open(dir: &Path, key: u128) -> Result<RecordCache, CacheError> {
-        let io = |source| CacheError::Io { path: dir.to_path_buf(), source };
-        std::fs::create_dir_all(dir).map_err(io)?;
+        std::fs::create_dir_all(dir).map_err(io_at(dir))?;
         let mut cache = RecordCache { dir: dir.to_path_buf(), key, generation: 0, index: HashMap::new(), data_len: 0 };
         if let Some((generation, data_len, index)) = read_index(&dir.join("index"), key) {
             cache.generation = generation;
@@ -80,33 +90,22 @@ impl RecordCache {
             cache.index = index;
         }
         // Data appended after the index was written (a build that did not finish) is cut off.
-        let data = cache.data_path(cache.generation);
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(&data).map_err(io)?;
-        if file.metadata().map_err(io)?.len() != cache.data_len {
+        let data = data_path(dir, cache.generation);
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&data).map_err(io_at(&data))?;
+        if file.metadata().map_err(io_at(&data))?.len() != cache.data_len {
             if cache.index.is_empty() {
                 cache.data_len = 0;
             }
-            file.set_len(cache.data_len).map_err(io)?;
+            file.set_len(cache.data_len).map_err(io_at(&data))?;
         }
         Ok(cache)
     }
 
-    /// How many records the last build that finished kept.
-    pub fn len(&self) -> usize {
-        self.index.len()
-    }
-
-    /// Whether it kept none.
-    pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
-    }
-
     /// The lookup side (for the thread that reads the inputs) and the writing side (for the one that renders).
     pub fn split(self) -> Result<(CacheLookup, CacheWriter), CacheError> {
-        let path = self.data_path(self.generation);
-        let io = |source| CacheError::Io { path: path.clone(), source };
-        let read = File::open(&path).map_err(io)?;
-        let append = std::fs::OpenOptions::new().append(true).open(&path).map_err(io)?;
+        let path = data_path(&self.dir, self.generation);
+        let read = File::open(&path).map_err(io_at(&path))?;
+        let append = std::fs::OpenOptions::new().append(true).open(&path).map_err(io_at(&path))?;
         let lookup = CacheLookup { index: self.index, data: BufReader::with_capacity(1 << 20, read), at: 0 };
         let writer = CacheWriter {
             dir: self.dir,
@@ -115,15 +114,10 @@ impl RecordCache {
             data: BufWriter::with_capacity(1 << 20, append),
             data_len: self.data_len,
             live: Vec::new(),
-            live_bytes: 0,
             hits: 0,
             misses: 0,
         };
         Ok((lookup, writer))
-    }
-
-    fn data_path(&self, generation: u64) -> PathBuf {
-        self.dir.join(format!("data-{generation}"))
     }
 }
 
@@ -208,26 +202,28 @@ pub struct CacheWriter {
     data: BufWriter<File>,
     data_len: u64,
     live: Vec<(u128, Slot)>,
-    live_bytes: u64,
     hits: usize,
     misses: usize,
 }
 
 impl CacheWriter {
-    fn keep(&mut self, hash: u128, slot: Slot) {
+    /// A record whose cached entry this build used.
+    fn reuse(&mut self, hash: u128, slot: Slot) {
         self.live.push((hash, slot));
-        self.live_bytes += u64::from(slot.len);
+        self.hits += 1;
     }
 
-    fn add(&mut self, hash: u128, entry: &[u8]) -> std::io::Result<()> {
+    /// A record this build read and rendered: its entry appended to the data.
+    fn add(&mut self, hash: u128, entry: &[u8]) -> Result<(), CacheError> {
         let slot = Slot {
             offset: self.data_len,
             len: u32::try_from(entry.len()).expect("an entry is under 4 GB"),
             checksum: xxh3_64(entry),
         };
-        self.data.write_all(entry)?;
+        self.data.write_all(entry).map_err(io_at(&data_path(&self.dir, self.generation)))?;
         self.data_len += entry.len() as u64;
-        self.keep(hash, slot);
+        self.live.push((hash, slot));
+        self.misses += 1;
         Ok(())
     }
 
@@ -235,18 +231,14 @@ impl CacheWriter {
     /// less is in use).
     pub fn commit(mut self) -> Result<CacheStats, CacheError> {
         let stats = CacheStats { hits: self.hits, misses: self.misses };
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| CacheError::Io { path, source }
-        };
-        let old = self.dir.join(format!("data-{}", self.generation));
-        self.data.flush().map_err(io(&old))?;
+        let old = data_path(&self.dir, self.generation);
+        self.data.flush().map_err(io_at(&old))?;
         // A record that came twice is kept once; then the entries in the order they sit in the data.
         self.live.sort_unstable_by_key(|&(h, s)| (h, s.offset));
         self.live.dedup_by_key(|&mut (h, _)| h);
-        self.live_bytes = self.live.iter().map(|(_, s)| u64::from(s.len)).sum();
+        let live_bytes: u64 = self.live.iter().map(|(_, s)| u64::from(s.len)).sum();
         self.live.sort_unstable_by_key(|&(_, s)| s.offset);
-        if self.data_len > 0 && self.live_bytes * 2 <= self.data_len {
+        if self.data_len > 0 && live_bytes * 2 <= self.data_len {
             self.compact(&old)?;
         }
         let mut index = Vec::with_capacity(MAGIC.len() + 40 + self.live.len() * 36);
@@ -264,14 +256,12 @@ impl CacheWriter {
         let sum = xxh3_64(&index);
         index.extend_from_slice(&sum.to_le_bytes());
         let (tmp, path) = (self.dir.join("index.tmp"), self.dir.join("index"));
-        std::fs::write(&tmp, &index).map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        std::fs::write(&tmp, &index).map_err(io_at(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io_at(&path))?;
         // Data files of other generations are no longer named by the index.
-        let current = format!("data-{}", self.generation);
+        let current = data_path(&self.dir, self.generation);
         for entry in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with("data-") && name != current {
+            if entry.file_name().to_string_lossy().starts_with("data-") && entry.path() != current {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
@@ -280,25 +270,21 @@ impl CacheWriter {
 
     /// Copies the entries in use into the next generation's data file, in the order they sit in the old one.
     fn compact(&mut self, old: &Path) -> Result<(), CacheError> {
-        let next = self.dir.join(format!("data-{}", self.generation + 1));
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| CacheError::Io { path, source }
-        };
-        let mut from = BufReader::with_capacity(1 << 20, File::open(old).map_err(io(old))?);
-        let mut to = BufWriter::with_capacity(1 << 20, File::create(&next).map_err(io(&next))?);
+        let next = data_path(&self.dir, self.generation + 1);
+        let mut from = BufReader::with_capacity(1 << 20, File::open(old).map_err(io_at(old))?);
+        let mut to = BufWriter::with_capacity(1 << 20, File::create(&next).map_err(io_at(&next))?);
         let (mut at, mut len) = (0u64, 0u64);
         let mut entry = Vec::new();
         for (_, slot) in &mut self.live {
-            from.seek_relative(i64::try_from(slot.offset - at).unwrap_or(i64::MAX)).map_err(io(old))?;
+            from.seek_relative(i64::try_from(slot.offset - at).unwrap_or(i64::MAX)).map_err(io_at(old))?;
             entry.resize(slot.len as usize, 0);
-            from.read_exact(&mut entry).map_err(io(old))?;
+            from.read_exact(&mut entry).map_err(io_at(old))?;
             at = slot.offset + u64::from(slot.len);
-            to.write_all(&entry).map_err(io(&next))?;
+            to.write_all(&entry).map_err(io_at(&next))?;
             slot.offset = len;
             len += u64::from(slot.len);
         }
-        to.flush().map_err(io(&next))?;
+        to.flush().map_err(io_at(&next))?;
         self.generation += 1;
         self.data_len = len;
         Ok(())
@@ -346,14 +332,11 @@ impl Prepared {
         for ((_, item), done) in batch.into_iter().zip(done) {
             match (item, done) {
                 (Item::Cached { hash, slot, .. }, Done::Cached(ind, r)) => {
-                    cache.keep(hash, slot);
-                    cache.hits += 1;
+                    cache.reuse(hash, slot);
                     self.append_slim(ind, r);
                 }
                 (Item::Line { hash, .. }, Done::Fresh(ind, r, entry)) => {
-                    let path = cache.dir.join(format!("data-{}", cache.generation));
-                    cache.add(hash, &entry).map_err(|source| CacheError::Io { path, source })?;
-                    cache.misses += 1;
+                    cache.add(hash, &entry)?;
                     self.append_slim(ind, r);
                 }
                 (_, Done::Bad(e)) => bad.push(e),
