@@ -23,7 +23,8 @@
 //! (`concurrent_groups`), so that the second core works while the peak memory stays the largest collection's.
 //!
 //! The modules, in the order a build runs them:
-//! - [`render_stage`]: indicators rendered once and packed ([`Prepared`], [`Packed`]); each collection's extras.
+//! - [`render_stage`]: indicators rendered once and packed ([`Prepared`], [`Packed`]).
+//! - [`relationships`]: each collection's extras, the TIP relationships made once for all of them.
 //! - [`record_cache`]: the renderings of input records kept between builds ([`RecordCache`]).
 //! - [`groups`]: which collections are built side by side.
 //! - [`collection`]: one collection: current versions against the previous records, streams, index.
@@ -42,6 +43,7 @@ mod layout;
 mod memory;
 mod pool;
 mod record_cache;
+mod relationships;
 mod render_stage;
 mod sink;
 mod versions;
@@ -62,7 +64,8 @@ use edge_core::snapshot::format::*;
 use edge_core::time::Timestamp;
 use groups::concurrent_groups;
 use memory::Phases;
-use render_stage::{packed_extras, reports_with_targets};
+use relationships::{packed_extras, TipRelationships};
+use render_stage::reports_with_targets;
 use sink::{DirSink, SharedSink};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -232,6 +235,8 @@ fn build_prepared(
     let sizes: Vec<usize> = (0..collections.len())
         .map(|c| (0..indicators.len()).filter(|&i| selected[i * words + c / 64] & (1 << (c % 64)) != 0).count())
         .collect();
+    let tip = TipRelationships::new(&prepared);
+    phase.mark(&format!("relationships ({} made once for every collection)", tip.made()));
     let sink = SharedSink(std::sync::Mutex::new(blobs));
     // Each collection takes its part of the previous snapshot, and frees it when built.
     let previous = std::sync::Mutex::new(previous);
@@ -242,15 +247,15 @@ fn build_prepared(
         let variant = prepared.variants.of_collection[c];
         let members: Vec<usize> =
             (0..indicators.len()).filter(|&i| selected[i * words + c / 64] & (1 << (c % 64)) != 0).collect();
-        let inds: Vec<&Indicator> = members.iter().map(|&i| &indicators[i]).collect();
         let mut objs: Vec<&Packed> = members.iter().map(|&i| prepared.object(i, variant)).collect();
         let opts = &prepared.variants.options[variant];
+        let inds: Vec<&Indicator> = members.iter().map(|&i| &indicators[i]).collect();
         let reports = reports_with_targets(&inds, &objs, opts);
+        drop(inds);
         for (i, report) in &reports {
             objs[*i] = report;
         }
-        let extras = packed_extras(&inds, &objs, opts);
-        drop(inds);
+        let extras = packed_extras(&prepared, &tip, (c, variant), &members, &objs, opts);
         let all: Vec<&Packed> = extras.iter().chain(objs.iter().copied()).collect();
         let previous = previous.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
         write_collection(cfg, id, all, previous, now, keep, &mut &sink)

@@ -1,6 +1,5 @@
 //! The render stage: indicators rendered once into compact [`Packed`] objects ([`Prepared`]), with only the
-//! fields later stages read kept, and each collection's extras (shared objects, relationships) made and packed
-//! on every core.
+//! fields later stages read kept, and the `xsoar` profile's reports with the targets of their relationships.
 
 use super::pool::par_map;
 use crate::config::CollectionConfig;
@@ -361,38 +360,4 @@ pub(super) fn reports_with_targets(
             Some((i, Packed::from(&r)))
         })
         .collect()
-}
-
-/// Members whose relationships one thread makes at a time.
-const EXTRAS_CHUNK: usize = 1024;
-
-/// A collection's extras, made and packed on every core: the same objects in the same order as
-/// [`stix::collection_extras`] (a million members have hundreds of thousands of relationships).
-pub(super) fn packed_extras(members: &[&Indicator], objs: &[&Packed], render: &RenderOptions) -> Vec<Packed> {
-    let extras = stix::Extras::new(members, objs, render);
-    let mut out = Vec::new();
-    extras.shared(&mut |r| out.push(Packed::from(&r)));
-    let chunks: Vec<std::ops::Range<usize>> =
-        (0..extras.len()).step_by(EXTRAS_CHUNK).map(|s| s..(s + EXTRAS_CHUNK).min(extras.len())).collect();
-    let made: Vec<(Vec<Packed>, Vec<Packed>)> = par_map(&chunks, |sources| {
-        let (mut tip, mut imported) = (Vec::new(), Vec::new());
-        for i in sources.clone() {
-            extras.relationships_of(i, &mut |r| tip.push(Packed::from(&r)));
-            extras.imported_relationships_of(i, &mut |r| imported.push(Packed::from(&r)));
-        }
-        (tip, imported)
-    });
-    // A TIP relationship id made from two sources is served from the first.
-    let mut seen = std::collections::HashSet::new();
-    let first: Vec<bool> = made.iter().flat_map(|(tip, _)| tip).map(|p| seen.insert(p.id21())).collect();
-    drop(seen);
-    out.reserve(first.iter().filter(|&&f| f).count() + made.iter().map(|(_, imp)| imp.len()).sum::<usize>());
-    let mut imported = Vec::new();
-    let mut first = first.into_iter();
-    for (tip, imp) in made {
-        out.extend(tip.into_iter().filter(|_| first.next() == Some(true)));
-        imported.push(imp);
-    }
-    out.extend(imported.into_iter().flatten());
-    out
 }

@@ -17,7 +17,7 @@ use super::markings::Tlp;
 pub use super::object_ids::{extension_definition_id, producer_id, producer_name, relationship_id, relationship_type};
 use super::render::{object_start, stamp, tlp_of, xsoar_fields, CUSTOM_PREFIX};
 use super::{passthrough, Head, RenderOptions, Rendered};
-use crate::indicator::Indicator;
+use crate::indicator::{Indicator, Relationship};
 use edge_core::time::Timestamp;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -46,20 +46,34 @@ pub struct Extras<'a, H> {
     by_value: HashMap<&'a str, usize>,
     /// The members' 2.1 ids, for the targets of imported relationships (empty when none has one).
     ids: HashSet<&'a str>,
+    maker: RelationshipMaker<'a>,
 }
 
 impl<'a, H: Head> Extras<'a, H> {
     pub fn new(members: &'a [&'a Indicator], rendered: &'a [&'a H], opts: &'a RenderOptions) -> Self {
         let tlps = members.iter().map(|m| tlp_of(m).ok().flatten()).collect();
-        let mut by_value = HashMap::new();
+        let mut extras = Extras::with_tlps(members, rendered, opts, tlps);
         if members.iter().any(|m| !m.relationships.is_empty()) {
-            by_value.reserve(members.len());
+            extras.by_value.reserve(members.len());
             for (i, m) in members.iter().enumerate() {
-                by_value.entry(m.value.as_str()).or_insert(i);
+                extras.by_value.entry(m.value.as_str()).or_insert(i);
             }
         }
+        extras
+    }
+
+    /// The extras of members whose TLP levels (`tlps`, parallel to `members`) are known already, without the
+    /// members by value: they make the shared objects and the imported relationships, but no TIP relationship
+    /// ([`Extras::relationships_of`] makes none; a build makes them with [`RelationshipMaker`]).
+    pub fn with_tlps(
+        members: &'a [&'a Indicator],
+        rendered: &'a [&'a H],
+        opts: &'a RenderOptions,
+        tlps: Vec<Option<Tlp>>,
+    ) -> Self {
         let ids = passthrough::member_ids(members, rendered);
-        Extras { members, rendered, opts, tlps, by_value, ids }
+        let maker = RelationshipMaker::new(opts);
+        Extras { members, rendered, opts, tlps, by_value: HashMap::new(), ids, maker }
     }
 
     /// How many members there are (the sources [`Extras::relationships_of`] takes).
@@ -111,50 +125,17 @@ impl<'a, H: Head> Extras<'a, H> {
     /// The relationships (from the TIP's relationships) whose source is member `i` and whose target is a member
     /// too. The same relationship id may come from two sources: a collection serves the first, in member order.
     pub fn relationships_of(&self, i: usize, out: &mut dyn FnMut(Rendered)) {
-        let (members, rendered, opts) = (self.members, self.rendered, self.opts);
-        let src = members[i];
+        let src = self.members[i];
         for rel in &src.relationships {
             let Some(&j) = self.by_value.get(rel.target_value.as_str()) else { continue };
             if j == i {
                 continue;
             }
-            let Some((id, rtype)) = relationship_id(opts, src, rel) else { continue };
-            let tgt = members[j];
-            let created = src.created.max(tgt.created);
-            let modified = src.modified.max(tgt.modified).max(created);
             let tlp = self.tlps[i].max(self.tlps[j]);
-            let obj = |v21: bool| {
-                let mut m = object_start("relationship", &opts.id_for(&id, v21), v21);
-                if opts.producer.is_some() {
-                    m.insert("created_by_ref".into(), json!(opts.id_for(&producer_id(opts), v21)));
-                }
-                m.insert("created".into(), stamp(created, v21));
-                m.insert("modified".into(), stamp(modified, v21));
-                m.insert("relationship_type".into(), json!(rtype));
-                if let Some(d) = rel.description.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-                    m.insert("description".into(), json!(d));
-                }
-                let (s, t) = if v21 {
-                    (rendered[i].id21(), rendered[j].id21())
-                } else {
-                    (rendered[i].id20(), rendered[j].id20())
-                };
-                m.insert("source_ref".into(), json!(s));
-                m.insert("target_ref".into(), json!(t));
-                if let Some(t) = tlp {
-                    m.insert("object_marking_refs".into(), json!([t.id()]));
-                }
-                Value::Object(m).to_string()
-            };
-            out(Rendered {
-                id20: opts.id_for(&id, false),
-                json21: obj(true),
-                json20: obj(false),
-                id21: id,
-                type21: "relationship".into(),
-                type20: "relationship".into(),
-                version: modified,
-            });
+            let ends = [self.rendered[i], self.rendered[j]];
+            if let Some(r) = self.maker.make(src, rel, self.members[j], ends, tlp) {
+                out(r);
+            }
         }
     }
 
@@ -182,6 +163,117 @@ impl<'a, H: Head> Extras<'a, H> {
         if !self.ids.is_empty() {
             passthrough::relationships_of(self.members[i], &self.ids, self.opts, out);
         }
+    }
+}
+
+/// Makes the relationship objects of one set of render options (the producer's references worked out once).
+pub struct RelationshipMaker<'a> {
+    opts: &'a RenderOptions,
+    /// `created_by_ref` in 2.1 and 2.0, when there is a producer.
+    producer: Option<[String; 2]>,
+}
+
+impl<'a> RelationshipMaker<'a> {
+    pub fn new(opts: &'a RenderOptions) -> Self {
+        let producer = opts.producer.is_some().then(|| {
+            let id = producer_id(opts);
+            [opts.id_for(&id, true), opts.id_for(&id, false)]
+        });
+        RelationshipMaker { opts, producer }
+    }
+
+    /// The relationship `rel` of `src` to `tgt` (another object; `ends` are the two rendered), marked `tlp`:
+    /// `None` when the relationship has no STIX form (no type, or a relationship of a value to itself).
+    pub fn make<H: Head + ?Sized>(
+        &self,
+        src: &Indicator,
+        rel: &Relationship,
+        tgt: &Indicator,
+        ends: [&H; 2],
+        tlp: Option<Tlp>,
+    ) -> Option<Rendered> {
+        let opts = self.opts;
+        let (id, rtype) = relationship_id(opts, src, rel)?;
+        let created = src.created.max(tgt.created);
+        let modified = src.modified.max(tgt.modified).max(created);
+        let id20 = opts.id_for(&id, false);
+        // Written as serde_json writes the same properties in this order (the bytes are the same).
+        let obj = |v21: bool| {
+            let mut o = JsonObject::new();
+            o.str("type", "relationship");
+            if v21 {
+                o.str("spec_version", "2.1");
+            }
+            o.str("id", if v21 { &id } else { &id20 });
+            if let Some(producer) = &self.producer {
+                o.str("created_by_ref", &producer[usize::from(!v21)]);
+            }
+            let stamp = |t: Timestamp| if v21 { t.to_micros_string() } else { t.to_millis_string() };
+            o.str("created", &stamp(created));
+            o.str("modified", &stamp(modified));
+            o.str("relationship_type", &rtype);
+            if let Some(d) = rel.description.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+                o.str("description", d);
+            }
+            let (s, t) = if v21 { (ends[0].id21(), ends[1].id21()) } else { (ends[0].id20(), ends[1].id20()) };
+            o.str("source_ref", s);
+            o.str("target_ref", t);
+            if let Some(t) = tlp {
+                o.strs("object_marking_refs", &[t.id()]);
+            }
+            o.finish()
+        };
+        let (json21, json20) = (obj(true), obj(false));
+        Some(Rendered {
+            json21,
+            id20,
+            json20,
+            id21: id,
+            type21: "relationship".into(),
+            type20: "relationship".into(),
+            version: modified,
+        })
+    }
+}
+
+/// A JSON object of string properties written straight out, byte for byte as serde_json writes it.
+struct JsonObject(Vec<u8>);
+
+impl JsonObject {
+    fn new() -> JsonObject {
+        JsonObject(Vec::with_capacity(512))
+    }
+
+    fn key(&mut self, key: &str) {
+        self.0.push(if self.0.is_empty() { b'{' } else { b',' });
+        self.quoted(key);
+        self.0.push(b':');
+    }
+
+    fn quoted(&mut self, s: &str) {
+        serde_json::to_writer(&mut self.0, s).expect("a string serialises");
+    }
+
+    fn str(&mut self, key: &str, value: &str) {
+        self.key(key);
+        self.quoted(value);
+    }
+
+    fn strs(&mut self, key: &str, values: &[&str]) {
+        self.key(key);
+        self.0.push(b'[');
+        for (k, v) in values.iter().enumerate() {
+            if k > 0 {
+                self.0.push(b',');
+            }
+            self.quoted(v);
+        }
+        self.0.push(b']');
+    }
+
+    fn finish(mut self) -> String {
+        self.0.push(b'}');
+        String::from_utf8(self.0).expect("written from strings")
     }
 }
 
