@@ -5,8 +5,8 @@
 
 use edge_core::retention::{plan, Pruned};
 use edge_core::snapshot::format::{
-    decode_marks, verify_blob, CollectionIndex, Dates, FormatError, IdShard, Manifest, PreviousCollection, ShardEntry,
-    ALL, FORMAT, GONE, IN_ALL,
+    decode_marks, verify_blob, CollectionEntry, CollectionIndex, Dates, FormatError, IdShard, Manifest,
+    PreviousCollection, ShardEntry, ALL, FORMAT, GONE, IN_ALL,
 };
 use edge_core::store::Listed;
 use edge_core::time::Timestamp;
@@ -189,7 +189,7 @@ impl SnapshotDir {
 }
 
 /// Where a previous snapshot's blobs can be read: a snapshot directory or a live worker.
-pub trait BlobSource {
+pub trait BlobSource: Sync {
     /// A blob's bytes, checked against its hash.
     fn blob(&self, key: &str) -> Result<Vec<u8>, SnapshotDirError>;
 }
@@ -230,50 +230,59 @@ pub fn previous_state(src: &dyn BlobSource, manifest_key: &str) -> Result<Dates,
     if manifest.format != FORMAT {
         return Err(SnapshotDirError::PreviousFormat(manifest.format));
     }
+    // The largest collections first, each read by the next free thread.
+    let mut order: Vec<&CollectionEntry> = manifest.collections.iter().collect();
+    order.sort_by_key(|c| std::cmp::Reverse(c.count));
+    let read = crate::build::par_map_each(&order, |c| previous_collection(src, c));
     let mut out = Dates::new();
-    for c in &manifest.collections {
-        let index: CollectionIndex = serde_json::from_slice(&src.blob(&c.index)?)
-            .map_err(|source| SnapshotDirError::InvalidIndex { key: c.index.clone(), source })?;
-        // Base entries, then the delta's: a delta entry for a record the base lists replaces it (its streams
-        // changed: it was compacted out of one or all of them). Sorted by date_added (then base before delta),
-        // which no two records of one of them share.
-        let mut entries: Vec<(ShardEntry, bool)> = Vec::new();
-        let mut aliases = HashMap::new();
-        for (keys, delta) in [(&index.id_shards, false), (&index.id_delta, true)] {
-            for key in keys {
-                let shard = IdShard::decode(src.blob(key)?)
-                    .map_err(|source| SnapshotDirError::IdShard { key: key.clone(), source })?;
-                entries.extend(shard.entries().map(|e| (e, delta)));
-                aliases.extend(shard.aliases().map(|(h, d)| (d, h)));
-            }
-        }
-        entries.sort_unstable_by_key(|(e, delta)| (e.d, *delta));
-        if entries.windows(2).any(|w| (w[0].0.d, w[0].1) == (w[1].0.d, w[1].1)) {
-            return Err(SnapshotDirError::SharedDate { index: c.index.clone() });
-        }
-        let mut records = Vec::with_capacity(entries.len());
-        let mut in_delta = Vec::with_capacity(entries.len());
-        for (i, &(mut e, delta)) in entries.iter().enumerate() {
-            if entries.get(i + 1).is_some_and(|(next, _)| next.d == e.d) {
-                continue; // the delta's entry for this record follows
-            }
-            e.h20 = aliases.get(&e.d).copied();
-            records.push(e);
-            in_delta.push(delta);
-        }
-        let mut flags = vec![GONE; records.len()];
-        let mut in_all = (0..records.len()).filter(|&i| records[i].streams & IN_ALL != 0);
-        for seg in index.streams.get(ALL).map_or(&[][..], |s| &s.segments[..]) {
-            for f in decode_marks(&seg.marks, seg.count as usize)
-                .map_err(|source| SnapshotDirError::Marks { index: c.index.clone(), source })?
-            {
-                let i = in_all.next().ok_or_else(|| SnapshotDirError::MoreRecords { index: c.index.clone() })?;
-                flags[i] = f;
-            }
-        }
-        out.insert(c.id.clone(), PreviousCollection { index, records, in_delta, flags });
+    for (c, state) in order.into_iter().zip(read) {
+        out.insert(c.id.clone(), state?);
     }
     Ok(out)
+}
+
+/// One collection of the previous snapshot: its index, and its records from the id shards with their flags.
+fn previous_collection(src: &dyn BlobSource, c: &CollectionEntry) -> Result<PreviousCollection, SnapshotDirError> {
+    let index: CollectionIndex = serde_json::from_slice(&src.blob(&c.index)?)
+        .map_err(|source| SnapshotDirError::InvalidIndex { key: c.index.clone(), source })?;
+    // Base entries, then the delta's: a delta entry for a record the base lists replaces it (its streams
+    // changed: it was compacted out of one or all of them). Sorted by date_added (then base before delta),
+    // which no two records of one of them share.
+    let mut entries: Vec<(ShardEntry, bool)> = Vec::new();
+    let mut aliases = HashMap::new();
+    for (keys, delta) in [(&index.id_shards, false), (&index.id_delta, true)] {
+        for key in keys {
+            let shard = IdShard::decode(src.blob(key)?)
+                .map_err(|source| SnapshotDirError::IdShard { key: key.clone(), source })?;
+            entries.extend(shard.entries().map(|e| (e, delta)));
+            aliases.extend(shard.aliases().map(|(h, d)| (d, h)));
+        }
+    }
+    entries.sort_unstable_by_key(|(e, delta)| (e.d, *delta));
+    if entries.windows(2).any(|w| (w[0].0.d, w[0].1) == (w[1].0.d, w[1].1)) {
+        return Err(SnapshotDirError::SharedDate { index: c.index.clone() });
+    }
+    let mut records = Vec::with_capacity(entries.len());
+    let mut in_delta = Vec::with_capacity(entries.len());
+    for (i, &(mut e, delta)) in entries.iter().enumerate() {
+        if entries.get(i + 1).is_some_and(|(next, _)| next.d == e.d) {
+            continue; // the delta's entry for this record follows
+        }
+        e.h20 = aliases.get(&e.d).copied();
+        records.push(e);
+        in_delta.push(delta);
+    }
+    let mut flags = vec![GONE; records.len()];
+    let mut in_all = (0..records.len()).filter(|&i| records[i].streams & IN_ALL != 0);
+    for seg in index.streams.get(ALL).map_or(&[][..], |s| &s.segments[..]) {
+        for f in decode_marks(&seg.marks, seg.count as usize)
+            .map_err(|source| SnapshotDirError::Marks { index: c.index.clone(), source })?
+        {
+            let i = in_all.next().ok_or_else(|| SnapshotDirError::MoreRecords { index: c.index.clone() })?;
+            flags[i] = f;
+        }
+    }
+    Ok(PreviousCollection { index, records, in_delta, flags })
 }
 
 /// Puts into `out` (a snapshot directory just built) every blob it references but lacks, from `from` (the
@@ -314,7 +323,7 @@ fn link_blob(out: &Path, from: &SnapshotDir, key: &str) -> Result<(), SnapshotDi
 pub struct Layered<'a> {
     pub local: Option<&'a SnapshotDir>,
     pub remote: &'a dyn BlobSource,
-    fetched: std::cell::RefCell<HashMap<String, Vec<u8>>>,
+    fetched: std::sync::Mutex<HashMap<String, Vec<u8>>>,
 }
 
 impl<'a> Layered<'a> {
@@ -324,7 +333,11 @@ impl<'a> Layered<'a> {
 
     /// How many blobs were read from the worker.
     pub fn fetched(&self) -> usize {
-        self.fetched.borrow().len()
+        self.fetched_blobs().len()
+    }
+
+    fn fetched_blobs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<u8>>> {
+        self.fetched.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -334,11 +347,11 @@ impl BlobSource for Layered<'_> {
         if let Some(Ok(bytes)) = self.local.filter(|l| l.has_blob(key)).map(|l| l.blob(key)) {
             return Ok(bytes);
         }
-        if let Some(bytes) = self.fetched.borrow().get(key) {
+        if let Some(bytes) = self.fetched_blobs().get(key) {
             return Ok(bytes.clone());
         }
         let bytes = self.remote.blob(key)?;
-        self.fetched.borrow_mut().insert(key.to_string(), bytes.clone());
+        self.fetched_blobs().insert(key.to_string(), bytes.clone());
         Ok(bytes)
     }
 }
@@ -364,7 +377,7 @@ pub fn keep_read(out: &Path, previous: &Layered) -> Result<usize, SnapshotDirErr
     for key in keys.iter().filter(|k| !dir.has_blob(k)) {
         if let Some(local) = previous.local.filter(|l| l.has_blob(key)) {
             link_blob(out, local, key)?;
-        } else if let Some(bytes) = previous.fetched.borrow().get(key) {
+        } else if let Some(bytes) = previous.fetched_blobs().get(key) {
             write_blob(out, key, bytes)?;
         } else {
             continue;

@@ -117,8 +117,10 @@ pub(super) fn write_collection(
             streams.insert(name, stream);
         }
     }
+    // The previous index lists the types of every record it had (a list only grows), so only the new records
+    // can add one: reading every record's types would touch each object's bytes again.
     let mut types20: BTreeMap<String, Vec<String>> = prev_index.map(|x| x.types20.clone()).unwrap_or_default();
-    for r in recs.iter().filter_map(|r| r.body) {
+    for r in recs.iter().filter(|r| r.new).filter_map(|r| r.body) {
         let list = match types20.get_mut(r.type20()) {
             Some(list) => list,
             None => types20.entry(r.type20().to_string()).or_default(),

@@ -51,6 +51,7 @@ mod versions;
 pub use collection::CollectionError;
 pub use layout::LayoutError;
 pub use memory::memory;
+pub(crate) use pool::par_map_each;
 pub use record_cache::{cache_key, CacheError, CacheLookup, CacheStats, CacheWriter, Item, RecordCache};
 pub use render_stage::{Packed, Prepared};
 pub use sink::{BlobSink, SinkError};
