@@ -18,9 +18,10 @@
 //!
 //! Blobs go to a [`BlobSink`]: kept in memory ([`build`]) or written to a snapshot directory as they are made
 //! ([`build_to_dir`], what the CLI uses, so a million-indicator build does not hold every segment in memory).
-//! Segments are encoded and hashed on every core, rendering and each collection's relationships are parallel
-//! too, and collections are built side by side in groups no larger together than the largest
-//! (`concurrent_groups`), so that the second core works while the peak memory stays the largest collection's.
+//! Segments are encoded and hashed on every core, rendering and the relationships (made once for every
+//! collection) are parallel too, and collections are built side by side in groups no larger together than the
+//! largest (`concurrent_groups`), so that the second core works while the peak memory stays the largest
+//! collection's.
 //!
 //! The modules, in the order a build runs them:
 //! - [`render_stage`]: indicators rendered once and packed ([`Prepared`], [`Packed`]).
