@@ -12,6 +12,7 @@
 //! - [`snapshot_dir`]: a snapshot on disk (the CLI's build output), read as a blob source, pruned.
 //! - [`users`]: the users file that becomes the `TAXII_USERS` secret.
 //! - [`generate`]: synthetic indicators of every type, for trials and benchmarks.
+//! - `pool`: the threads the build and the previous snapshot's reading share.
 //!
 //! It writes the formats `edge_core::snapshot` defines and reads; docs/ARCHITECTURE.md shows the whole path.
 
@@ -20,6 +21,7 @@ pub mod config;
 pub mod generate;
 pub mod import;
 pub mod indicator;
+mod pool;
 pub mod query;
 pub mod snapshot_dir;
 pub mod stix;

@@ -233,7 +233,7 @@ pub fn previous_state(src: &dyn BlobSource, manifest_key: &str) -> Result<Dates,
     // The largest collections first, each read by the next free thread.
     let mut order: Vec<&CollectionEntry> = manifest.collections.iter().collect();
     order.sort_by_key(|c| std::cmp::Reverse(c.count));
-    let read = crate::build::par_map_each(&order, |c| previous_collection(src, c));
+    let read = crate::pool::par_map_each(&order, |c| previous_collection(src, c));
     let mut out = Dates::new();
     for (c, state) in order.into_iter().zip(read) {
         out.insert(c.id.clone(), state?);

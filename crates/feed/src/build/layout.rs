@@ -1,10 +1,10 @@
 //! Layout of one stream into segments: the previous snapshot's segments kept byte for byte, dropped, compacted
 //! or topped up, then the new records cut into full segments, encoded and hashed on every core.
 
-use super::pool::{par_map, workers};
 use super::render_stage::Packed;
 use super::sink::BlobSink;
 use super::versions::Rec;
+use crate::pool::{par_map, workers};
 use crate::stix::Head;
 use edge_core::snapshot::format::*;
 use edge_core::snapshot::segment::{encode, RecordHead};

@@ -34,7 +34,7 @@
 //! - [`layout`]: one stream's segments (kept, compacted, topped up, new).
 //! - [`id_shards`]: the id shards and their delta.
 //! - [`sink`]: where blobs go ([`BlobSink`]; a directory written by a thread of its own).
-//! - [`pool`]: the threads, [`memory`]: resident memory and phase timings.
+//! - [`memory`]: resident memory and phase timings (the threads are the crate's `pool`).
 
 mod collection;
 mod dates;
@@ -42,7 +42,6 @@ mod groups;
 mod id_shards;
 mod layout;
 mod memory;
-mod pool;
 mod record_cache;
 mod relationships;
 mod render_stage;
@@ -52,7 +51,6 @@ mod versions;
 pub use collection::CollectionError;
 pub use layout::LayoutError;
 pub use memory::memory;
-pub(crate) use pool::par_map_each;
 pub use record_cache::{cache_key, CacheError, CacheLookup, CacheStats, CacheWriter, Item, RecordCache};
 pub use render_stage::{Packed, Prepared};
 pub use sink::{BlobSink, SinkError};

@@ -13,11 +13,11 @@
 //! rendered again. When half the data or less is in use, the build writes it anew as the next generation.
 //! One build at a time may use a cache directory (`sync` holds a lock on its state directory).
 
-use super::pool::par_map;
 use super::render_stage::{Packed, Prepared, Rendering};
 use crate::config::CollectionConfig;
 use crate::import::RecordError;
 use crate::indicator::{Fields, Indicator, Relationship};
+use crate::pool::par_map;
 use crate::stix::{RenderError, RenderOptions};
 use edge_core::time::Timestamp;
 use std::collections::HashMap;

@@ -4,9 +4,9 @@
 //! there. A collection makes its own only when its first member with the target value is not the first
 //! indicator with it (the same value twice, the first of them not in the collection).
 
-use super::pool::par_map;
 use super::render_stage::{Packed, Prepared};
 use crate::indicator::Indicator;
+use crate::pool::par_map;
 use crate::stix::extras::RelationshipMaker;
 use crate::stix::markings::Tlp;
 use crate::stix::{self, Head, RenderOptions};

@@ -1,9 +1,9 @@
 //! The render stage: indicators rendered once into compact [`Packed`] objects ([`Prepared`]), with only the
 //! fields later stages read kept, and the `xsoar` profile's reports with the targets of their relationships.
 
-use super::pool::par_map;
 use crate::config::CollectionConfig;
 use crate::indicator::Indicator;
+use crate::pool::par_map;
 use crate::stix::{self, Head, RenderError, RenderOptions, Rendered};
 use edge_core::snapshot::format::id_hash;
 use edge_core::time::Timestamp;

@@ -1,4 +1,4 @@
-//! The build's thread pool: as many threads as cores (at most 8), mapping a slice in order (in even parts, or
+//! The build's thread pool (the previous snapshot's reading uses it too): as many threads as cores (at most 8), mapping a slice in order (in even parts, or
 //! item by item).
 
 /// Threads for rendering and segment encoding: the cores there are (at most 8).
@@ -7,7 +7,7 @@ pub(crate) fn workers() -> usize {
 }
 
 /// Maps `f` over `items` on every core, keeping the order.
-pub(super) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let n = workers();
     if n == 1 || items.len() < 64 {
         return items.iter().map(f).collect();
