@@ -42,7 +42,14 @@ pub fn read_inputs(
     let mut late_bad = Vec::new();
     let got = std::thread::scope(|scope| {
         let reader = scope.spawn(|| {
-            let mut reading = Reading { send, batch: Vec::new(), items: Vec::new(), read: 0, bad_records: Vec::new() };
+            let mut reading = Reading {
+                send,
+                batch: Vec::new(),
+                items: Vec::new(),
+                input: String::new(),
+                read: 0,
+                bad_records: Vec::new(),
+            };
             for input in inputs {
                 spin.set_message(format!("reading {}", input.display()));
                 let lines = if lookup.is_some() { import::open_lines(input)? } else { None };
@@ -56,9 +63,9 @@ pub fn read_inputs(
         for batch in batches {
             match batch {
                 Batch::Indicators(inds) => prepared.push(inds, collections, render),
-                Batch::Items(items) => {
+                Batch::Items(input, items) => {
                     let Some(writer) = writer.as_mut().filter(|_| failed_cache.is_none()) else { continue };
-                    match prepared.push_items(items, collections, render, writer) {
+                    match prepared.push_items(&input, items, collections, render, writer) {
                         Ok(bad) => late_bad.extend(bad),
                         Err(e) => failed_cache = Some(e),
                     }
@@ -78,17 +85,20 @@ pub fn read_inputs(
     Ok((read, prepared, bad_records, stats))
 }
 
-/// Records on their way from the reading thread to the rendering one: indicators, or (from a cache) items.
+/// Records on their way from the reading thread to the rendering one: indicators, or (from a cache) items of
+/// one input with their line numbers.
 enum Batch {
     Indicators(Vec<Indicator>),
-    Items(Vec<(String, Item)>),
+    Items(String, Vec<(usize, Item)>),
 }
 
 /// The reading thread's side of [`read_inputs`].
 struct Reading {
     send: std::sync::mpsc::SyncSender<Batch>,
     batch: Vec<Indicator>,
-    items: Vec<(String, Item)>,
+    items: Vec<(usize, Item)>,
+    /// The input the items are from.
+    input: String,
     read: usize,
     bad_records: Vec<RecordError>,
 }
@@ -119,12 +129,12 @@ impl Reading {
         lookup: &mut CacheLookup,
     ) -> Result<(), RecordError> {
         self.flush();
-        let name = input.display().to_string();
-        xsoar::for_each_line(&name, lines, bom, &mut |number, line| {
+        self.input = input.display().to_string();
+        xsoar::for_each_line(&self.input.clone(), lines, bom, &mut |number, line| {
             self.read += 1;
-            self.items.push((format!("{name}:{number}"), lookup.get(line)));
+            self.items.push((number, lookup.get(line)));
             if self.items.len() == Self::BATCH {
-                let _ = self.send.send(Batch::Items(std::mem::take(&mut self.items)));
+                let _ = self.send.send(Batch::Items(self.input.clone(), std::mem::take(&mut self.items)));
             }
         })?;
         self.flush();
@@ -136,7 +146,7 @@ impl Reading {
             let _ = self.send.send(Batch::Indicators(std::mem::take(&mut self.batch)));
         }
         if !self.items.is_empty() {
-            let _ = self.send.send(Batch::Items(std::mem::take(&mut self.items)));
+            let _ = self.send.send(Batch::Items(self.input.clone(), std::mem::take(&mut self.items)));
         }
     }
 

@@ -47,6 +47,9 @@ fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError {
 /// What the first line of the index says: the format of both files.
 const MAGIC: &[u8; 32] = b"taxii-edge record cache, v1\n\0\0\0\0";
 
+/// A map keyed by a record's 128-bit hash (taken as it is: it is a hash already).
+type ByRecordHash<V> = HashMap<u128, V, std::hash::BuildHasherDefault<super::versions::KeyIsHash>>;
+
 /// Where an entry is in the data file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Slot {
@@ -74,7 +77,7 @@ pub struct RecordCache {
     dir: PathBuf,
     key: u128,
     generation: u64,
-    index: HashMap<u128, Slot>,
+    index: ByRecordHash<Slot>,
     data_len: u64,
 }
 
@@ -83,7 +86,8 @@ impl RecordCache {
     /// of another key starts an empty cache.
     pub fn open(dir: &Path, key: u128) -> Result<RecordCache, CacheError> {
         std::fs::create_dir_all(dir).map_err(io_at(dir))?;
-        let mut cache = RecordCache { dir: dir.to_path_buf(), key, generation: 0, index: HashMap::new(), data_len: 0 };
+        let mut cache =
+            RecordCache { dir: dir.to_path_buf(), key, generation: 0, index: ByRecordHash::default(), data_len: 0 };
         if let Some((generation, data_len, index)) = read_index(&dir.join("index"), key) {
             cache.generation = generation;
             cache.data_len = data_len;
@@ -123,14 +127,15 @@ impl RecordCache {
 
 /// Reads the index: its generation, the data length it covers and its entries; `None` when it is missing,
 /// damaged or of another key.
-fn read_index(path: &Path, key: u128) -> Option<(u64, u64, HashMap<u128, Slot>)> {
+fn read_index(path: &Path, key: u128) -> Option<(u64, u64, ByRecordHash<Slot>)> {
     let bytes = std::fs::read(path).ok()?;
     let mut r = Bytes(&bytes);
     if r.take(MAGIC.len())? != MAGIC || r.u128()? != key {
         return None;
     }
     let (generation, data_len, count) = (r.u64()?, r.u64()?, r.u64()?);
-    let mut index = HashMap::with_capacity(usize::try_from(count).ok()?.min(bytes.len() / 36));
+    let mut index =
+        ByRecordHash::with_capacity_and_hasher(usize::try_from(count).ok()?.min(bytes.len() / 36), Default::default());
     for _ in 0..count {
         let hash = r.u128()?;
         let slot = Slot { offset: r.u64()?, len: r.u32()?, checksum: r.u64()? };
@@ -145,7 +150,7 @@ fn read_index(path: &Path, key: u128) -> Option<(u64, u64, HashMap<u128, Slot>)>
 
 /// The records the last build kept, and their entries.
 pub struct CacheLookup {
-    index: HashMap<u128, Slot>,
+    index: ByRecordHash<Slot>,
     data: BufReader<File>,
     at: u64,
 }
@@ -292,11 +297,13 @@ impl CacheWriter {
 }
 
 impl Prepared {
-    /// Takes a batch of input records read with a cache: cached ones as they were, the others read, rendered
-    /// and added to the cache (on every core, in order). Returns the records that could not be read.
+    /// Takes a batch of input records read with a cache (each with its line number in `input`): cached ones as
+    /// they were, the others read, rendered and added to the cache (on every core, in order). Returns the
+    /// records that could not be read.
     pub fn push_items(
         &mut self,
-        batch: Vec<(String, Item)>,
+        input: &str,
+        batch: Vec<(usize, Item)>,
         collections: &[CollectionConfig],
         render: &RenderOptions,
         cache: &mut CacheWriter,
@@ -308,15 +315,16 @@ impl Prepared {
             Failed(RenderError),
         }
         let (words, vwords) = self.widths();
-        let done = par_map(&batch, |(position, item)| match item {
+        let position = |line: &usize| format!("{input}:{line}");
+        let done = par_map(&batch, |(line, item)| match item {
             Item::Cached { entry, .. } => match decode(entry, words, vwords) {
                 Some((ind, r)) => Done::Cached(ind, r),
                 None => Done::Bad(RecordError {
-                    position: position.clone(),
+                    position: position(line),
                     reason: "its record cache entry cannot be read: delete the cache directory".into(),
                 }),
             },
-            Item::Line { line, .. } => match crate::import::xsoar::parse_line(position, line) {
+            Item::Line { line: text, .. } => match crate::import::xsoar::parse_line(&position(line), text) {
                 Err(e) => Done::Bad(e),
                 Ok(ind) => match self.render_one(&ind, collections) {
                     Err(e) => Done::Failed(e),

@@ -24,7 +24,7 @@ impl History {
 /// Superseded versions are kept this many days by default.
 pub const DEFAULT_KEEP_VERSIONS_DAYS: u32 = 30;
 
-/// Hashes a key that is already a 64-bit hash (an id's xxh3) by taking it as it is: the build's maps by id hash
+/// Hashes a key that is already a hash (an id's 64-bit xxh3, a record's 128-bit one) by taking it as it is: the build's maps by id hash
 /// hold a million entries, and hashing their keys again with SipHash was a visible share of a build.
 #[derive(Default)]
 pub(super) struct KeyIsHash(u64);
@@ -43,6 +43,10 @@ impl Hasher for KeyIsHash {
 
     fn write_u64(&mut self, n: u64) {
         self.0 = n;
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        self.0 = n as u64 ^ (n >> 64) as u64;
     }
 }
 
