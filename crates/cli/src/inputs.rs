@@ -31,6 +31,8 @@ pub fn read_inputs(
     cache: Option<RecordCache>,
 ) -> Result<(usize, Prepared, Vec<RecordError>, Option<CacheStats>), Fail> {
     let mut prepared = Prepared::new(collections, render, now);
+    // About as many records as the last build read (their lists would otherwise be moved as they grow).
+    prepared.reserve(cache.as_ref().map_or(0, RecordCache::len));
     let (mut lookup, mut writer) = match cache.map(RecordCache::split).transpose() {
         Ok(Some((lookup, writer))) => (Some(lookup), Some(writer)),
         Ok(None) => (None, None),

@@ -105,6 +105,16 @@ impl RecordCache {
         Ok(cache)
     }
 
+    /// How many records the last build kept.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether it kept none.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
     /// The lookup side (for the thread that reads the inputs) and the writing side (for the one that renders).
     pub fn split(self) -> Result<(CacheLookup, CacheWriter), CacheError> {
         let path = data_path(&self.dir, self.generation);

@@ -126,6 +126,15 @@ impl Prepared {
         Ok(Rendering { packed, selected, needs })
     }
 
+    /// Makes room for `n` more indicators (so that a million are not moved each time the lists grow).
+    pub fn reserve(&mut self, n: usize) {
+        self.indicators.reserve(n);
+        self.rendered.reserve(n);
+        self.starts.reserve(n);
+        self.selected.reserve(n * self.words);
+        self.needs.reserve(n * self.vwords);
+    }
+
     /// Keeps a rendered indicator (slimmed to the fields later stages read).
     pub(super) fn append(&mut self, ind: Indicator, r: Rendering, render: &RenderOptions) {
         let ind = self.keep.slim(ind, render);
