@@ -230,13 +230,16 @@ pub fn previous_state(src: &dyn BlobSource, manifest_key: &str) -> Result<Dates,
     if manifest.format != FORMAT {
         return Err(SnapshotDirError::PreviousFormat(manifest.format));
     }
-    // The largest collections first, each read by the next free thread.
-    let mut order: Vec<&CollectionEntry> = manifest.collections.iter().collect();
-    order.sort_by_key(|c| std::cmp::Reverse(c.count));
-    let read = crate::pool::par_map_each(&order, |c| previous_collection(src, c));
+    // The largest collections first, each read by the next free thread; a fault is reported as reading them in
+    // the manifest's order would meet it first.
+    let mut order: Vec<usize> = (0..manifest.collections.len()).collect();
+    order.sort_by_key(|&c| std::cmp::Reverse(manifest.collections[c].count));
+    let read = crate::pool::par_map_each(&order, |&c| previous_collection(src, &manifest.collections[c]));
+    let mut read: Vec<(usize, Result<PreviousCollection, SnapshotDirError>)> = order.into_iter().zip(read).collect();
+    read.sort_by_key(|(c, _)| *c);
     let mut out = Dates::new();
-    for (c, state) in order.into_iter().zip(read) {
-        out.insert(c.id.clone(), state?);
+    for (c, state) in read {
+        out.insert(manifest.collections[c].id.clone(), state?);
     }
     Ok(out)
 }
