@@ -341,3 +341,66 @@ fn extension_definition(opts: &RenderOptions, t: &str) -> Rendered {
         version: fixed_version(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! A relationship written straight out is byte for byte what serde_json writes for the same properties,
+    //! whatever its strings hold.
+    use super::*;
+    use crate::import::xsoar::indicator_from;
+
+    fn ind(ty: &str, value: &str, tlp: &str) -> Indicator {
+        indicator_from(
+            "test",
+            json!({"value": value, "indicator_type": ty, "timestamp": "2024-03-01T10:00:00.123456Z",
+                   "modified": "2024-04-01T12:30:00.654321Z", "CustomFields": {"trafficlightprotocol": tlp}}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_relationship_is_what_serde_json_writes() {
+        let opts = RenderOptions {
+            namespace: super::super::ids::namespace_for("test"),
+            producer: Some("Producer \"quoted\"".into()),
+            ..RenderOptions::default()
+        };
+        let src = ind("Domain", "example.com", "GREEN");
+        let tgt = ind("Malware", "Emo\"tet\\ é 😀 \u{1}", "RED");
+        let ends = [
+            super::super::render_indicator(&src, &opts).unwrap(),
+            super::super::render_indicator(&tgt, &opts).unwrap(),
+        ];
+        for description in [None, Some("  "), Some("a \"quote\", a \\ backslash,\nnew line,\ttab, \u{7f} é 😀 \u{1f}")]
+        {
+            let rel = Relationship {
+                name: "Related To".into(),
+                target_value: tgt.value.clone(),
+                tip_id: Some("tip-1".into()),
+                description: description.map(String::from),
+            };
+            let tlp = Some(Tlp::Red);
+            let made = RelationshipMaker::new(&opts).make(&src, &rel, &tgt, [&ends[0], &ends[1]], tlp).unwrap();
+            let (id, rtype) = relationship_id(&opts, &src, &rel).unwrap();
+            let modified = src.modified.max(tgt.modified);
+            for v21 in [true, false] {
+                let mut m = object_start("relationship", &opts.id_for(&id, v21), v21);
+                m.insert("created_by_ref".into(), json!(opts.id_for(&producer_id(&opts), v21)));
+                m.insert("created".into(), stamp(src.created.max(tgt.created), v21));
+                m.insert("modified".into(), stamp(modified, v21));
+                m.insert("relationship_type".into(), json!(rtype));
+                if let Some(d) = description.map(str::trim).filter(|d| !d.is_empty()) {
+                    m.insert("description".into(), json!(d));
+                }
+                let (s, t) = if v21 { (ends[0].id21(), ends[1].id21()) } else { (ends[0].id20(), ends[1].id20()) };
+                m.insert("source_ref".into(), json!(s));
+                m.insert("target_ref".into(), json!(t));
+                m.insert("object_marking_refs".into(), json!([Tlp::Red.id()]));
+                let want = Value::Object(m).to_string();
+                assert_eq!(if v21 { &made.json21 } else { &made.json20 }, &want);
+            }
+            assert_eq!((made.id21.as_str(), made.id20), (id.as_str(), opts.id_for(&id, false)));
+            assert_eq!(made.version, modified);
+        }
+    }
+}
