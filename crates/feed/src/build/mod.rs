@@ -251,11 +251,11 @@ fn build_prepared(
         let opts = &prepared.variants.options[variant];
         let inds: Vec<&Indicator> = members.iter().map(|&i| &indicators[i]).collect();
         let reports = reports_with_targets(&inds, &objs, opts);
-        drop(inds);
         for (i, report) in &reports {
             objs[*i] = report;
         }
-        let extras = packed_extras(&prepared, &tip, (c, variant), &members, &objs, opts);
+        let extras = packed_extras(&prepared, &tip, (c, variant), (&members, &inds, &objs), opts);
+        drop(inds);
         let all: Vec<&Packed> = extras.iter().chain(objs.iter().copied()).collect();
         let previous = previous.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
         write_collection(cfg, id, all, previous, now, keep, &mut &sink)

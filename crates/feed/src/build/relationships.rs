@@ -52,7 +52,6 @@ impl TipRelationships {
         if n > 0 {
             tip.make_shared(prepared);
         }
-
         tip
     }
 
@@ -164,20 +163,19 @@ impl CollectionExtras<'_> {
     }
 }
 
-/// Collection `c`'s extras (its members are the indicators `members`, `objs` their objects in its variant `v`),
+/// Collection `c`'s extras (its members are the indicators `members`, `inds` and `objs` those indicators and
+/// their objects in its variant `v`),
 /// the same objects in the same order as [`stix::collection_extras`]: the shared objects, the TIP relationships
 /// (a relationship id made from two sources served from the first, in member order), the imported relationships.
 pub(super) fn packed_extras<'t>(
     prepared: &Prepared,
     tip: &'t TipRelationships,
     (c, v): (usize, usize),
-    members: &[usize],
-    objs: &[&Packed],
+    (members, inds, objs): (&[usize], &[&Indicator], &[&Packed]),
     opts: &RenderOptions,
 ) -> CollectionExtras<'t> {
-    let inds: Vec<&Indicator> = members.iter().map(|&i| &prepared.indicators[i]).collect();
     let tlps = members.iter().map(|&i| tip.tlps[i]).collect();
-    let extras = stix::Extras::with_tlps(&inds, objs, opts, tlps);
+    let extras = stix::Extras::with_tlps(inds, objs, opts, tlps);
     let mut own = Vec::new();
     extras.shared(&mut |r| own.push(Packed::from(&r)));
     let mut order: Vec<Slot<'t>> = (0..own.len()).map(Slot::Own).collect();
@@ -328,10 +326,10 @@ mod tests {
             let members: Vec<usize> =
                 (0..indicators.len()).filter(|&i| cfg.query.matches_at(&indicators[i], now)).collect();
             let objs: Vec<&Packed> = members.iter().map(|&i| prepared.object(i, v)).collect();
-            let got = packed_extras(&prepared, &tip, (c, v), &members, &objs, opts);
+            let inds: Vec<&Indicator> = members.iter().map(|&i| &indicators[i]).collect();
+            let got = packed_extras(&prepared, &tip, (c, v), (&members, &inds, &objs), opts);
             own_made += got.own.len();
             let got: Vec<(String, String)> = got.iter().map(|p| (p.id21().to_string(), p.json().0)).collect();
-            let inds: Vec<&Indicator> = members.iter().map(|&i| &indicators[i]).collect();
             let rendered: Vec<stix::Rendered> = inds.iter().map(|i| stix::render_indicator(i, opts).unwrap()).collect();
             let refs: Vec<&stix::Rendered> = rendered.iter().collect();
             let want: Vec<(String, String)> = stix::collection_extras(&inds, &refs, opts)
