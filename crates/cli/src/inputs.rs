@@ -131,8 +131,9 @@ impl Reading {
         lookup: &mut CacheLookup,
     ) -> Result<(), RecordError> {
         self.flush();
-        self.input = input.display().to_string();
-        xsoar::for_each_line(&self.input.clone(), lines, bom, &mut |number, line| {
+        let name = input.display().to_string();
+        self.input = name.clone();
+        xsoar::for_each_line(&name, lines, bom, &mut |number, line| {
             self.read += 1;
             self.items.push((number, lookup.get(line)));
             if self.items.len() == Self::BATCH {

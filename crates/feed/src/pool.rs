@@ -1,5 +1,5 @@
-//! The build's thread pool (the previous snapshot's reading uses it too): as many threads as cores (at most 8), mapping a slice in order (in even parts, or
-//! item by item).
+//! The build's thread pool (the previous snapshot's reading uses it too): as many threads as cores (at most
+//! 8), mapping a slice in order, in even parts or item by item.
 
 /// Threads for rendering and segment encoding: the cores there are (at most 8).
 pub(crate) fn workers() -> usize {

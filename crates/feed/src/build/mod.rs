@@ -25,8 +25,8 @@
 //!
 //! The modules, in the order a build runs them:
 //! - [`render_stage`]: indicators rendered once and packed ([`Prepared`], [`Packed`]).
-//! - [`relationships`]: each collection's extras, the TIP relationships made once for all of them.
 //! - [`record_cache`]: the renderings of input records kept between builds ([`RecordCache`]).
+//! - [`relationships`]: each collection's extras, the TIP relationships made once for all of them.
 //! - [`groups`]: which collections are built side by side.
 //! - [`collection`]: one collection: current versions against the previous records, streams, index.
 //! - [`versions`]: records across snapshots, [`History`], superseded and gone flags.

@@ -24,8 +24,9 @@ impl History {
 /// Superseded versions are kept this many days by default.
 pub const DEFAULT_KEEP_VERSIONS_DAYS: u32 = 30;
 
-/// Hashes a key that is already a hash (an id's 64-bit xxh3, a record's 128-bit one) by taking it as it is: the build's maps by id hash
-/// hold a million entries, and hashing their keys again with SipHash was a visible share of a build.
+/// Hashes a key that is already a hash (an id's 64-bit xxh3, a record's 128-bit one) by taking it as it is:
+/// the build's maps by such hashes hold a million entries, and hashing their keys again with SipHash was a
+/// visible share of a build.
 #[derive(Default)]
 pub(super) struct KeyIsHash(u64);
 
