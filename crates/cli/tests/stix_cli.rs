@@ -36,7 +36,15 @@ fn build(tag: &str, extra: &[&str]) -> (Output, String) {
                 vec![path]
             };
             for f in files {
-                bodies.push_str(&String::from_utf8_lossy(&std::fs::read(f).unwrap()));
+                let bytes = std::fs::read(f).unwrap();
+                // A segment's records (compressed there), or a metadata blob as it is.
+                match edge_core::snapshot::segment::Segment::decode(bytes.clone()) {
+                    Ok(seg) => (0..seg.len()).flat_map(|i| [seg.body(i, true), seg.body(i, false)]).for_each(|b| {
+                        bodies.push_str(&String::from_utf8_lossy(b));
+                        bodies.push('\n');
+                    }),
+                    Err(_) => bodies.push_str(&String::from_utf8_lossy(&bytes)),
+                }
             }
         }
     }

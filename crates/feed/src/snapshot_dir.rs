@@ -5,7 +5,7 @@
 
 use edge_core::retention::{plan, Pruned};
 use edge_core::snapshot::format::{
-    decode_marks, verify_blob, CollectionEntry, CollectionIndex, Dates, FormatError, IdShard, Manifest,
+    decode_marks, reads_format, verify_blob, CollectionEntry, CollectionIndex, Dates, FormatError, IdShard, Manifest,
     PreviousCollection, ShardEntry, ALL, FORMAT, GONE, IN_ALL,
 };
 use edge_core::store::Listed;
@@ -227,7 +227,7 @@ pub fn reachable_keys(src: &dyn BlobSource, manifest_key: &str) -> Result<Vec<St
 pub fn previous_state(src: &dyn BlobSource, manifest_key: &str) -> Result<Dates, SnapshotDirError> {
     let manifest: Manifest =
         serde_json::from_slice(&src.blob(manifest_key)?).map_err(SnapshotDirError::InvalidPreviousManifest)?;
-    if manifest.format != FORMAT {
+    if !reads_format(manifest.format) {
         return Err(SnapshotDirError::PreviousFormat(manifest.format));
     }
     // The largest collections first, each read by the next free thread; a fault is reported as reading them in

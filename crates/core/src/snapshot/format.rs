@@ -5,8 +5,14 @@ use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The format version written into every manifest; a reader refuses others.
-pub const FORMAT: u32 = 2;
+/// The format version written into every manifest; a reader refuses those [`reads_format`] does not take.
+pub const FORMAT: u32 = 3;
+
+/// Whether a reader (the worker, a build on a previous snapshot) takes a manifest of format `v`: this one, or 2,
+/// which differs only in its segments being uncompressed (see [`super::segment`], which reads both).
+pub fn reads_format(v: u32) -> bool {
+    v == FORMAT || v == 2
+}
 
 /// The store key of the current-snapshot pointer: the only mutable key.
 pub const POINTER_KEY: &str = "current";

@@ -34,7 +34,7 @@ impl std::fmt::Display for SnapshotError {
             SnapshotError::Corrupt(e) => write!(f, "the snapshot is damaged: {e}"),
             SnapshotError::Outdated(v) => write!(
                 f,
-                "the published snapshot has format {v}, this worker reads format {FORMAT}: rebuild and publish it \
+                "the published snapshot has format {v}, this worker reads formats 2 to {FORMAT}: rebuild and publish it \
                  with this version of taxii-edge (`taxii-edge build`, then `taxii-edge publish`)"
             ),
         }
@@ -189,7 +189,7 @@ impl<'a, S: Store> Reader<'a, S> {
         }
         let manifest = self.cached(&self.cache.manifests, &format!("manifest/{id}"), parse_manifest).await?;
         // A snapshot of another format (from before an upgrade) is not read: the current one goes on from there.
-        let manifest = manifest.filter(|m| m.format == FORMAT);
+        let manifest = manifest.filter(|m| reads_format(m.format));
         Ok(manifest.map(|manifest| Snapshot { id: id.to_string(), manifest, published: None, sources: Vec::new() }))
     }
 
@@ -365,9 +365,10 @@ fn marks(seg_ref: &SegmentRef, seg: &Segment) -> Result<Vec<u8>, SnapshotError> 
     decode_marks(&seg_ref.marks, seg.len()).map_err(|e| SnapshotError::Corrupt(format!("{}: {e}", seg_ref.key)))
 }
 
-/// A format-1 (or later) manifest is refused: its blobs are not what this reader decodes.
+/// A manifest of a format this reader does not take (1, or one after its own) is refused: its blobs are not
+/// what this reader decodes.
 fn check_format(m: &Manifest) -> Result<(), SnapshotError> {
-    if m.format != FORMAT {
+    if !reads_format(m.format) {
         return Err(SnapshotError::Outdated(m.format));
     }
     Ok(())
