@@ -4,7 +4,7 @@
 //! interrupted publish uploads only what is still missing.
 
 use crate::http::{Answer, Http, HttpError, Method};
-use edge_core::snapshot::format::Pointer;
+use edge_core::snapshot::format::{Pointer, FORMAT};
 use edge_core::store::Listed;
 use edge_core::wire::{self, BlobPage, Deleted, Missing, Replaces, SwitchConflict, SwitchRequest, MAX_KEYS_PER_CALL};
 use edge_feed::snapshot_dir::{SnapshotDir, SnapshotDirError};
@@ -37,6 +37,12 @@ pub enum PublishError {
     /// first), or it would move the feed back. `current` is what the worker serves now.
     #[error("the worker did not switch (409): {message}")]
     Conflict { message: String, current: Option<String> },
+    /// The worker is older than the snapshot: switching to it would make every request an error.
+    #[error(
+        "the snapshot has format {format}, and the worker reads formats {reads:?} only: deploy the worker of this \
+         taxii-edge version first (`npm run deploy`), then publish again (nothing was uploaded)"
+    )]
+    WorkerTooOld { format: u32, reads: Vec<u32> },
 }
 
 /// How a publish switches: what it says it replaces (`None`: the snapshot current just before the switch), and
@@ -116,6 +122,27 @@ impl Admin {
             missing.extend(page.missing);
         }
         Ok(missing)
+    }
+
+    /// Refuses to publish a snapshot whose format the worker does not read (a worker from before format 3 does not
+    /// say which it reads, and reads format 2 only).
+    fn check_reads(&self, dir: &SnapshotDir) -> Result<(), PublishError> {
+        let manifest = dir.blob(&dir.file.manifest).map_err(PublishError::Snapshot)?;
+        let format = serde_json::from_slice::<serde_json::Value>(&manifest)
+            .ok()
+            .and_then(|m| m["format"].as_u64())
+            .and_then(|f| u32::try_from(f).ok())
+            .unwrap_or(FORMAT);
+        let answer = self.call(Method::Post(b"[]"), wire::MISSING)?;
+        if answer.status != 200 {
+            return Err(HttpError::refused("asking which blobs are missing", &answer).into());
+        }
+        let page: Missing = parse(&answer, "unexpected answer to /admin/missing")?;
+        let reads = if page.formats.is_empty() { vec![2] } else { page.formats };
+        if !reads.contains(&format) {
+            return Err(PublishError::WorkerTooOld { format, reads });
+        }
+        Ok(())
     }
 
     /// A blob from the worker's store, if it has it (to read the previous snapshot).
@@ -220,6 +247,7 @@ impl Admin {
             (Some(_), None) => keys.iter().filter(|k| dir.has_blob(k)).cloned().collect(),
         };
         let step = crate::timings::Phases::start("publish:");
+        self.check_reads(dir)?;
         let missing = self.missing(&asked)?;
         step.mark(&format!("ask about {} of {} blobs", asked.len(), keys.len()));
         let mut out = Published { snapshot: dir.file.snapshot.clone(), blobs: keys.len(), ..Published::default() };

@@ -65,10 +65,14 @@ pub fn valid_blob_key(key: &str) -> bool {
     }
 }
 
-/// The answer to [`MISSING`]: the asked keys the store lacks.
+/// The answer to [`MISSING`]: the asked keys the store lacks, and the snapshot formats the worker reads (a
+/// publish checks them before it uploads: a worker from before format 3 does not send them, and reads format 2
+/// only).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Missing {
     pub missing: Vec<String>,
+    #[serde(default)]
+    pub formats: Vec<u32>,
 }
 
 /// One blob of a [`BlobPage`]; `uploaded` is written as `Timestamp::to_micros_string` does.
@@ -285,8 +289,11 @@ mod tests {
         assert_eq!(serde_json::to_vec(&switched).unwrap(), serde_json::to_vec(&before).unwrap());
         let deleted = Deleted { deleted: 2, refused: vec!["index/1".into()] };
         assert_eq!(serde_json::to_string(&deleted).unwrap(), r#"{"deleted":2,"refused":["index/1"]}"#);
-        let missing = Missing { missing: vec!["ids/2".into()] };
-        assert_eq!(serde_json::to_string(&missing).unwrap(), r#"{"missing":["ids/2"]}"#);
+        let missing = Missing { missing: vec!["ids/2".into()], formats: vec![2, 3] };
+        assert_eq!(serde_json::to_string(&missing).unwrap(), r#"{"missing":["ids/2"],"formats":[2,3]}"#);
+        // What a worker from before format 3 answers: it reads format 2 only.
+        let old: Missing = serde_json::from_str(r#"{"missing":[]}"#).unwrap();
+        assert!(old.formats.is_empty());
         assert_eq!(serde_json::to_string(&Stored { stored: "ids/2".into() }).unwrap(), r#"{"stored":"ids/2"}"#);
         let switch = SwitchRequest {
             manifest: "manifest/1".into(),

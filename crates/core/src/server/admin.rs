@@ -21,7 +21,9 @@
 //! per retained snapshot ([`crate::retention::MAX_HISTORY`] + 1) and each distinct collection index once.
 
 use crate::settings::Settings;
-use crate::snapshot::format::{verify_blob, CollectionIndex, Manifest, Pointer, POINTER_KEY};
+use crate::snapshot::format::{
+    reads_format, verify_blob, CollectionIndex, Manifest, Pointer, FORMAT, FORMATS_READ, POINTER_KEY,
+};
 use crate::store::{Store, MAX_BATCH};
 use crate::taxii::{Request, Response};
 use crate::time::Timestamp;
@@ -140,7 +142,7 @@ async fn run<S: Store>(store: &S, mut req: Request, now: Timestamp) -> Result<Re
                     missing.push(k);
                 }
             }
-            Ok(reply(200, &Missing { missing }))
+            Ok(reply(200, &Missing { missing, formats: FORMATS_READ.to_vec() }))
         }
         ("GET", wire::CURRENT) => match store.get(POINTER_KEY).await.map_err(store_err)? {
             Some(bytes) => Ok(Response {
@@ -224,6 +226,17 @@ async fn switch<S: Store>(store: &S, req: &Request, now: Timestamp) -> Result<Re
     }
     let manifest: Manifest =
         serde_json::from_slice(&bytes).map_err(|e| error(409, &format!("{key} is not a valid manifest: {e}")))?;
+    // A snapshot this worker cannot read would be served as an error on every request: it is not made current.
+    if !reads_format(manifest.format) {
+        return Err(error(
+            409,
+            &format!(
+                "{key} has snapshot format {}, this worker reads formats 2 to {FORMAT}: deploy the worker of the \
+                 same taxii-edge version as the CLI (`wrangler deploy`), then publish again",
+                manifest.format
+            ),
+        ));
+    }
     for c in &manifest.collections {
         let idx = store
             .get(&c.index)

@@ -8,10 +8,13 @@ use std::collections::BTreeMap;
 /// The format version written into every manifest; a reader refuses those [`reads_format`] does not take.
 pub const FORMAT: u32 = 3;
 
-/// Whether a reader (the worker, a build on a previous snapshot) takes a manifest of format `v`: this one, or 2,
-/// which differs only in its segments being uncompressed (see [`super::segment`], which reads both).
+/// The formats a reader (the worker, a build on a previous snapshot) takes: this one, and 2, which differs only in
+/// its segments being uncompressed (see [`super::segment`], which reads both).
+pub const FORMATS_READ: [u32; 2] = [2, FORMAT];
+
+/// Whether a reader takes a manifest of format `v` (see [`FORMATS_READ`]).
 pub fn reads_format(v: u32) -> bool {
-    v == FORMAT || v == 2
+    FORMATS_READ.contains(&v)
 }
 
 /// The store key of the current-snapshot pointer: the only mutable key.
