@@ -6,7 +6,7 @@ use super::id_shards::write_id_shards;
 use super::layout::{lay_out, LayoutError};
 use super::render_stage::Packed;
 use super::sink::BlobSink;
-use super::versions::{add_previous, set_flags, ByIdHash, History, Rec};
+use super::versions::{add_previous, set_flags, ByIdHash, Current, History, Rec};
 use crate::config::CollectionConfig;
 use crate::stix::Head;
 use edge_core::snapshot::format::*;
@@ -34,15 +34,15 @@ pub(super) fn write_collection(
     blobs: &mut dyn BlobSink,
 ) -> Result<CollectionEntry, CollectionError> {
     // The current version of each object (the newest when an id comes twice), by the hash of its id.
-    let mut current: ByIdHash<(&Packed, u32)> = ByIdHash::with_capacity_and_hasher(objects.len(), Default::default());
+    let mut current: ByIdHash<Current<'_>> = ByIdHash::with_capacity_and_hasher(objects.len(), Default::default());
     for r in objects {
-        match current.get(&r.h21) {
-            Some((old, _)) if old.id21() != r.id21() => {
+        match current.get(&r.h21).map(|c| c.packed) {
+            Some(old) if old.id21() != r.id21() => {
                 return Err(CollectionError::IdHashCollision(old.id21().to_string(), r.id21().to_string()))
             }
-            Some((old, _)) if (r.version, r.json21()) <= (old.version, old.json21()) => {}
+            Some(old) if (r.version, r.json21()) <= (old.version, old.json21()) => {}
             _ => {
-                current.insert(r.h21, (r, r.content));
+                current.insert(r.h21, Current::of(r));
             }
         }
     }
@@ -58,7 +58,7 @@ pub(super) fn write_collection(
         p.index
     });
     let mut fresh: Vec<(&Packed, u32)> =
-        current.iter().filter(|(h, _)| !live.contains_key(h)).map(|(_, &rc)| rc).collect();
+        current.iter().filter(|(h, _)| !live.contains_key(h)).map(|(_, c)| (c.packed, c.content)).collect();
     drop(current);
     fresh.sort_by(|a, b| a.0.version.cmp(&b.0.version).then_with(|| a.0.id21().cmp(b.0.id21())));
     let first = dates::first_new(recs.iter().map(|r| r.e.d).max(), existed, fresh.len(), now);
