@@ -315,12 +315,22 @@ mod tests {
         (heads, bodies)
     }
 
-    fn encoded() -> Vec<u8> {
+    /// The two records as format 3 (`compressed`) or format 2 bytes.
+    fn encoded_as(compressed: bool) -> Vec<u8> {
         let (heads, bodies) = recs();
-        encode(&heads, |i, out| {
+        let write = |i: usize, out: &mut Vec<u8>| {
             out.extend_from_slice(bodies[i].0.as_bytes());
             out.extend_from_slice(bodies[i].1.as_bytes());
-        })
+        };
+        if compressed {
+            encode(&heads, write)
+        } else {
+            encode_uncompressed(&heads, write)
+        }
+    }
+
+    fn encoded() -> Vec<u8> {
+        encoded_as(true)
     }
 
     fn check_records(seg: &Segment) {
@@ -344,11 +354,7 @@ mod tests {
 
     #[test]
     fn reads_format_2() {
-        let (heads, bodies) = recs();
-        let plain = encode_uncompressed(&heads, |i, out| {
-            out.extend_from_slice(bodies[i].0.as_bytes());
-            out.extend_from_slice(bodies[i].1.as_bytes());
-        });
+        let plain = encoded_as(false);
         assert_eq!(&plain[..8], MAGIC_UNCOMPRESSED);
         assert_eq!(decompress(&encoded()).unwrap(), plain, "format 3 is format 2 compressed");
         check_records(&Segment::decode(plain).unwrap());
@@ -391,11 +397,7 @@ mod tests {
 
     #[test]
     fn rejects_damage_without_panicking() {
-        let (heads, bodies) = recs();
-        let plain = encode_uncompressed(&heads, |i, out| {
-            out.extend_from_slice(bodies[i].0.as_bytes());
-            out.extend_from_slice(bodies[i].1.as_bytes());
-        });
+        let plain = encoded_as(false);
         let mut cut = plain.clone();
         cut.truncate(cut.len() - 2);
         assert!(Segment::decode(cut).unwrap_err().to_string().contains("points past the end"));
