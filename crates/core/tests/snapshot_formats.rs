@@ -140,7 +140,7 @@ fn the_switch_refuses_a_format_it_does_not_read() {
     let r = publish(&store, &blobs, &future);
     let error = json(&r)["error"].as_str().unwrap().to_string();
     assert_eq!(r.status, 409, "{error}");
-    assert!(error.contains("has snapshot format 4, this worker reads formats 2 to 3: deploy the worker"), "{error}");
+    assert!(error.contains("has snapshot format 4, this worker reads formats [2, 3]: deploy the worker"), "{error}");
     assert!(!store.blobs.borrow().contains_key(POINTER_KEY), "nothing was made current");
     // The same blobs with the manifest this version wrote: made current.
     assert_eq!(publish(&store, &BTreeMap::new(), &key).status, 200);

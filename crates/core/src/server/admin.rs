@@ -22,7 +22,7 @@
 
 use crate::settings::Settings;
 use crate::snapshot::format::{
-    reads_format, verify_blob, CollectionIndex, Manifest, Pointer, FORMAT, FORMATS_READ, POINTER_KEY,
+    reads_format, verify_blob, CollectionIndex, Manifest, Pointer, FORMATS_READ, POINTER_KEY,
 };
 use crate::store::{Store, MAX_BATCH};
 use crate::taxii::{Request, Response};
@@ -231,7 +231,7 @@ async fn switch<S: Store>(store: &S, req: &Request, now: Timestamp) -> Result<Re
         return Err(error(
             409,
             &format!(
-                "{key} has snapshot format {}, this worker reads formats 2 to {FORMAT}: deploy the worker of the \
+                "{key} has snapshot format {}, this worker reads formats {FORMATS_READ:?}: deploy the worker of the \
                  same taxii-edge version as the CLI (`wrangler deploy`), then publish again",
                 manifest.format
             ),

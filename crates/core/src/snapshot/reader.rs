@@ -34,7 +34,7 @@ impl std::fmt::Display for SnapshotError {
             SnapshotError::Corrupt(e) => write!(f, "the snapshot is damaged: {e}"),
             SnapshotError::Outdated(v) => write!(
                 f,
-                "the published snapshot has format {v}, this worker reads formats 2 to {FORMAT}: rebuild and publish it \
+                "the published snapshot has format {v}, this worker reads formats {FORMATS_READ:?}: rebuild and publish it \
                  with this version of taxii-edge (`taxii-edge build`, then `taxii-edge publish`)"
             ),
         }
