@@ -489,3 +489,16 @@ mod layered_tests {
         let _ = std::fs::remove_dir_all(&root);
     }
 }
+
+#[cfg(test)]
+mod alias_tests {
+    use super::alias_at;
+
+    #[test]
+    fn the_last_alias_of_a_date_is_found_walking_in_date_order() {
+        // Sorted by date as the shards gave them: the base's alias for 3 first, the delta's after it.
+        let mut aliases = vec![(1, 10), (3, 30), (3, 31), (4, 40), (6, 60)].into_iter().peekable();
+        let found: Vec<Option<u64>> = [1, 2, 3, 5, 6, 7].iter().map(|&d| alias_at(&mut aliases, d)).collect();
+        assert_eq!(found, [Some(10), None, Some(31), None, Some(60), None]);
+    }
+}
