@@ -4,7 +4,7 @@
 //! interrupted publish uploads only what is still missing.
 
 use crate::http::{Answer, Http, HttpError, Method};
-use edge_core::snapshot::format::{Pointer, FORMAT};
+use edge_core::snapshot::format::Pointer;
 use edge_core::store::Listed;
 use edge_core::wire::{self, BlobPage, Deleted, Missing, Replaces, SwitchConflict, SwitchRequest, MAX_KEYS_PER_CALL};
 use edge_feed::snapshot_dir::{SnapshotDir, SnapshotDirError};
@@ -113,31 +113,27 @@ impl Admin {
     fn missing(&self, keys: &[String]) -> Result<Vec<String>, HttpError> {
         let mut missing = Vec::new();
         for chunk in keys.chunks(MAX_KEYS_PER_CALL) {
-            let body = serde_json::to_vec(chunk).expect("keys serialise");
-            let answer = self.call(Method::Post(&body), wire::MISSING)?;
-            if answer.status != 200 {
-                return Err(HttpError::refused("asking which blobs are missing", &answer));
-            }
-            let page: Missing = parse(&answer, "unexpected answer to /admin/missing")?;
-            missing.extend(page.missing);
+            missing.extend(self.ask_missing(chunk)?.missing);
         }
         Ok(missing)
+    }
+
+    /// One `POST /admin/missing` (at most [`MAX_KEYS_PER_CALL`] keys): which the store lacks, and the formats the
+    /// worker reads.
+    fn ask_missing(&self, keys: &[String]) -> Result<Missing, HttpError> {
+        let body = serde_json::to_vec(keys).expect("keys serialise");
+        let answer = self.call(Method::Post(&body), wire::MISSING)?;
+        if answer.status != 200 {
+            return Err(HttpError::refused("asking which blobs are missing", &answer));
+        }
+        parse(&answer, "unexpected answer to /admin/missing")
     }
 
     /// Refuses to publish a snapshot whose format the worker does not read (a worker from before format 3 does not
     /// say which it reads, and reads format 2 only).
     fn check_reads(&self, dir: &SnapshotDir) -> Result<(), PublishError> {
-        let manifest = dir.blob(&dir.file.manifest).map_err(PublishError::Snapshot)?;
-        let format = serde_json::from_slice::<serde_json::Value>(&manifest)
-            .ok()
-            .and_then(|m| m["format"].as_u64())
-            .and_then(|f| u32::try_from(f).ok())
-            .unwrap_or(FORMAT);
-        let answer = self.call(Method::Post(b"[]"), wire::MISSING)?;
-        if answer.status != 200 {
-            return Err(HttpError::refused("asking which blobs are missing", &answer).into());
-        }
-        let page: Missing = parse(&answer, "unexpected answer to /admin/missing")?;
+        let format = dir.manifest().map_err(PublishError::Snapshot)?.format;
+        let page = self.ask_missing(&[])?;
         let reads = if page.formats.is_empty() { vec![2] } else { page.formats };
         if !reads.contains(&format) {
             return Err(PublishError::WorkerTooOld { format, reads });

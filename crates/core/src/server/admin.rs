@@ -232,7 +232,7 @@ async fn switch<S: Store>(store: &S, req: &Request, now: Timestamp) -> Result<Re
             409,
             &format!(
                 "{key} has snapshot format {}, this worker reads formats {FORMATS_READ:?}: deploy the worker of the \
-                 same taxii-edge version as the CLI (`wrangler deploy`), then publish again",
+                 same taxii-edge version as the CLI (`npm run deploy`), then publish again",
                 manifest.format
             ),
         ));

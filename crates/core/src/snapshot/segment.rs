@@ -423,7 +423,7 @@ mod tests {
             huge[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
             assert!(Segment::decode(huge).is_err());
         }
-        // A compressed length no block of this size can give is refused before it is allocated.
+        // A compressed length no block of this size can give is refused (`decompress` checks it before it allocates).
         let mut lying = encoded();
         lying[12..16].copy_from_slice(&u32::MAX.to_le_bytes());
         assert_eq!(Segment::decode(lying).unwrap_err(), SegmentError::Compressed);
