@@ -6,7 +6,7 @@ use super::id_shards::write_id_shards;
 use super::layout::{lay_out, LayoutError};
 use super::render_stage::Packed;
 use super::sink::BlobSink;
-use super::versions::{add_previous, set_flags, ByIdHash, Current, History, Rec};
+use super::versions::{add_previous, set_flags, Current, History, Objects, Rec, NO_OBJECT};
 use crate::config::CollectionConfig;
 use crate::stix::Head;
 use edge_core::snapshot::format::*;
@@ -33,36 +33,24 @@ pub(super) fn write_collection(
     keep: History,
     blobs: &mut dyn BlobSink,
 ) -> Result<CollectionEntry, CollectionError> {
-    // The current version of each object (the newest when an id comes twice), by the hash of its id.
-    let mut current: ByIdHash<Current<'_>> = ByIdHash::with_capacity_and_hasher(objects.len(), Default::default());
-    for r in objects {
-        match current.get(&r.h21).map(|c| c.packed) {
-            Some(old) if old.id21() != r.id21() => {
-                return Err(CollectionError::IdHashCollision(old.id21().to_string(), r.id21().to_string()))
-            }
-            Some(old) if (r.version, r.json21()) <= (old.version, old.json21()) => {}
-            _ => {
-                current.insert(r.h21, Current::of(r));
-            }
-        }
-    }
+    let mut objects = Objects::of(&objects).map_err(|(a, b)| CollectionError::IdHashCollision(a, b))?;
     let mut types: Vec<String> = previous.as_ref().map(|p| p.index.types.clone()).unwrap_or_default();
     let mut type_code: HashMap<String, u16> = types.iter().enumerate().map(|(i, t)| (t.clone(), i as u16)).collect();
     // The previous records, then the new ones.
-    let mut recs: Vec<Rec<'_>> = Vec::with_capacity(previous.as_ref().map_or(0, |p| p.records.len()) + current.len());
-    let mut live: ByIdHash<usize> = ByIdHash::with_capacity_and_hasher(current.len(), Default::default());
+    let count = objects.current.len();
+    let mut recs: Vec<Rec<'_>> = Vec::with_capacity(previous.as_ref().map_or(0, |p| p.records.len()) + count);
     let existed = previous.is_some();
     // Only the index is needed once the records are here.
     let prev_index = previous.map(|p| {
-        add_previous(&mut recs, &mut live, &current, &p);
+        add_previous(&mut recs, &mut objects, &p);
         p.index
     });
-    let mut fresh: Vec<(&Packed, u32)> =
-        current.iter().filter(|(h, _)| !live.contains_key(h)).map(|(_, c)| (c.packed, c.content)).collect();
-    drop(current);
-    fresh.sort_by(|a, b| a.0.version.cmp(&b.0.version).then_with(|| a.0.id21().cmp(b.0.id21())));
+    let mut fresh: Vec<(u32, Current<'_>)> =
+        (0..count).filter(|&k| objects.live[k] == NO_OBJECT).map(|k| (k as u32, objects.current[k])).collect();
+    fresh.sort_by(|a, b| a.1.version.cmp(&b.1.version).then_with(|| a.1.packed.id21().cmp(b.1.packed.id21())));
     let first = dates::first_new(recs.iter().map(|r| r.e.d).max(), existed, fresh.len(), now);
-    for (i, (r, c)) in fresh.into_iter().enumerate() {
+    for (i, (k, c)) in fresh.into_iter().enumerate() {
+        let r = c.packed;
         let ty = match type_code.get(r.type21()) {
             Some(&code) => code,
             None => {
@@ -78,15 +66,15 @@ pub(super) fn write_collection(
             h20: r.h20,
             d: dates::nth_new(first, i),
             v: r.version.0,
-            content: c,
+            content: c.content,
             ty,
             streams: IN_ALL | IN_TYPE,
         };
-        live.insert(h21, recs.len());
-        recs.push(Rec { e, body: Some(r), flags: 0, new: true, in_delta: false, was: 0 });
+        objects.live[k as usize] = recs.len() as u32;
+        recs.push(Rec { e, body: Some(r), flags: 0, new: true, in_delta: false, was: 0, object: k });
     }
-    set_flags(&mut recs, &live, now, keep);
-    drop(live);
+    set_flags(&mut recs, &objects.live, now, keep);
+    drop(objects);
 
     // Streams: "all", then one per type, each reusing the previous snapshot's segments where it can.
     let prev_index = prev_index.as_ref();
