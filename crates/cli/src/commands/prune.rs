@@ -74,23 +74,84 @@ pub fn run(args: Args) -> Result<(), Fail> {
     Ok(())
 }
 
-/// Prunes a worker's store through its admin API. `progress(step, done, total)` is told of each step.
+/// What each snapshot reaches, kept in a directory between prunes (`sync` keeps it in its state directory). A
+/// manifest names its indexes and they their segments and id shards, all by content hash, so what a snapshot
+/// reaches never changes: it is read from the worker once, not at every prune. Without it a prune reads every
+/// retained snapshot's indexes, and after a day of 5-minute cycles a hundred snapshots are retained.
+/// A file per manifest, `<manifest hash>`: the keys one per line, the manifest's last (a file cut short is not
+/// used). A file that cannot be written is only a lost saving: the next prune reads that snapshot again.
+pub struct Reached {
+    dir: PathBuf,
+}
+
+impl Reached {
+    pub fn new(dir: PathBuf) -> Reached {
+        Reached { dir }
+    }
+
+    /// The keys `manifest` reaches, when kept whole.
+    fn get(&self, manifest: &str) -> Option<Vec<String>> {
+        let text = std::fs::read_to_string(self.file(manifest)?).ok()?;
+        let keys: Vec<String> = text.lines().map(str::to_string).collect();
+        (keys.last().map(String::as_str) == Some(manifest)).then_some(keys)
+    }
+
+    /// Keeps the keys `manifest` reaches (as [`edge_feed::snapshot_dir::reachable_keys`] lists them).
+    pub fn put(&self, manifest: &str, keys: &[String]) {
+        let Some(path) = self.file(manifest) else { return };
+        let tmp = path.with_extension("tmp");
+        let written = std::fs::create_dir_all(&self.dir)
+            .and_then(|()| std::fs::write(&tmp, keys.join("\n")))
+            .and_then(|()| std::fs::rename(&tmp, &path));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+
+    /// Forgets every snapshot but `manifests`.
+    fn keep_only(&self, manifests: &[&str]) {
+        let keep: HashSet<PathBuf> = manifests.iter().filter_map(|m| self.file(m)).collect();
+        for entry in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
+            if !keep.contains(&entry.path()) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+
+    /// The file of `manifest` (`manifest/<32 hex digits>`): its hash names it.
+    fn file(&self, manifest: &str) -> Option<PathBuf> {
+        let hash = manifest.strip_prefix("manifest/")?;
+        (hash.len() == 32 && hash.bytes().all(|b| b.is_ascii_hexdigit())).then(|| self.dir.join(hash))
+    }
+}
+
+/// Prunes a worker's store through its admin API, reading what each retained snapshot reaches from `reached`
+/// when it is kept there (and keeping it there). `progress(step, done, total)` is told of each step.
 pub fn prune_worker(
     admin: &Admin,
     now: Timestamp,
     keep: i64,
     dry_run: bool,
+    reached: Option<&Reached>,
     progress: &dyn Fn(&str, usize, usize),
 ) -> Result<Pruned, PruneError> {
     let Some(pointer) = admin.pointer()? else {
         return Ok(Pruned { dry_run, ..Pruned::default() });
     };
     let kept = retained(&pointer, now, keep);
+    if let Some(r) = reached {
+        r.keep_only(&kept.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>());
+    }
     let mut reach = HashSet::new();
     let mut unreadable = Vec::new();
     for (i, (snapshot, manifest)) in kept.iter().enumerate() {
         progress("reading retained snapshots", i, kept.len());
-        match edge_feed::snapshot_dir::reachable_keys(admin, manifest) {
+        let keys = match reached.and_then(|r| r.get(manifest)) {
+            Some(keys) => Ok(keys),
+            None => edge_feed::snapshot_dir::reachable_keys(admin, manifest)
+                .inspect(|keys| reached.iter().for_each(|r| r.put(manifest, keys))),
+        };
+        match keys {
             Ok(keys) => reach.extend(keys),
             // The current snapshot must be readable: what it reaches is never in doubt.
             Err(reason) if i == 0 => {
@@ -138,7 +199,7 @@ pub fn prune_worker_with_progress(
     dry_run: bool,
 ) -> Result<Pruned, PruneError> {
     let progress = bar(0, "{msg} {bar:30} {pos}/{len}");
-    let out = prune_worker(admin, now, keep, dry_run, &|step, done, total| {
+    let out = prune_worker(admin, now, keep, dry_run, None, &|step, done, total| {
         progress.set_message(step.to_string());
         progress.set_length(total as u64);
         progress.set_position(done as u64);
@@ -187,5 +248,51 @@ pub fn bytes(n: u64) -> String {
         n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
         n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
         n => format!("{n} bytes"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh directory of this test's own.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("taxii-edge-reached-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    const M1: &str = "manifest/0123456789abcdef0123456789abcdef";
+    const M2: &str = "manifest/fedcba9876543210fedcba9876543210";
+
+    #[test]
+    fn what_a_snapshot_reaches_is_kept_whole_or_not_at_all() {
+        let dir = scratch("whole");
+        let reached = Reached::new(dir.clone());
+        assert_eq!(reached.get(M1), None, "nothing is kept at first");
+        let keys = vec!["index/aa".to_string(), "segment/bb".to_string(), M1.to_string()];
+        reached.put(M1, &keys);
+        assert_eq!(reached.get(M1), Some(keys.clone()));
+        // A file cut short (it does not end with its manifest) is not used: the prune reads the snapshot again.
+        let file = dir.join(&M1["manifest/".len()..]);
+        std::fs::write(&file, "index/aa\nsegment/b").expect("written");
+        assert_eq!(reached.get(M1), None);
+        reached.put(M1, &keys);
+        reached.put(M2, &[M2.to_string()]);
+        reached.keep_only(&[M2]);
+        assert_eq!(reached.get(M1), None, "a snapshot no longer retained is forgotten");
+        assert_eq!(reached.get(M2), Some(vec![M2.to_string()]));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn only_a_manifest_key_names_a_file() {
+        let dir = scratch("names");
+        let reached = Reached::new(dir.clone());
+        for key in ["manifest/../../etc/passwd", "index/0123456789abcdef0123456789abcdef", "manifest/0123", ""] {
+            assert_eq!(reached.file(key), None, "{key}");
+            reached.put(key, &[key.to_string()]);
+        }
+        assert!(!dir.exists(), "nothing was written");
     }
 }

@@ -7,7 +7,7 @@ use super::config::Loaded;
 use super::sources::{self, Pulled, SourceError};
 use super::state::{inputs_digest, LastBuild, SourceState, SyncState};
 use crate::admin_client::{Admin, PublishError, Switch};
-use crate::commands::prune::{prune_worker, PruneError};
+use crate::commands::prune::{prune_worker, PruneError, Reached};
 use crate::fail::Fail;
 use crate::http::HttpError;
 use edge_core::snapshot::format::{Manifest, SourceSync};
@@ -112,8 +112,14 @@ impl Cycle<'_> {
                     state.last =
                         Some(LastBuild { digest: digest.clone(), snapshot: done.snapshot.clone(), built: now });
                     state.write(&self.loaded.state)?;
+                    // What the new snapshot reaches is known here: the prune need not read it from the worker.
+                    let reached = Reached::new(self.loaded.state.join("reached"));
+                    if let Ok(keys) = edge_feed::snapshot_dir::reachable_keys(&dir, &dir.file.manifest) {
+                        reached.put(&dir.file.manifest, &keys);
+                    }
+                    let now = crate::clock::now_utc();
                     let pruned =
-                        prune_worker(self.admin, crate::clock::now_utc(), self.loaded.keep_us, false, &|_, _, _| {})?;
+                        prune_worker(self.admin, now, self.loaded.keep_us, false, Some(&reached), &|_, _, _| {})?;
                     phase.mark("prune");
                     return Ok(Outcome::Published {
                         snapshot: done.snapshot,
