@@ -2,18 +2,21 @@
 // with a cycle every few minutes, and each cycle prunes; every snapshot replaced within the retention window
 // (24 h by default) is retained, so after a day of 5-minute cycles a prune walks up to a hundred retained
 // snapshots. This runs CYCLES sync cycles over COUNT synthetic indicators in the 10 collections of
-// bench/collections-10.json, each changing a different 1% of them, against a worker in Miniflare, and prints
-// each cycle's prune time beside the number of snapshots it retained.
+// bench/collections-10.json, each changing a different 1% of them (the earlier changes kept), against a worker
+// in Miniflare, and prints each cycle's time and prune time beside the number of snapshots it retained: neither
+// should grow from cycle to cycle.
 // Usage: node scripts/bench_prune.mjs [COUNT] [CYCLES]   (default 100000 and 20; uses the release CLI)
 // Each cycle's output, with its phase timings, is kept in bench/out/prune-COUNT/cycle-N.log.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeSyncConfig, syncOnce } from './sync_bench_kit.mjs';
 import { ROOT, ADMIN_TOKEN, startWorker, rawRequest } from '../tests/harness.mjs';
 
 const COUNT = Number(process.argv[2] ?? 100000);
 const CYCLES = Number(process.argv[3] ?? 20);
-const CLI = join(ROOT, 'target', 'release', 'taxii-edge');
+// BENCH_CLI: another build of the CLI to compare with (e.g. one built from an earlier commit).
+const CLI = process.env.BENCH_CLI ?? join(ROOT, 'target', 'release', 'taxii-edge');
 const OUT = join(process.env.BENCH_OUT ?? join(ROOT, 'bench', 'out'), `prune-${COUNT}`);
 if (!existsSync(CLI)) throw new Error(`${CLI} is missing: cargo build --release --bin taxii-edge`);
 rmSync(OUT, { recursive: true, force: true });
@@ -28,22 +31,7 @@ writeFileSync(input, lines.join('\n'));
 writeFileSync(join(OUT, 'collections.json'), readFileSync(join(ROOT, 'bench', 'collections-10.json')));
 
 const w = await startWorker({ persist: join(OUT, 'r2') });
-writeFileSync(
-  join(OUT, 'sync.toml'),
-  [
-    'collections = "collections.json"',
-    `state = ${JSON.stringify(join(OUT, 'state'))}`,
-    '[publish]',
-    `url = "${w.url}"`,
-    'token_env = "BENCH_TOKEN"',
-    '[build]',
-    'skip_bad = true',
-    '[[source]]',
-    'type = "url"',
-    'name = "bench"',
-    `url = ${JSON.stringify(input)}`,
-  ].join('\n'),
-);
+writeSyncConfig(join(OUT, 'sync.toml'), { state: join(OUT, 'state'), url: w.url, input });
 
 async function retained() {
   let r;
@@ -61,18 +49,13 @@ try {
   console.log('|---:|---:|---:|---:|');
   for (let c = 0; c <= CYCLES; c++) {
     if (c > 0) {
-      // A different 1% each cycle, each with a later `modified`.
+      // A different 1% each cycle gets a later `modified`; the earlier changes stay.
       const modified = new Date(Date.UTC(2026, 0, 2) + c * 60000).toISOString().replace('.000Z', 'Z');
-      const changed = lines.map((l, i) => (i % 100 === c % 100 ? l.replace(/"modified":"[^"]*"/, `"modified":"${modified}"`) : l));
-      writeFileSync(input, changed.join('\n'));
+      for (let i = c % 100; i < lines.length; i += 100) lines[i] = lines[i].replace(/"modified":"[^"]*"/, `"modified":"${modified}"`);
+      writeFileSync(input, lines.join('\n'));
     }
-    const t = process.hrtime.bigint();
-    const r = spawnSync(CLI, ['sync', '--config', join(OUT, 'sync.toml'), '--once'], {
-      env: { ...process.env, BENCH_TOKEN: ADMIN_TOKEN, TAXII_EDGE_TIMINGS: '1' },
-      encoding: 'utf8',
-      maxBuffer: 1 << 28,
-    });
-    const secs = Number(process.hrtime.bigint() - t) / 1e9;
+    const r = syncOnce(CLI, join(OUT, 'sync.toml'));
+    const secs = r.secs;
     if (r.status !== 0) throw new Error(`cycle ${c}: ${r.stderr}`);
     writeFileSync(join(OUT, `cycle-${c}.log`), r.stdout + r.stderr);
     const prune = /\[timing\] sync prune: ([0-9.]+) s/.exec(r.stderr);
