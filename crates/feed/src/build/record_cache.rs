@@ -230,7 +230,8 @@ impl CacheLookup {
         window.resize(len, 0);
         let got = self.seek(at).and_then(|()| read_up_to(&mut self.data, &mut window));
         let Some(got) = got else {
-            self.window_at = 0;
+            // Where the file's position is now is unknown: the next read seeks.
+            (self.at, self.window_at) = (u64::MAX, 0);
             return None;
         };
         window.truncate(got);
