@@ -118,10 +118,10 @@ impl Reached {
         }
     }
 
-    /// The file of `manifest` (`manifest/<32 hex digits>`): its hash names it.
+    /// The file of `manifest` (a blob key `manifest/<hash>`): its hash names it.
     fn file(&self, manifest: &str) -> Option<PathBuf> {
-        let hash = manifest.strip_prefix("manifest/")?;
-        (hash.len() == 32 && hash.bytes().all(|b| b.is_ascii_hexdigit())).then(|| self.dir.join(hash))
+        let hash = manifest.strip_prefix("manifest/").filter(|_| edge_core::wire::valid_blob_key(manifest))?;
+        Some(self.dir.join(hash))
     }
 }
 
