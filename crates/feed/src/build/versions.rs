@@ -162,14 +162,14 @@ pub(super) fn add_previous<'r>(recs: &mut Vec<Rec<'r>>, objects: &mut Objects<'r
 /// the rest, all but the newest are superseded and all but the oldest are not first.
 pub(super) fn set_flags(recs: &mut [Rec<'_>], live: &[u32], now: Timestamp, keep: History) {
     // The records still in play, grouped by object (sorting is far cheaper than a map of lists at a million).
-    let mut order: Vec<(u64, u32)> = Vec::with_capacity(recs.len());
+    let mut order: Vec<(u32, u32)> = Vec::with_capacity(recs.len());
     for (i, r) in recs.iter_mut().enumerate() {
         if r.flags & GONE != 0 {
             continue;
         }
         r.flags = 0;
         if r.object != NO_OBJECT {
-            order.push((r.e.h21, i as u32));
+            order.push((r.object, i as u32));
         } else {
             r.flags = GONE;
         }
@@ -180,7 +180,7 @@ pub(super) fn set_flags(recs: &mut [Rec<'_>], live: &[u32], now: Timestamp, keep
         if group.len() == 1 {
             continue; // the live version alone: no flags
         }
-        let cur = live[recs[group[0].1 as usize].object as usize] as usize;
+        let cur = live[group[0].0 as usize] as usize;
         let cur_v = recs[cur].e.v;
         list.clear();
         for &(_, i) in group {
