@@ -2,7 +2,8 @@
 // 10 collections of bench/collections-10.json, synced once into a worker in Miniflare, then every 100th indicator
 // changed (a later `modified`) and synced again: the wall time of that cycle (pull, build on the worker's
 // snapshot, upload, switch, prune) and its phases (TAXII_EDGE_TIMINGS), the blobs and bytes it uploaded; then a
-// cycle where nothing changed, and one where another 1% changed.
+// cycle where nothing changed, and one where another 1% changed; then three cycles of a sync that runs on (no
+// --once), each changing another 1%.
 // Usage: node scripts/bench_sync.mjs [COUNT]   (default 100000; uses the release CLI: cargo build --release)
 // The worker's R2 is kept on disk. After the first sync, its R2 and the sync's state directory are saved under
 // BENCH_OUT/base-COUNT; a later run starts from a copy of them (blobs hard-linked) and measures only the 1% and
@@ -11,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeSyncConfig, syncOnce } from './sync_bench_kit.mjs';
+import { writeSyncConfig, syncOnce, startRunningSync } from './sync_bench_kit.mjs';
 import { ROOT, startWorker } from '../tests/harness.mjs';
 
 const COUNT = Number(process.argv[2] ?? 100000);
@@ -94,6 +95,31 @@ try {
   const again = changed.map((l, i) => (i % 100 === 50 ? l.replace(/"modified":"[^"]*"/, '"modified":"2025-12-31T13:00:00Z"') : l));
   writeFileSync(input, again.join('\n'));
   cycle('another 1% changed');
+  // A sync that runs on (no --once) keeps each build's prepared records in memory: its first cycle reads the
+  // record cache as a --once cycle does, the later ones take the unchanged records from memory. Each cycle
+  // changes another 1% (the earlier changes kept); the input is rewritten while the sync waits for its interval.
+  const INTERVAL = Number(process.env.BENCH_INTERVAL ?? (COUNT >= 500000 ? 60 : 20));
+  writeSyncConfig(join(OUT, 'sync.toml'), { state, url: w.url, input, interval: `${INTERVAL}s` });
+  let current = again;
+  const change = (k) => {
+    const minute = String(14 + k).padStart(2, '0');
+    current = current.map((l, i) => (i % 100 === 20 + 10 * k ? l.replace(/"modified":"[^"]*"/, `"modified":"2025-12-31T${minute}:00:00Z"`) : l));
+    writeFileSync(input, current.join('\n'));
+  };
+  change(0);
+  const running = startRunningSync(CLI, join(OUT, 'sync.toml'));
+  try {
+    const labels = ['first cycle (from the record cache)', 'second cycle (kept in memory)', 'third cycle (kept in memory)'];
+    for (const [k, label] of labels.entries()) {
+      const r = await running.cycle();
+      if (r.failed || !r.line.includes('published')) throw new Error(`running sync, ${label}: ${r.line}`);
+      console.log(`[bench_sync] running sync, another 1% changed, ${label}: ${r.secs.toFixed(1)} s; ${r.line}`);
+      for (const l of r.timings) console.log(`    ${l}`);
+      if (k + 1 < labels.length) change(k + 1);
+    }
+  } finally {
+    await running.stop();
+  }
 } finally {
   await w.stop();
 }

@@ -211,6 +211,8 @@ function syncProc(config, args = ['--once'], env = ENV) {
   let stderr = '';
   p.stdout.on('data', (d) => (stdout += d));
   p.stderr.on('data', (d) => (stderr += d));
+  p.stdoutText = () => stdout;
+  p.stderrText = () => stderr;
   const done = new Promise((resolve) => p.on('close', (status, signal) => resolve({ status, signal, stdout, stderr })));
   return { proc: p, done };
 }
@@ -623,5 +625,59 @@ test('a cycle builds on its own last build: the previous snapshot is not read fr
   } finally {
     proxy.close();
     await own.stop();
+  }
+});
+
+test('a sync that runs on takes unchanged records from memory and publishes what a --once sync publishes', async () => {
+  // Without --once, the sync keeps each build's prepared records in memory (edge_feed::build::Warm): the next
+  // build takes the records of unchanged lines from there instead of reading and decoding their record cache
+  // entries, and reads and renders only the changed lines. Its feed must be the one a --once sync builds.
+  const own = await startWorker();
+  const other = await startWorker();
+  let lines = ipIndicators(3000, { start: 40000 }).map((i) => JSON.stringify(i));
+  const setLines = () => served.set('/feed/running.jsonl', lines.join('\n'));
+  const src = ['[[source]]', 'type = "url"', `url = ${JSON.stringify(`${files.url}/feed/running.jsonl`)}`];
+  setLines();
+  const running = syncProc(syncConfig({ url: own.url, sources: src }), [], { ...ENV, TAXII_EDGE_TIMINGS: '1' });
+  /** Waits until the running sync has published `n` snapshots; its output. */
+  const published = async (n) => {
+    for (let t = 0; t < 600; t++) {
+      if ([...running.proc.stdoutText().matchAll(/^sync: published /gm)].length >= n) return running.proc.stdoutText();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`the running sync did not publish ${n} snapshots: ${running.proc.stdoutText()}`);
+  };
+  try {
+    await published(1);
+    let last = (await poll('All', undefined, own.url)).last;
+    for (const [k, modified] of ['2025-03-01T00:00:00.000Z', '2025-04-01T00:00:00.000Z'].entries()) {
+      // Every 100th line changed (30 of 3000).
+      lines = lines.map((l, i) => (i % 100 === 10 * k ? l.replace(/"modified":"[^"]*"/, `"modified":"${modified}"`) : l));
+      setLines();
+      const out = await published(k + 2);
+      const reports = out.match(/^record cache .*$/gm);
+      assert.match(reports.at(-1), /: 2970 records reused \(2970 of them kept in memory\), 30 read and rendered$/, out);
+      // Nor is the snapshot it published last read back: the build kept it as the next build reads it.
+      const kept = running.proc.stderrText().match(/previous snapshot's indexes and id shards: kept in memory/g) ?? [];
+      assert.equal(kept.length, k + 1, running.proc.stderrText());
+      const polled = await poll('All', last, own.url);
+      assert.equal(polled.objects.length, 30, 'a poller sees each changed object once');
+      last = polled.last;
+    }
+    // The same lines through a --once sync (its own state, so its record cache is cold) into another worker.
+    const once = await sync(syncConfig({ url: other.url, sources: src }), ['--once']);
+    assert.equal(once.status, 0, once.stderr);
+    const byId = (objects) => JSON.stringify([...objects].sort((a, b) => (a.id < b.id ? -1 : 1)));
+    for (const title of ['All', 'Bad']) {
+      const a = await poll(title, undefined, own.url);
+      const b = await poll(title, undefined, other.url);
+      assert.equal(a.objects.length, title === 'All' ? 3000 : 750);
+      assert.equal(byId(a.objects), byId(b.objects), `${title}: the same objects`);
+    }
+  } finally {
+    running.proc.kill('SIGTERM');
+    await running.done;
+    await own.stop();
+    await other.stop();
   }
 });

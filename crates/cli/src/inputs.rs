@@ -4,7 +4,7 @@
 use crate::fail::{bad, Fail};
 use crate::progress::spinner;
 use edge_core::time::Timestamp;
-use edge_feed::build::{CacheLookup, CacheStats, CacheWriter, Item, Prepared, RecordCache};
+use edge_feed::build::{CacheLookup, CacheStats, CacheWriter, Item, Prepared, RecordCache, WarmRecords};
 use edge_feed::config::{parse_collections, CollectionConfig};
 use edge_feed::import::{self as import, import_file, import_file_each, xsoar, RecordError};
 use edge_feed::indicator::Indicator;
@@ -20,7 +20,8 @@ pub fn read_config(config: &Path) -> Result<Vec<CollectionConfig>, Fail> {
 /// Reads every input with a spinner, rendering the indicators in batches as they are read (see [`Prepared`]):
 /// one thread parses the inputs while the others render. With a record cache, the records of XSOAR JSON lines
 /// inputs that it holds are taken from it and only the others are parsed and rendered (see
-/// [`edge_feed::build::RecordCache`]); it is written back once every input is read. A file that cannot be read
+/// [`edge_feed::build::RecordCache`]), or from `warm` (what a long-running sync kept of its last build) instead of
+/// the cache's data when it holds them; the cache is written back once every input is read. A file that cannot be read
 /// at all is bad input (exit 2). Returns how many indicators were read, the prepared ones, the bad records and
 /// what the cache gave.
 pub fn read_inputs(
@@ -29,12 +30,13 @@ pub fn read_inputs(
     render: &RenderOptions,
     now: Timestamp,
     cache: Option<RecordCache>,
+    warm: Option<WarmRecords>,
 ) -> Result<(usize, Prepared, Vec<RecordError>, Option<CacheStats>), Fail> {
     let mut prepared = Prepared::new(collections, render, now);
     // About as many records as the last build read (their lists would otherwise be moved as they grow).
     prepared.reserve(cache.as_ref().map_or(0, RecordCache::len));
     let (mut lookup, mut writer) = match cache.map(RecordCache::split).transpose() {
-        Ok(Some((lookup, writer))) => (Some(lookup), Some(writer)),
+        Ok(Some((lookup, writer))) => (Some(lookup.with_warm(warm)), Some(writer)),
         Ok(None) => (None, None),
         Err(e) => return Err(Fail::from(e.to_string())),
     };

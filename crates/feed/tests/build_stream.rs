@@ -96,12 +96,19 @@ fn a_build_from_prepared_batches_equals_the_in_memory_build() {
     assert_eq!(prepared.render_errors(), &whole.render_errors[..]);
     let out = dir.join("snap");
     let mut seen = Vec::new();
-    let built =
-        build_prepared_to_dir(prepared, &collections, &render, previous.clone(), History::days(30), &out, &mut |e| {
+    let built = build_prepared_to_dir(
+        &prepared,
+        &collections,
+        &render,
+        previous.clone(),
+        (History::days(30), false),
+        &out,
+        &mut |e| {
             seen = e.to_vec();
             Ok(())
-        })
-        .unwrap();
+        },
+    )
+    .unwrap();
     assert_eq!(seen, whole.render_errors);
     assert_eq!(built.snapshot_id(), whole.snapshot_id());
     for (key, bytes) in &whole.blobs {

@@ -8,7 +8,7 @@ use edge_core::server::{Service, Settings};
 use edge_core::snapshot::format::{CollectionIndex, Dates, Pointer, ALL, POINTER_KEY};
 use edge_core::store::MemoryStore;
 use edge_core::time::Timestamp;
-use edge_feed::build::{build_with, BuildInput, Built, History};
+use edge_feed::build::{build_keeping_state, build_with, BuildInput, Built, History};
 use edge_feed::config::parse_collections;
 use edge_feed::import::xsoar::import_str;
 use edge_feed::snapshot_dir::{previous_state, reachable_keys, BlobSource, SnapshotDirError};
@@ -97,7 +97,7 @@ fn publish(prev: Option<&Published>, jsonl: &str, now: &str, keep_days: u32) -> 
         Some(p) => previous_state(&p.blobs, &p.built.manifest_key).unwrap(),
         None => Dates::new(),
     };
-    let built = build_with(
+    let mut built = build_keeping_state(
         &BuildInput { collections: &cols, indicators: &inds, render: &render, now: t(now), previous: &previous },
         History::days(keep_days),
     )
@@ -106,6 +106,10 @@ fn publish(prev: Option<&Published>, jsonl: &str, now: &str, keep_days: u32) -> 
     for (k, v) in &built.blobs {
         blobs.0.insert(k.clone(), v.clone());
     }
+    // What a sync that runs on keeps for its next build is what that build would read back (every publish of
+    // these tests: versions superseded and dropped, compaction, tombstones in the delta, id shards rewritten).
+    let state = built.state.take().expect("asked for");
+    assert_eq!(state, previous_state(&blobs, &built.manifest_key).unwrap(), "the state kept in memory");
     Published { blobs, built }
 }
 

@@ -6,7 +6,7 @@ use crate::clock::parse_now;
 use crate::fail::{bad, Fail};
 use crate::inputs::{read_config, read_inputs};
 use crate::progress::spinner;
-use edge_feed::build::{build_prepared_to_dir, cache_key, BuildError, History, RecordCache};
+use edge_feed::build::{build_prepared_to_dir, cache_key, BuildError, History, RecordCache, Warm};
 use edge_feed::import::RecordError;
 use edge_feed::snapshot_dir::{self as dir, SnapshotDir};
 use edge_feed::stix::{ids, ExtensionFields, RenderOptions};
@@ -110,6 +110,12 @@ enum Previous {
 }
 
 pub fn run(args: Args) -> Result<(), Fail> {
+    run_keeping(args, None)
+}
+
+/// Runs the build; with `warm` (a long-running sync's), the records it prepared are kept there for the next build,
+/// which takes those it reads again from there instead of from the record cache's data.
+pub fn run_keeping(args: Args, mut warm: Option<&mut Warm>) -> Result<(), Fail> {
     let Args {
         config,
         inputs,
@@ -146,14 +152,17 @@ pub fn run(args: Args) -> Result<(), Fail> {
     };
     render.check().map_err(|e| bad(format!("--as-indicator: {e}")))?;
     let phase = std::time::Instant::now();
-    let record_cache = match &cache {
-        Some(dir) => {
-            let key = cache_key(&collections, &render, now, &program_identity());
-            Some(RecordCache::open(dir, key).map_err(|e| Fail::from(e.to_string()))?)
-        }
-        None => None,
+    let key = cache.as_ref().map(|_| cache_key(&collections, &render, now, &program_identity()));
+    let record_cache = match (&cache, key) {
+        (Some(dir), Some(key)) => Some(RecordCache::open(dir, key).map_err(|e| Fail::from(e.to_string()))?),
+        _ => None,
     };
-    let (read, prepared, mut bad_records, cached) = read_inputs(&inputs, &collections, &render, now, record_cache)?;
+    let kept = match (warm.as_deref_mut(), key) {
+        (Some(warm), Some(key)) => warm.take_records(key),
+        _ => None,
+    };
+    let (read, prepared, mut bad_records, cached) =
+        read_inputs(&inputs, &collections, &render, now, record_cache, kept)?;
     if std::env::var_os("TAXII_EDGE_TIMINGS").is_some() {
         eprintln!(
             "[timing] read and render: {:.2} s ({read} indicators, {})",
@@ -162,7 +171,8 @@ pub fn run(args: Args) -> Result<(), Fail> {
         );
     }
     if let (Some(dir), Some(stats)) = (&cache, cached) {
-        say!("record cache {}: {} records reused, {} read and rendered", dir.display(), stats.hits, stats.misses);
+        let kept = if stats.kept > 0 { format!(" ({} of them kept in memory)", stats.kept) } else { String::new() };
+        say!("record cache {}: {} records reused{kept}, {} read and rendered", dir.display(), stats.hits, stats.misses);
     }
     let phases = crate::timings::Phases::start("build:");
     let mut previous_dir = None;
@@ -174,7 +184,10 @@ pub fn run(args: Args) -> Result<(), Fail> {
         Previous::None => HashMap::new(),
         Previous::Dir(p) => {
             let dir = SnapshotDir::open(&p).map_err(|e| bad(e.to_string()))?;
-            let state = dir::previous_state(&dir, &dir.file.manifest)?;
+            let state = match warm.as_deref_mut().and_then(|w| w.take_previous(&dir.file.snapshot)) {
+                Some(kept) => kept,
+                None => dir::previous_state(&dir, &dir.file.manifest)?,
+            };
             previous_dir = Some(dir);
             state
         }
@@ -192,9 +205,17 @@ pub fn run(args: Args) -> Result<(), Fail> {
             };
             built_on = Some(dir::BuiltOn { snapshot: manifest.as_ref().map(|(s, _)| s.clone()), wrote: None });
             let layered = dir::Layered::new(local_copy.as_ref(), &admin);
-            let state = match manifest {
-                Some((_, m)) => dir::previous_state(&layered, &m)?,
-                None => HashMap::new(),
+            // What the last build of a sync that runs on made, when it is that snapshot: kept in memory.
+            let kept = manifest.as_ref().and_then(|(s, _)| warm.as_deref_mut().and_then(|w| w.take_previous(s)));
+            let state = match (kept, manifest) {
+                (Some(kept), _) => {
+                    if std::env::var_os("TAXII_EDGE_TIMINGS").is_some() {
+                        eprintln!("[timing] the previous snapshot's indexes and id shards: kept in memory");
+                    }
+                    kept
+                }
+                (None, Some((_, m))) => dir::previous_state(&layered, &m)?,
+                (None, None) => HashMap::new(),
             };
             worker = Some(layered);
             state
@@ -204,26 +225,45 @@ pub fn run(args: Args) -> Result<(), Fail> {
     // Blobs are written as they are made; bad records are reported (and fail the build) before any is written.
     let mut skipped = bad_records.len();
     let spin = spinner(&format!("writing {read} indicators"));
-    let built = build_prepared_to_dir(prepared, &collections, &render, previous, keep, &out, &mut |render_errors| {
-        bad_records
-            .extend(render_errors.iter().map(|e| RecordError { position: e.origin.clone(), reason: e.reason.clone() }));
-        skipped = bad_records.len();
-        spin.suspend(|| {
-            for e in &bad_records {
-                eprintln!("{}: {e}", if skip_bad { "skipped" } else { "bad record" });
+    let keep_state = warm.is_some();
+    let built = build_prepared_to_dir(
+        &prepared,
+        &collections,
+        &render,
+        previous,
+        (keep, keep_state),
+        &out,
+        &mut |render_errors| {
+            bad_records.extend(
+                render_errors.iter().map(|e| RecordError { position: e.origin.clone(), reason: e.reason.clone() }),
+            );
+            skipped = bad_records.len();
+            spin.suspend(|| {
+                for e in &bad_records {
+                    eprintln!("{}: {e}", if skip_bad { "skipped" } else { "bad record" });
+                }
+            });
+            if !bad_records.is_empty() && !skip_bad {
+                return Err(BuildError::BadRecords { bad_records: bad_records.len() });
             }
-        });
-        if !bad_records.is_empty() && !skip_bad {
-            return Err(BuildError::BadRecords { bad_records: bad_records.len() });
-        }
-        Ok(())
-    });
+            Ok(())
+        },
+    );
     spin.finish_and_clear();
-    let built = built.map_err(|e| match e {
+    let mut built = built.map_err(|e| match e {
         BuildError::BadRecords { .. } => bad(e.to_string()),
         e => Fail::from(e.to_string()),
     })?;
     phases.mark("build the collections and write their blobs");
+    if let Some(warm) = warm {
+        if let Some(state) = built.state.take() {
+            warm.keep_previous(built.snapshot_id().to_string(), state);
+        }
+        if let Some(key) = key {
+            warm.keep_records(prepared, key);
+        }
+        phases.mark("keep the prepared records and the snapshot's state for the next build");
+    }
     if let Some(on) = built_on.as_mut() {
         // What the build wrote, before the reused blobs are linked in beside it.
         let written = SnapshotDir::open(&out).map_err(|e| Fail::from(e.to_string()))?;

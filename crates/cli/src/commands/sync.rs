@@ -9,6 +9,7 @@ use crate::fail::{bad, Fail};
 use crate::sync::config::{self, ConfigError};
 use crate::sync::cycle::{Cycle, Outcome};
 use crate::sync::state::Lock;
+use edge_feed::build::Warm;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -72,9 +73,11 @@ pub fn run(args: Args) -> Result<(), Fail> {
         allow_shrink: args.allow_shrink,
     };
     catch_signals();
+    // A sync that runs on keeps each build's prepared records in memory for the next (see Warm).
+    let mut warm = (!args.once).then(Warm::default);
     loop {
         let started = Instant::now();
-        let result = cycle.run();
+        let result = cycle.run(warm.as_mut());
         match &result {
             Ok(Outcome::Published { snapshot, uploaded, deleted }) => say!(
                 "sync: published {snapshot} ({uploaded} blobs uploaded, {deleted} pruned) in {:.1} s",

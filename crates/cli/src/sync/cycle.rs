@@ -12,6 +12,7 @@ use crate::fail::Fail;
 use crate::http::HttpError;
 use edge_core::snapshot::format::{Manifest, SourceSync};
 use edge_core::time::Timestamp;
+use edge_feed::build::Warm;
 use edge_feed::snapshot_dir::{SnapshotDir, SnapshotDirError};
 use std::path::{Path, PathBuf};
 
@@ -68,8 +69,8 @@ pub struct Cycle<'a> {
 }
 
 impl Cycle<'_> {
-    /// Runs one cycle.
-    pub fn run(&self) -> Result<Outcome, CycleError> {
+    /// Runs one cycle; with `warm` (a sync that runs on), what its builds prepared is kept there for the next.
+    pub fn run(&self, mut warm: Option<&mut Warm>) -> Result<Outcome, CycleError> {
         let phase = crate::timings::Phases::start("sync");
         let pulled = self.pull()?;
         phase.mark("pull");
@@ -93,7 +94,7 @@ impl Cycle<'_> {
             return Ok(Outcome::Unchanged { snapshot });
         }
         for _ in 0..ATTEMPTS {
-            let out = self.build(&inputs)?;
+            let out = self.build(&inputs, warm.as_deref_mut())?;
             phase.mark("build (on the worker's snapshot)");
             let dir = SnapshotDir::open(&out)?;
             let unchanged = self.unchanged(&dir)?;
@@ -210,8 +211,8 @@ impl Cycle<'_> {
     /// Builds into a fresh directory under the state directory, on the worker's current snapshot: read from the
     /// directory of the build that made it current when this sync published it last (the worker is asked only
     /// for what that directory lacks), else from the worker. Older build directories are deleted. The build keeps
-    /// its record cache in `<state>/cache`.
-    fn build(&self, inputs: &[PathBuf]) -> Result<PathBuf, CycleError> {
+    /// its record cache in `<state>/cache`, and what it prepared in `warm` when the sync runs on.
+    fn build(&self, inputs: &[PathBuf], warm: Option<&mut Warm>) -> Result<PathBuf, CycleError> {
         let root = self.loaded.state.join("build");
         let current = self.admin.current_snapshot()?;
         let kept = keep_only_build_of(&root, current.as_deref());
@@ -227,7 +228,7 @@ impl Cycle<'_> {
         argv.extend(inputs.iter().map(|p| path(p)));
         argv.extend(self.build_args.iter().cloned());
         let args = crate::commands::build::args_from(&argv).map_err(CycleError::BuildOptions)?;
-        crate::commands::build::run(args).map_err(CycleError::Build)?;
+        crate::commands::build::run_keeping(args, warm).map_err(CycleError::Build)?;
         Ok(out)
     }
 

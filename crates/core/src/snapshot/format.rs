@@ -209,7 +209,7 @@ pub fn decode_marks(marks: &str, count: usize) -> Result<Vec<u8>, FormatError> {
 pub type Dates = std::collections::HashMap<String, PreviousCollection>;
 
 /// One collection of the previous snapshot.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PreviousCollection {
     pub index: CollectionIndex,
     /// Every record the id shards list (gone ones included; those in no stream any more are tombstones that

@@ -2,7 +2,7 @@
 //! ("all" and one per type) laid out, the id shards and the collection index written.
 
 use super::dates;
-use super::id_shards::write_id_shards;
+use super::id_shards::{listed, write_id_shards, IdShards};
 use super::layout::{lay_out, LayoutError};
 use super::render_stage::Packed;
 use super::sink::BlobSink;
@@ -23,7 +23,9 @@ pub enum CollectionError {
 }
 
 /// Builds one collection from its objects (extras first) and its part of the previous snapshot: writes its
-/// segments, id shards and index, and returns its manifest entry.
+/// segments, id shards and index, and returns its manifest entry, and with `keep_state` its part of this
+/// snapshot as the next build would read it ([`state_after`]).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn write_collection(
     cfg: &CollectionConfig,
     id: String,
@@ -31,8 +33,9 @@ pub(super) fn write_collection(
     previous: Option<PreviousCollection>,
     now: Timestamp,
     keep: History,
+    keep_state: bool,
     blobs: &mut dyn BlobSink,
-) -> Result<CollectionEntry, CollectionError> {
+) -> Result<(CollectionEntry, Option<PreviousCollection>), CollectionError> {
     let mut objects = Objects::of(&objects).map_err(|(a, b)| CollectionError::IdHashCollision(a, b))?;
     let mut types: Vec<String> = previous.as_ref().map(|p| p.index.types.clone()).unwrap_or_default();
     let mut type_code: HashMap<String, u16> = types.iter().enumerate().map(|(i, t)| (t.clone(), i as u16)).collect();
@@ -117,13 +120,15 @@ pub(super) fn write_collection(
             list.push(r.type21().to_string());
         }
     }
-    let (id_shards, id_delta) = write_id_shards(&recs, prev_index, blobs);
+    let shards = write_id_shards(&recs, prev_index, blobs);
     let newest = recs.iter().filter(|r| r.flags & HIDDEN_BY_DEFAULT == 0).map(|r| Timestamp(r.e.d)).max();
-    let index = CollectionIndex { streams, types20, id_shards, id_delta, types };
+    let index =
+        CollectionIndex { streams, types20, id_shards: shards.shards.clone(), id_delta: shards.delta.clone(), types };
     let bytes = serde_json::to_vec(&index).expect("index serialises");
     let index_key = blob_key("index", &bytes);
     blobs.put(index_key.clone(), bytes);
-    Ok(CollectionEntry {
+    let state = keep_state.then(|| state_after(&recs, &shards, index));
+    let entry = CollectionEntry {
         id,
         title: cfg.name.clone(),
         description: cfg.description.clone(),
@@ -134,5 +139,19 @@ pub(super) fn write_collection(
         profile: (cfg.client.profile != crate::stix::Profile::Stix).then(|| cfg.client.profile.name().to_string()),
         newest,
         index: index_key,
-    })
+    };
+    Ok((entry, state))
+}
+
+/// The collection as a build on this snapshot reads it back ([`crate::snapshot_dir::previous_state`]): the
+/// records its id shards list, in date order, with their visibility in the "all" stream (gone when not in it).
+fn state_after(recs: &[Rec<'_>], shards: &IdShards, index: CollectionIndex) -> PreviousCollection {
+    let mut state = PreviousCollection { index, ..PreviousCollection::default() };
+    for r in recs {
+        let Some(in_delta) = listed(r, shards) else { continue };
+        state.records.push(r.e);
+        state.in_delta.push(in_delta);
+        state.flags.push(if r.e.streams & IN_ALL != 0 { r.flags } else { GONE });
+    }
+    state
 }

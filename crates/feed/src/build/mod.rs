@@ -34,6 +34,7 @@
 //! - [`layout`]: one stream's segments (kept, compacted, topped up, new).
 //! - [`id_shards`]: the id shards and their delta.
 //! - [`sink`]: where blobs go ([`BlobSink`]; a directory written by a thread of its own).
+//! - [`warm`]: what a long-running sync keeps in memory from one build to the next ([`Warm`]).
 //! - [`memory`]: resident memory and phase timings (the threads are the crate's `pool`).
 
 mod collection;
@@ -47,6 +48,7 @@ mod relationships;
 mod render_stage;
 mod sink;
 mod versions;
+mod warm;
 
 pub use collection::CollectionError;
 pub use layout::LayoutError;
@@ -55,6 +57,7 @@ pub use record_cache::{cache_key, CacheError, CacheLookup, CacheStats, CacheWrit
 pub use render_stage::{Packed, Prepared};
 pub use sink::{BlobSink, SinkError};
 pub use versions::{History, DEFAULT_KEEP_VERSIONS_DAYS};
+pub use warm::{Kept, Warm, WarmRecords};
 
 use crate::config::CollectionConfig;
 use crate::indicator::Indicator;
@@ -106,6 +109,9 @@ pub struct Built {
     pub manifest: Manifest,
     /// Indicators that could not be rendered (they are in no collection).
     pub render_errors: Vec<RenderError>,
+    /// This snapshot as a build on it reads it back ([`crate::snapshot_dir::previous_state`]), when the build
+    /// was asked to keep it (a long-running sync's, see [`Warm`]).
+    pub state: Option<Dates>,
 }
 
 impl Built {
@@ -143,9 +149,18 @@ pub fn build(input: &BuildInput<'_>) -> Built {
 
 /// Builds the snapshot in memory.
 pub fn build_with(input: &BuildInput<'_>, keep: History) -> Result<Built, BuildError> {
+    build_in_memory(input, (keep, false))
+}
+
+/// Builds the snapshot in memory with [`Built::state`], the snapshot as the next build reads it.
+pub fn build_keeping_state(input: &BuildInput<'_>, keep: History) -> Result<Built, BuildError> {
+    build_in_memory(input, (keep, true))
+}
+
+fn build_in_memory(input: &BuildInput<'_>, keep: (History, bool)) -> Result<Built, BuildError> {
     let mut blobs = BTreeMap::new();
-    let (manifest_key, manifest, render_errors) = build_into(input, keep, &mut blobs, &mut |_| Ok(()))?;
-    Ok(Built { blobs, manifest_key, manifest, render_errors })
+    let (manifest_key, manifest, render_errors, state) = build_into(input, keep, &mut blobs, &mut |_| Ok(()))?;
+    Ok(Built { blobs, manifest_key, manifest, render_errors, state })
 }
 
 /// Builds the snapshot into the directory `dir` (blobs as they are made, then the manifest and `snapshot.json`).
@@ -158,20 +173,15 @@ pub fn build_to_dir(
     check: &mut dyn FnMut(&[RenderError]) -> Result<(), BuildError>,
 ) -> Result<Built, BuildError> {
     let mut sink = DirSink::new(dir);
-    let (manifest_key, manifest, render_errors) = build_into(input, keep, &mut sink, check)?;
-    finish_dir(dir, sink, manifest_key, manifest, render_errors)
+    let parts = build_into(input, (keep, false), &mut sink, check)?;
+    finish_dir(dir, sink, parts)
 }
 
 /// Checks the blobs were written and writes `snapshot.json`.
-fn finish_dir(
-    dir: &Path,
-    mut sink: DirSink,
-    manifest_key: String,
-    manifest: Manifest,
-    render_errors: Vec<RenderError>,
-) -> Result<Built, BuildError> {
+fn finish_dir(dir: &Path, mut sink: DirSink, parts: BuiltParts) -> Result<Built, BuildError> {
     sink.finish().map_err(BuildError::Blobs)?;
-    let built = Built { blobs: BTreeMap::new(), manifest_key, manifest, render_errors };
+    let (manifest_key, manifest, render_errors, state) = parts;
+    let built = Built { blobs: BTreeMap::new(), manifest_key, manifest, render_errors, state };
     let file = crate::snapshot_dir::SnapshotFile {
         snapshot: built.snapshot_id().to_string(),
         manifest: built.manifest_key.clone(),
@@ -182,11 +192,11 @@ fn finish_dir(
     Ok(built)
 }
 
-type BuiltParts = (String, Manifest, Vec<RenderError>);
+type BuiltParts = (String, Manifest, Vec<RenderError>, Option<Dates>);
 
 fn build_into(
     input: &BuildInput<'_>,
-    keep: History,
+    keep: (History, bool),
     blobs: &mut dyn BlobSink,
     check: &mut dyn FnMut(&[RenderError]) -> Result<(), BuildError>,
 ) -> Result<BuiltParts, BuildError> {
@@ -195,33 +205,35 @@ fn build_into(
     let mut prepared = Prepared::new(input.collections, input.render, input.now);
     prepared.push(input.indicators.to_vec(), input.collections, input.render);
     phase.mark("render");
-    build_prepared(prepared, input.collections, input.render, input.previous.clone(), keep, blobs, check)
+    let previous = input.previous.clone();
+    build_prepared(&prepared, input.collections, input.render, previous, keep, blobs, check)
 }
 
-/// Builds the snapshot from prepared indicators into the directory `dir`, as [`build_to_dir`] does.
+/// Builds the snapshot from prepared indicators into the directory `dir`, as [`build_to_dir`] does; with
+/// `keep_state`, [`Built::state`] is the snapshot as the next build reads it (a long-running sync keeps it and
+/// `prepared` for its next build, see [`Warm`]).
 #[allow(clippy::too_many_arguments)]
 pub fn build_prepared_to_dir(
-    prepared: Prepared,
+    prepared: &Prepared,
     collections: &[CollectionConfig],
     render: &RenderOptions,
     previous: Dates,
-    keep: History,
+    (keep, keep_state): (History, bool),
     dir: &Path,
     check: &mut dyn FnMut(&[RenderError]) -> Result<(), BuildError>,
 ) -> Result<Built, BuildError> {
     let mut sink = DirSink::new(dir);
-    let (manifest_key, manifest, render_errors) =
-        build_prepared(prepared, collections, render, previous, keep, &mut sink, check)?;
-    finish_dir(dir, sink, manifest_key, manifest, render_errors)
+    let parts = build_prepared(prepared, collections, render, previous, (keep, keep_state), &mut sink, check)?;
+    finish_dir(dir, sink, parts)
 }
 
 #[allow(clippy::too_many_arguments)]
 fn build_prepared(
-    prepared: Prepared,
+    prepared: &Prepared,
     collections: &[CollectionConfig],
     render: &RenderOptions,
     previous: Dates,
-    keep: History,
+    (keep, keep_state): (History, bool),
     blobs: &mut dyn BlobSink,
     check: &mut dyn FnMut(&[RenderError]) -> Result<(), BuildError>,
 ) -> Result<BuiltParts, BuildError> {
@@ -235,13 +247,13 @@ fn build_prepared(
     let sizes: Vec<usize> = (0..collections.len())
         .map(|c| (0..indicators.len()).filter(|&i| selected[i * words + c / 64] & (1 << (c % 64)) != 0).count())
         .collect();
-    let tip = TipRelationships::new(&prepared);
+    let tip = TipRelationships::new(prepared);
     phase.mark(&format!("relationships ({} made once for every collection)", tip.made()));
     let sink = SharedSink(std::sync::Mutex::new(blobs));
     // Each collection takes its part of the previous snapshot, and frees it when built.
     let previous = std::sync::Mutex::new(previous);
     // One collection's streams, from the indicators its query selected and their extras.
-    let collection = |c: usize| -> Result<CollectionEntry, BuildError> {
+    let collection = |c: usize| -> Result<(CollectionEntry, Option<PreviousCollection>), BuildError> {
         let cfg = &collections[c];
         let id = ids::collection_id(&render.namespace, &cfg.name);
         let variant = prepared.variants.of_collection[c];
@@ -254,17 +266,19 @@ fn build_prepared(
         for (i, report) in &reports {
             objs[*i] = report;
         }
-        let extras = packed_extras(&prepared, &tip, (c, variant), (&members, &inds, &objs), opts);
+        let extras = packed_extras(prepared, &tip, (c, variant), (&members, &inds, &objs), opts);
         drop(inds);
         let all: Vec<&Packed> = extras.iter().chain(objs.iter().copied()).collect();
         let previous = previous.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
-        write_collection(cfg, id, all, previous, now, keep, &mut &sink)
+        write_collection(cfg, id, all, previous, now, keep, keep_state, &mut &sink)
             .map_err(|source| BuildError::Collection { name: cfg.name.clone(), source })
     };
     let mut entries: Vec<Option<CollectionEntry>> = (0..collections.len()).map(|_| None).collect();
+    let mut state = keep_state.then(Dates::new);
     // The smallest groups first: by the largest collection's turn the others have freed their previous records.
     for group in concurrent_groups(&sizes).into_iter().rev() {
-        let mut done: Vec<(usize, Result<CollectionEntry, BuildError>)> = std::thread::scope(|scope| {
+        type Done = Result<(CollectionEntry, Option<PreviousCollection>), BuildError>;
+        let mut done: Vec<(usize, Done)> = std::thread::scope(|scope| {
             let running: Vec<_> = group.iter().map(|&c| (c, scope.spawn(move || collection(c)))).collect();
             running.into_iter().map(|(c, h)| (c, h.join().expect("a collection's build thread panicked"))).collect()
         });
@@ -273,7 +287,11 @@ fn build_prepared(
         // A failed collection stops the build here: its error (the first of its group in the configuration).
         done.sort_by_key(|(c, _)| *c);
         for (c, result) in done {
-            entries[c] = Some(result?);
+            let (entry, kept) = result?;
+            if let (Some(kept), Some(state)) = (kept, state.as_mut()) {
+                state.insert(entry.id.clone(), kept);
+            }
+            entries[c] = Some(entry);
         }
     }
     let entries: Vec<CollectionEntry> = entries.into_iter().map(|e| e.expect("every collection was built")).collect();
@@ -282,5 +300,5 @@ fn build_prepared(
     let bytes = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
     let manifest_key = blob_key("manifest", &bytes);
     blobs.put(manifest_key.clone(), bytes);
-    Ok((manifest_key, manifest, prepared.render_errors))
+    Ok((manifest_key, manifest, prepared.render_errors.clone(), state))
 }

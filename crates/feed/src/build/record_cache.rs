@@ -14,6 +14,7 @@
 //! One build at a time may use a cache directory (`sync` holds a lock on its state directory).
 
 use super::render_stage::{Packed, Prepared, Rendering};
+use super::warm::{Kept, WarmRecords};
 use crate::config::CollectionConfig;
 use crate::import::RecordError;
 use crate::indicator::{Fields, Indicator, Relationship};
@@ -48,7 +49,7 @@ fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError {
 const MAGIC: &[u8; 32] = b"taxii-edge record cache, v1\n\0\0\0\0";
 
 /// A map keyed by a record's 128-bit hash (taken as it is: it is a hash already).
-type ByRecordHash<V> = HashMap<u128, V, std::hash::BuildHasherDefault<super::versions::KeyIsHash>>;
+pub(super) type ByRecordHash<V> = HashMap<u128, V, std::hash::BuildHasherDefault<super::versions::KeyIsHash>>;
 
 /// Where an entry is in the data file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,6 +130,7 @@ impl RecordCache {
             data_len: self.data_len,
             live: Vec::new(),
             hits: 0,
+            kept: 0,
             misses: 0,
         };
         Ok((lookup, writer))
@@ -177,6 +179,8 @@ pub struct CacheLookup {
     last_end: u64,
     /// How many bytes were read from the file.
     fetched: u64,
+    /// The last build's prepared records, when a long-running sync kept them (see [`super::Warm`]).
+    warm: Option<WarmRecords>,
 }
 
 /// How much of the data file a window holds.
@@ -187,13 +191,23 @@ const GAP: u64 = 1 << 16;
 
 impl CacheLookup {
     fn new(index: ByRecordHash<Slot>, data: File) -> CacheLookup {
-        CacheLookup { index, data, at: 0, window: Vec::new(), window_at: 0, last_end: 0, fetched: 0 }
+        CacheLookup { index, data, at: 0, window: Vec::new(), window_at: 0, last_end: 0, fetched: 0, warm: None }
     }
 
-    /// The entry of the record whose bytes are `line`, when the cache has it whole.
+    /// Takes the prepared records of the cache's lines from `warm` instead of reading their entries.
+    pub fn with_warm(mut self, warm: Option<WarmRecords>) -> CacheLookup {
+        self.warm = warm;
+        self
+    }
+
+    /// The entry of the record whose bytes are `line`, when the cache has it whole (or its prepared record, when
+    /// one was kept).
     pub fn get(&mut self, line: &str) -> Item {
         let hash = xxh3_128(line.as_bytes());
         if let Some(&slot) = self.index.get(&hash) {
+            if let Some(kept) = self.warm.as_mut().and_then(|w| w.take(hash)) {
+                return Item::Kept { hash, slot, kept: Box::new(kept) };
+            }
             if let Some(entry) = self.read(slot) {
                 return Item::Cached { hash, slot, entry };
             }
@@ -275,8 +289,21 @@ fn read_up_to(file: &mut File, buf: &mut [u8]) -> Option<usize> {
 
 /// One input record as the reader hands it on: its cached entry, or its line to read and render.
 pub enum Item {
-    Cached { hash: u128, slot: Slot, entry: Vec<u8> },
-    Line { hash: u128, line: String },
+    Cached {
+        hash: u128,
+        slot: Slot,
+        entry: Vec<u8>,
+    },
+    /// A record the last build of a long-running sync prepared (its cache entry is at `slot`).
+    Kept {
+        hash: u128,
+        slot: Slot,
+        kept: Box<Kept>,
+    },
+    Line {
+        hash: u128,
+        line: String,
+    },
 }
 
 /// What a build with a cache rendered and reused.
@@ -284,6 +311,8 @@ pub enum Item {
 pub struct CacheStats {
     /// Records taken from the cache.
     pub hits: usize,
+    /// Of those, the records a long-running sync kept in memory from its last build (their entries not read).
+    pub kept: usize,
     /// Records read and rendered (not in the cache, or changed).
     pub misses: usize,
 }
@@ -297,6 +326,7 @@ pub struct CacheWriter {
     data_len: u64,
     live: Vec<(u128, Slot)>,
     hits: usize,
+    kept: usize,
     misses: usize,
 }
 
@@ -324,7 +354,7 @@ impl CacheWriter {
     /// Makes the entries this build used the cache's index (writing the data anew first when half of it or
     /// less is in use).
     pub fn commit(mut self) -> Result<CacheStats, CacheError> {
-        let stats = CacheStats { hits: self.hits, misses: self.misses };
+        let stats = CacheStats { hits: self.hits, kept: self.kept, misses: self.misses };
         let old = data_path(&self.dir, self.generation);
         self.data.flush().map_err(io_at(&old))?;
         // A record that came twice is kept once; then the entries in the order they sit in the data.
@@ -399,6 +429,7 @@ impl Prepared {
     ) -> Result<Vec<RecordError>, CacheError> {
         enum Done {
             Cached(Indicator, Rendering),
+            Kept,
             Fresh(Indicator, Rendering, Vec<u8>),
             Bad(RecordError),
             Failed(RenderError),
@@ -406,6 +437,7 @@ impl Prepared {
         let (words, vwords) = self.widths();
         let position = |line: &usize| format!("{input}:{line}");
         let done = par_map(&batch, |(line, item)| match item {
+            Item::Kept { .. } => Done::Kept,
             Item::Cached { entry, .. } => match decode(entry, words, vwords) {
                 Some((ind, r)) => Done::Cached(ind, r),
                 None => Done::Bad(RecordError {
@@ -430,15 +462,20 @@ impl Prepared {
             match (item, done) {
                 (Item::Cached { hash, slot, .. }, Done::Cached(ind, r)) => {
                     cache.reuse(hash, slot);
-                    self.append_slim(ind, r);
+                    self.append_slim(ind, r, Some(hash));
+                }
+                (Item::Kept { hash, slot, kept }, Done::Kept) => {
+                    cache.reuse(hash, slot);
+                    cache.kept += 1;
+                    self.append_slim(kept.indicator, kept.rendering, Some(hash));
                 }
                 (Item::Line { hash, .. }, Done::Fresh(ind, r, entry)) => {
                     cache.add(hash, &entry)?;
-                    self.append_slim(ind, r);
+                    self.append_slim(ind, r, Some(hash));
                 }
                 (_, Done::Bad(e)) => bad.push(e),
                 (_, Done::Failed(e)) => self.render_errors.push(e),
-                (_, Done::Cached(..) | Done::Fresh(..)) => unreachable!("each item is done as what it is"),
+                (_, Done::Cached(..) | Done::Kept | Done::Fresh(..)) => unreachable!("each item is done as what it is"),
             }
         }
         Ok(bad)

@@ -32,6 +32,8 @@ pub struct Prepared {
     pub(super) now: Timestamp,
     /// Indicators that could not be rendered (they are in no collection).
     pub(super) render_errors: Vec<RenderError>,
+    /// The hash of each indicator's input line, when it was read with a record cache (see [`super::Warm`]).
+    pub(super) lines: Vec<Option<u128>>,
     /// The fields kept (see [`kept_fields`]).
     keep: Keep,
 }
@@ -82,6 +84,7 @@ impl Prepared {
             words: collections.len().div_ceil(64).max(1),
             now,
             render_errors: Vec::new(),
+            lines: Vec::new(),
             keep: kept_fields(render),
         }
     }
@@ -133,17 +136,20 @@ impl Prepared {
         self.starts.reserve(n);
         self.selected.reserve(n * self.words);
         self.needs.reserve(n * self.vwords);
+        self.lines.reserve(n);
     }
 
     /// Keeps a rendered indicator (slimmed to the fields later stages read).
     pub(super) fn append(&mut self, ind: Indicator, r: Rendering, render: &RenderOptions) {
         let ind = self.keep.slim(ind, render);
-        self.append_slim(ind, r);
+        self.append_slim(ind, r, None);
     }
 
-    /// Keeps an indicator that is slim already (from the record cache) with its rendering.
-    pub(super) fn append_slim(&mut self, ind: Indicator, r: Rendering) {
+    /// Keeps an indicator that is slim already with its rendering, and the hash of its input `line` when it was
+    /// read with a record cache.
+    pub(super) fn append_slim(&mut self, ind: Indicator, r: Rendering, line: Option<u128>) {
         debug_assert_eq!((r.selected.len(), r.needs.len()), (self.words, self.vwords));
+        self.lines.push(line);
         self.indicators.push(ind);
         self.rendered.extend(r.packed);
         self.starts.push(u32::try_from(self.rendered.len()).expect("fewer than 4 billion objects"));
@@ -184,6 +190,24 @@ impl Prepared {
     /// The rendered bytes held, compressed.
     pub(super) fn rendered_bytes(&self) -> usize {
         self.rendered.iter().map(|p| p.heads.len() + p.json.len()).sum()
+    }
+
+    /// Each indicator with its input line's hash and its rendering, in order (what [`Prepared::append_slim`] was
+    /// given).
+    pub(super) fn into_parts(self) -> impl Iterator<Item = (Option<u128>, Indicator, Rendering)> {
+        let (words, vwords) = (self.words, self.vwords);
+        let mut rendered = self.rendered.into_iter();
+        let (selected, needs, starts) = (self.selected, self.needs, self.starts);
+        let lines = self.lines.into_iter();
+        lines.zip(self.indicators).enumerate().map(move |(i, (line, ind))| {
+            let count = (starts[i + 1] - starts[i]) as usize;
+            let r = Rendering {
+                packed: rendered.by_ref().take(count).collect(),
+                selected: selected[i * words..(i + 1) * words].to_vec(),
+                needs: needs[i * vwords..(i + 1) * vwords].to_vec(),
+            };
+            (line, ind, r)
+        })
     }
 
     /// Indicator `i` rendered in variant `v` (one its collections use).

@@ -1,0 +1,199 @@
+//! What a long-running sync keeps in memory from one build to the next ([`Warm`]): the prepared records of the
+//! last build, by the hash of their input line, so that the next build takes each unchanged record as it is
+//! instead of reading its entry from the record cache and decoding it again (at a million records, that read
+//! was a quarter of a cycle where 1% changed).
+//!
+//! It also keeps the snapshot the last build made as a build on it reads it back (its collections' indexes and
+//! records, [`crate::snapshot_dir::previous_state`]), so that the next build, when the worker still serves that
+//! snapshot, does not read and decode its index and id shards again.
+//!
+//! Putting a million records into the map takes about a second: a thread of its own does it while the cycle
+//! uploads, switches and waits for its next turn.
+//!
+//! The records are the record cache's in another form: they belong to one cache key ([`super::cache_key`]) and
+//! are used only for lines the cache's index holds, so what a build makes with them is what it makes with the
+//! cache alone (the cache's index and data are kept up to date the same way).
+
+use super::record_cache::ByRecordHash;
+use super::render_stage::{Prepared, Rendering};
+use crate::indicator::Indicator;
+use edge_core::snapshot::format::Dates;
+
+/// What a long-running sync keeps between its builds (empty at first).
+#[derive(Default)]
+pub struct Warm {
+    /// The last build's records.
+    records: Option<Records>,
+    /// The last build's snapshot id and its state.
+    previous: Option<(String, Dates)>,
+}
+
+/// The last build's records: being put in their map by a thread of their own, or there.
+enum Records {
+    Making(std::thread::JoinHandle<WarmRecords>),
+    Made(WarmRecords),
+}
+
+impl Warm {
+    /// How many prepared records are kept (waiting for them to be in their map).
+    pub fn records(&mut self) -> usize {
+        self.made().map_or(0, |r| r.by_hash.len())
+    }
+
+    /// Takes the kept records when they were made under `key` (else drops them: the configuration changed).
+    pub fn take_records(&mut self, key: u128) -> Option<WarmRecords> {
+        self.made();
+        match self.records.take() {
+            Some(Records::Made(records)) if records.key == key => Some(records),
+            _ => None,
+        }
+    }
+
+    /// The kept records once they are in their map (none if the thread that made it panicked).
+    fn made(&mut self) -> Option<&mut WarmRecords> {
+        if let Some(Records::Making(_)) = self.records {
+            let Some(Records::Making(making)) = self.records.take() else { unreachable!("checked above") };
+            self.records = making.join().ok().map(Records::Made);
+        }
+        match &mut self.records {
+            Some(Records::Made(records)) => Some(records),
+            _ => None,
+        }
+    }
+
+    /// The state of snapshot `snapshot`, when it is the one the last build made (else it is dropped).
+    pub fn take_previous(&mut self, snapshot: &str) -> Option<Dates> {
+        self.previous.take().filter(|(id, _)| id == snapshot).map(|(_, dates)| dates)
+    }
+
+    /// Keeps the state of the snapshot `snapshot` a build made ([`super::Built::state`]).
+    pub fn keep_previous(&mut self, snapshot: String, state: Dates) {
+        self.previous = Some((snapshot, state));
+    }
+
+    /// Keeps the records of `prepared` that came from lines of XSOAR JSON lines inputs, under `key`.
+    pub fn keep_records(&mut self, prepared: Prepared, key: u128) {
+        let making = std::thread::spawn(move || WarmRecords { key, by_hash: prepared.into_kept() });
+        self.records = Some(Records::Making(making));
+    }
+}
+
+/// Prepared records of the last build, by the hash of their input line.
+pub struct WarmRecords {
+    key: u128,
+    by_hash: ByRecordHash<Kept>,
+}
+
+impl WarmRecords {
+    /// The prepared record of the line with this hash, taken out (a line that comes twice is read from the cache
+    /// the second time).
+    pub(super) fn take(&mut self, hash: u128) -> Option<Kept> {
+        self.by_hash.remove(&hash)
+    }
+}
+
+/// One prepared record: the slim indicator and its rendering.
+pub struct Kept {
+    pub(super) indicator: Indicator,
+    pub(super) rendering: Rendering,
+}
+
+impl Prepared {
+    /// The records that came from input lines (see [`Prepared::push_items`]), by their line's hash.
+    fn into_kept(self) -> ByRecordHash<Kept> {
+        let mut by_hash = ByRecordHash::with_capacity_and_hasher(self.lines.len(), Default::default());
+        let parts = self.into_parts();
+        for (hash, indicator, rendering) in parts {
+            if let Some(hash) = hash {
+                by_hash.insert(hash, Kept { indicator, rendering });
+            }
+        }
+        by_hash
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::record_cache::{cache_key, RecordCache};
+    use super::super::{build_prepared, History};
+    use super::*;
+    use crate::config::parse_collections;
+    use crate::stix::RenderOptions;
+    use edge_core::time::Timestamp;
+    use std::collections::{BTreeMap, HashMap};
+
+    fn line(i: usize, modified: &str) -> String {
+        let tags = if i % 3 == 0 { r#","tags":["scanner"]"# } else { "" };
+        format!(
+            r#"{{"value":"10.0.{}.{}","indicator_type":"IP","score":{},"modified":"{modified}"{tags}}}"#,
+            i / 256,
+            i % 256,
+            i % 4
+        )
+    }
+
+    /// Prepares `lines` with the record cache in `dir` (and the records `warm` kept), as `build --cache` does,
+    /// and builds the snapshot in memory; keeps the prepared records in `warm` when one is given.
+    fn cycle(dir: &std::path::Path, lines: &[String], warm: Option<&mut Warm>) -> (BTreeMap<String, Vec<u8>>, usize) {
+        let collections =
+            parse_collections(r#"{"All": "", "Bad": "score:>=2", "Scanners": "tags:scanner"}"#).expect("collections");
+        let render = RenderOptions::default();
+        let now = Timestamp(1_767_225_600_000_000);
+        let key = cache_key(&collections, &render, now, b"test");
+        let (lookup, mut writer) = RecordCache::open(dir, key).expect("opened").split().expect("split");
+        let mut warm = warm;
+        let mut lookup = lookup.with_warm(warm.as_deref_mut().and_then(|w| w.take_records(key)));
+        let items = lines.iter().enumerate().map(|(n, l)| (n + 1, lookup.get(l))).collect();
+        let mut prepared = Prepared::new(&collections, &render, now);
+        let bad = prepared.push_items("feed.jsonl", items, &collections, &render, &mut writer).expect("pushed");
+        assert!(bad.is_empty());
+        let stats = writer.commit().expect("committed");
+        let mut blobs = BTreeMap::new();
+        build_prepared(
+            &prepared,
+            &collections,
+            &render,
+            HashMap::new(),
+            (History::days(30), false),
+            &mut blobs,
+            &mut |_| Ok(()),
+        )
+        .expect("built");
+        if let Some(warm) = warm {
+            warm.keep_records(prepared, key);
+        }
+        (blobs, stats.kept)
+    }
+
+    #[test]
+    fn records_kept_in_memory_build_the_same_snapshot_as_the_cache_and_a_changed_line_is_read_again() {
+        let dir = std::env::temp_dir().join(format!("taxii-edge-warm-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let first: Vec<String> = (0..500).map(|i| line(i, "2025-06-01T00:00:00Z")).collect();
+        let mut warm = Warm::default();
+        let (_, kept) = cycle(&dir.join("warm"), &first, Some(&mut warm));
+        assert_eq!((kept, warm.records()), (0, 500), "the first build keeps every record");
+        // Every 10th record changed, one line gone, one new.
+        let mut second: Vec<String> = first
+            .iter()
+            .enumerate()
+            .map(|(i, l)| if i % 10 == 0 { line(i, "2025-07-01T00:00:00Z") } else { l.clone() })
+            .collect();
+        second.remove(7);
+        second.push(line(900, "2025-06-01T00:00:00Z"));
+        let (with_warm, kept) = cycle(&dir.join("warm"), &second, Some(&mut warm));
+        assert_eq!(kept, 500 - 50 - 1, "the unchanged lines come from memory, the changed, gone and new do not");
+        assert_eq!(warm.records(), 500, "the second build's records are kept in their place");
+        // The same lines through a record cache alone (the first build's, then this one), and with none.
+        let _ = cycle(&dir.join("cold"), &first, None);
+        let (with_cache, kept) = cycle(&dir.join("cold"), &second, None);
+        assert_eq!(kept, 0);
+        let (fresh, _) = cycle(&dir.join("fresh"), &second, None);
+        assert_eq!(with_warm, with_cache, "the same blobs, byte for byte");
+        assert_eq!(with_warm, fresh);
+        // A build under another key (another configuration or program) does not take them.
+        assert!(warm.take_records(1).is_none());
+        assert_eq!(warm.records(), 0, "records of another key are dropped");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
