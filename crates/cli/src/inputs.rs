@@ -35,6 +35,10 @@ pub fn read_inputs(
     let mut prepared = Prepared::new(collections, render, now);
     // About as many records as the last build read (their lists would otherwise be moved as they grow).
     prepared.reserve(cache.as_ref().map_or(0, RecordCache::len));
+    let mut warm = warm;
+    if let Some(kept) = warm.as_mut() {
+        prepared.reuse_relationships(kept.take_relationships());
+    }
     let (mut lookup, mut writer) = match cache.map(RecordCache::split).transpose() {
         Ok(Some((lookup, writer))) => (Some(lookup.with_warm(warm)), Some(writer)),
         Ok(None) => (None, None),

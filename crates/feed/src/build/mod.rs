@@ -54,6 +54,7 @@ pub use collection::CollectionError;
 pub use layout::LayoutError;
 pub use memory::memory;
 pub use record_cache::{cache_key, CacheError, CacheLookup, CacheStats, CacheWriter, Item, RecordCache};
+pub use relationships::{MadeRelationships, RelationshipKey};
 pub use render_stage::{Packed, Prepared};
 pub use sink::{BlobSink, SinkError};
 pub use versions::{History, DEFAULT_KEEP_VERSIONS_DAYS};
@@ -247,7 +248,7 @@ fn build_prepared(
     let sizes: Vec<usize> = (0..collections.len())
         .map(|c| (0..indicators.len()).filter(|&i| selected[i * words + c / 64] & (1 << (c % 64)) != 0).count())
         .collect();
-    let tip = TipRelationships::new(prepared);
+    let tip = TipRelationships::new(prepared, keep_state);
     phase.mark(&format!("relationships ({} made once for every collection)", tip.made()));
     let sink = SharedSink(std::sync::Mutex::new(blobs));
     // Each collection takes its part of the previous snapshot, and frees it when built.

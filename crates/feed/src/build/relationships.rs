@@ -34,10 +34,27 @@ pub(super) struct TipRelationships {
 
 const NONE: u32 = u32::MAX;
 
+/// TIP relationships a build made, by what they are made of: the input lines of both ends (so the indicators,
+/// their renderings and TLP levels), which of its source's relationships it is, and the variant. A sync that runs
+/// on keeps them (see [`super::Warm`]), so that its next build makes only those of changed records: under one
+/// record cache key the render options are the same, and the same inputs make the same relationship.
+pub type MadeRelationships = std::collections::HashMap<RelationshipKey, Packed>;
+
+/// What a TIP relationship is made of (see [`MadeRelationships`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RelationshipKey {
+    source: u128,
+    target: u128,
+    /// Its place among the source's relationships, and the variant.
+    nth: u32,
+    variant: u32,
+}
+
 impl TipRelationships {
     /// Works out the targets of every indicator's relationships and makes, in each variant, those that a
     /// collection of the variant serves to the first indicator with the target value.
-    pub(super) fn new(prepared: &Prepared) -> TipRelationships {
+    /// With `keep_made`, the relationships made are also kept in the prepared records for the next build.
+    pub(super) fn new(prepared: &Prepared, keep_made: bool) -> TipRelationships {
         let indicators = &prepared.indicators;
         let tlps = par_map(indicators, |m| stix::render::tlp_of(m).ok().flatten());
         let mut at = Vec::with_capacity(indicators.len() + 1);
@@ -50,14 +67,15 @@ impl TipRelationships {
         let (from, targets) = if n == 0 { (vec![0], Vec::new()) } else { targets_by_value(indicators) };
         let mut tip = TipRelationships { tlps, at, from, targets, first: Vec::new(), made: Vec::new() };
         if n > 0 {
-            tip.make_shared(prepared);
+            tip.make_shared(prepared, keep_made);
         }
         tip
     }
 
     /// Makes, for each variant, the relationships a collection of it serves to the first indicator with the
     /// target value.
-    fn make_shared(&mut self, prepared: &Prepared) {
+    /// With `keep_made`, each is also kept in `prepared.made_now` for the next build.
+    fn make_shared(&mut self, prepared: &Prepared, keep_made: bool) {
         let (indicators, words) = (&prepared.indicators, prepared.words);
         let variants = &prepared.variants;
         let relationships = *self.at.last().expect("one more entry than indicators") as usize;
@@ -76,28 +94,40 @@ impl TipRelationships {
                 (0..words).any(|w| si[w] & sj[w] & mask[w] != 0)
             };
             let maker = RelationshipMaker::new(opts);
-            let made: Vec<Vec<(usize, Packed)>> = par_map(&chunks, |sources| {
-                let mut out = Vec::new();
-                for &i in *sources {
-                    for (k, rel) in indicators[i].relationships.iter().enumerate() {
-                        let r = self.at[i] as usize + k;
-                        let Some(&j) = self.targets_of(r).first() else { continue };
-                        let j = j as usize;
-                        if j == i || !both(i, j) {
-                            continue;
-                        }
-                        let ends = [prepared.object(i, v), prepared.object(j, v)];
-                        let tlp = self.tlps[i].max(self.tlps[j]);
-                        if let Some(made) = maker.make(&indicators[i], rel, &indicators[j], ends, tlp) {
-                            out.push((r, Packed::from(&made)));
+            let made: Vec<Vec<(usize, Option<RelationshipKey>, Packed)>> =
+                par_map(&chunks, |sources| {
+                    let mut out = Vec::new();
+                    for &i in *sources {
+                        for (k, rel) in indicators[i].relationships.iter().enumerate() {
+                            let r = self.at[i] as usize + k;
+                            let Some(&j) = self.targets_of(r).first() else { continue };
+                            let j = j as usize;
+                            if j == i || !both(i, j) {
+                                continue;
+                            }
+                            let key = prepared.lines[i].zip(prepared.lines[j]).map(|(source, target)| {
+                                RelationshipKey { source, target, nth: k as u32, variant: v as u32 }
+                            });
+                            if let Some(p) = key.and_then(|key| prepared.made_before.get(&key)) {
+                                out.push((r, key, p.clone()));
+                                continue;
+                            }
+                            let ends = [prepared.object(i, v), prepared.object(j, v)];
+                            let tlp = self.tlps[i].max(self.tlps[j]);
+                            if let Some(made) = maker.make(&indicators[i], rel, &indicators[j], ends, tlp) {
+                                out.push((r, key, Packed::from(&made)));
+                            }
                         }
                     }
-                }
-                out
-            });
+                    out
+                });
             let mut first = vec![NONE; relationships];
-            for (r, p) in made.into_iter().flatten() {
+            let mut made_now = prepared.made_now.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (r, key, p) in made.into_iter().flatten() {
                 first[r] = u32::try_from(self.made.len()).expect("fewer than 4 billion relationships");
+                if let Some(key) = key.filter(|_| keep_made) {
+                    made_now.insert(key, p.clone());
+                }
                 self.made.push(p);
             }
             self.first.push(first);
@@ -317,7 +347,7 @@ mod tests {
         let mut prepared = Prepared::new(&collections, &render, now);
         prepared.push(indicators.clone(), &collections, &render);
         assert_eq!(prepared.len(), indicators.len());
-        let tip = TipRelationships::new(&prepared);
+        let tip = TipRelationships::new(&prepared, false);
         assert!(tip.made() >= 4, "{}", tip.made());
         let (mut own_made, mut with_relationships) = (0, 0);
         for (c, cfg) in collections.iter().enumerate() {

@@ -1,6 +1,7 @@
 //! The render stage: indicators rendered once into compact [`Packed`] objects ([`Prepared`]), with only the
 //! fields later stages read kept, and the `xsoar` profile's reports with the targets of their relationships.
 
+use super::relationships::MadeRelationships;
 use crate::config::CollectionConfig;
 use crate::indicator::Indicator;
 use crate::pool::par_map;
@@ -34,6 +35,10 @@ pub struct Prepared {
     pub(super) render_errors: Vec<RenderError>,
     /// The hash of each indicator's input line, when it was read with a record cache (see [`super::Warm`]).
     pub(super) lines: Vec<Option<u128>>,
+    /// The TIP relationships the last build of a sync that runs on made, by their ends' lines (see
+    /// [`super::relationships`]), and those this build made (filled by it).
+    pub(super) made_before: MadeRelationships,
+    pub(super) made_now: std::sync::Mutex<MadeRelationships>,
     /// The fields kept (see [`kept_fields`]).
     keep: Keep,
 }
@@ -85,6 +90,8 @@ impl Prepared {
             now,
             render_errors: Vec::new(),
             lines: Vec::new(),
+            made_before: MadeRelationships::default(),
+            made_now: Default::default(),
             keep: kept_fields(render),
         }
     }
@@ -192,6 +199,12 @@ impl Prepared {
         self.rendered.iter().map(|p| p.heads.len() + p.json.len()).sum()
     }
 
+    /// Makes the build take the TIP relationships a build before made between records of the same lines, instead
+    /// of making them again.
+    pub fn reuse_relationships(&mut self, made: MadeRelationships) {
+        self.made_before = made;
+    }
+
     /// Each indicator with its input line's hash and its rendering, in order (what [`Prepared::append_slim`] was
     /// given).
     pub(super) fn into_parts(self) -> impl Iterator<Item = (Option<u128>, Indicator, Rendering)> {
@@ -273,6 +286,7 @@ impl Keep {
 /// JSON together LZ4-compressed in another (a million objects' JSON is ~900 MB as it is, ~40% of that
 /// compressed), and what the build compares without reading either: the version, the id hashes and the
 /// content hash.
+#[derive(Clone)]
 pub struct Packed {
     pub(super) heads: Box<str>,
     /// Where the 2.1 id, the 2.1 type and the 2.0 id end in `heads`.

@@ -7,6 +7,9 @@
 //! records, [`crate::snapshot_dir::previous_state`]), so that the next build, when the worker still serves that
 //! snapshot, does not read and decode its index and id shards again.
 //!
+//! And it keeps the TIP relationships the last build made (see [`super::relationships`]), so that the next
+//! build makes only those of records that changed.
+//!
 //! Putting a million records into the map takes about a second: a thread of its own does it while the cycle
 //! uploads, switches and waits for its next turn.
 //!
@@ -15,6 +18,7 @@
 //! cache alone (the cache's index and data are kept up to date the same way).
 
 use super::record_cache::ByRecordHash;
+use super::relationships::MadeRelationships;
 use super::render_stage::{Prepared, Rendering};
 use crate::indicator::Indicator;
 use edge_core::snapshot::format::Dates;
@@ -72,8 +76,11 @@ impl Warm {
     }
 
     /// Keeps the records of `prepared` that came from lines of XSOAR JSON lines inputs, under `key`.
-    pub fn keep_records(&mut self, prepared: Prepared, key: u128) {
-        let making = std::thread::spawn(move || WarmRecords { key, by_hash: prepared.into_kept() });
+    pub fn keep_records(&mut self, mut prepared: Prepared, key: u128) {
+        let making = std::thread::spawn(move || {
+            let relationships = std::mem::take(prepared.made_now.get_mut().unwrap_or_else(|e| e.into_inner()));
+            WarmRecords { key, by_hash: prepared.into_kept(), relationships }
+        });
         self.records = Some(Records::Making(making));
     }
 }
@@ -82,9 +89,16 @@ impl Warm {
 pub struct WarmRecords {
     key: u128,
     by_hash: ByRecordHash<Kept>,
+    /// The TIP relationships it made, by what they are made of.
+    relationships: MadeRelationships,
 }
 
 impl WarmRecords {
+    /// The TIP relationships the last build made (for [`Prepared::reuse_relationships`]).
+    pub fn take_relationships(&mut self) -> MadeRelationships {
+        std::mem::take(&mut self.relationships)
+    }
+
     /// The prepared record of the line with this hash, taken out (a line that comes twice is read from the cache
     /// the second time).
     pub(super) fn take(&mut self, hash: u128) -> Option<Kept> {
@@ -118,47 +132,52 @@ mod tests {
     use super::super::{build_prepared, History};
     use super::*;
     use crate::config::parse_collections;
+    use crate::generate::{generate, Format, Options};
     use crate::stix::RenderOptions;
     use edge_core::time::Timestamp;
     use std::collections::{BTreeMap, HashMap};
 
-    fn line(i: usize, modified: &str) -> String {
-        let tags = if i % 3 == 0 { r#","tags":["scanner"]"# } else { "" };
-        format!(
-            r#"{{"value":"10.0.{}.{}","indicator_type":"IP","score":{},"modified":"{modified}"{tags}}}"#,
-            i / 256,
-            i % 256,
-            i % 4
-        )
+    const NOW: Timestamp = Timestamp(1_767_225_600_000_000);
+
+    /// Generated XSOAR records of every type, with relationships between them, as JSON lines.
+    fn generated(count: u64) -> Vec<String> {
+        let mut text = Vec::new();
+        generate(&Options { count, seed: 11, now: NOW, format: Format::Jsonl }, &mut text).expect("generated");
+        String::from_utf8(text).expect("UTF-8").lines().map(String::from).collect()
     }
 
-    /// Prepares `lines` with the record cache in `dir` (and the records `warm` kept), as `build --cache` does,
-    /// and builds the snapshot in memory; keeps the prepared records in `warm` when one is given.
+    /// The line with a later `modified`.
+    fn changed(line: &str) -> String {
+        let at = line.find(r#""modified":""#).expect("a modified field") + 12;
+        format!("{}2026-01-01T00:00:00Z{}", &line[..at], &line[at + line[at..].find('"').expect("closed")..])
+    }
+
+    /// Prepares `lines` with the record cache in `dir` (and what `warm` kept), as `build --cache` does, and
+    /// builds the snapshot in memory; keeps what it prepared and made in `warm` when one is given.
     fn cycle(dir: &std::path::Path, lines: &[String], warm: Option<&mut Warm>) -> (BTreeMap<String, Vec<u8>>, usize) {
-        let collections =
-            parse_collections(r#"{"All": "", "Bad": "score:>=2", "Scanners": "tags:scanner"}"#).expect("collections");
+        let collections = parse_collections(
+            r#"{"All": "", "Bad": "score:>=2", "Network": "type:IP or type:Domain or type:URL",
+                "Tagged": "tags:ransomware or tags:apt28"}"#,
+        )
+        .expect("collections");
         let render = RenderOptions::default();
-        let now = Timestamp(1_767_225_600_000_000);
-        let key = cache_key(&collections, &render, now, b"test");
+        let key = cache_key(&collections, &render, NOW, b"test");
         let (lookup, mut writer) = RecordCache::open(dir, key).expect("opened").split().expect("split");
         let mut warm = warm;
-        let mut lookup = lookup.with_warm(warm.as_deref_mut().and_then(|w| w.take_records(key)));
+        let mut kept = warm.as_deref_mut().and_then(|w| w.take_records(key));
+        let mut prepared = Prepared::new(&collections, &render, NOW);
+        if let Some(kept) = kept.as_mut() {
+            prepared.reuse_relationships(kept.take_relationships());
+        }
+        let mut lookup = lookup.with_warm(kept);
         let items = lines.iter().enumerate().map(|(n, l)| (n + 1, lookup.get(l))).collect();
-        let mut prepared = Prepared::new(&collections, &render, now);
         let bad = prepared.push_items("feed.jsonl", items, &collections, &render, &mut writer).expect("pushed");
-        assert!(bad.is_empty());
+        assert!(bad.is_empty(), "{bad:?}");
         let stats = writer.commit().expect("committed");
         let mut blobs = BTreeMap::new();
-        build_prepared(
-            &prepared,
-            &collections,
-            &render,
-            HashMap::new(),
-            (History::days(30), false),
-            &mut blobs,
-            &mut |_| Ok(()),
-        )
-        .expect("built");
+        let keep = (History::days(30), warm.is_some());
+        build_prepared(&prepared, &collections, &render, HashMap::new(), keep, &mut blobs, &mut |_| Ok(()))
+            .expect("built");
         if let Some(warm) = warm {
             warm.keep_records(prepared, key);
         }
@@ -166,24 +185,23 @@ mod tests {
     }
 
     #[test]
-    fn records_kept_in_memory_build_the_same_snapshot_as_the_cache_and_a_changed_line_is_read_again() {
+    fn what_a_sync_kept_in_memory_builds_the_same_snapshot_and_a_changed_line_is_read_again() {
         let dir = std::env::temp_dir().join(format!("taxii-edge-warm-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let first: Vec<String> = (0..500).map(|i| line(i, "2025-06-01T00:00:00Z")).collect();
+        let first = generated(1500);
         let mut warm = Warm::default();
         let (_, kept) = cycle(&dir.join("warm"), &first, Some(&mut warm));
-        assert_eq!((kept, warm.records()), (0, 500), "the first build keeps every record");
-        // Every 10th record changed, one line gone, one new.
-        let mut second: Vec<String> = first
-            .iter()
-            .enumerate()
-            .map(|(i, l)| if i % 10 == 0 { line(i, "2025-07-01T00:00:00Z") } else { l.clone() })
-            .collect();
+        assert_eq!((kept, warm.records()), (0, 1500), "the first build keeps every record");
+        let relationships = warm.made().map_or(0, |r| r.relationships.len());
+        assert!(relationships > 100, "and the TIP relationships it made: {relationships}");
+        // Every 10th record changed (the ends of some relationships among them), one line gone, one new.
+        let mut second: Vec<String> =
+            first.iter().enumerate().map(|(i, l)| if i % 10 == 0 { changed(l) } else { l.clone() }).collect();
         second.remove(7);
-        second.push(line(900, "2025-06-01T00:00:00Z"));
+        second.push(generated(1501).pop().expect("one more"));
         let (with_warm, kept) = cycle(&dir.join("warm"), &second, Some(&mut warm));
-        assert_eq!(kept, 500 - 50 - 1, "the unchanged lines come from memory, the changed, gone and new do not");
-        assert_eq!(warm.records(), 500, "the second build's records are kept in their place");
+        assert_eq!(kept, 1500 - 150 - 1, "the unchanged lines come from memory, the changed, gone and new do not");
+        assert_eq!(warm.records(), 1500, "the second build's records are kept in their place");
         // The same lines through a record cache alone (the first build's, then this one), and with none.
         let _ = cycle(&dir.join("cold"), &first, None);
         let (with_cache, kept) = cycle(&dir.join("cold"), &second, None);
