@@ -14,6 +14,7 @@
 //! One build at a time may use a cache directory (`sync` holds a lock on its state directory).
 
 use super::render_stage::{Packed, Prepared, Rendering};
+use super::versions::ByRecordHash;
 use super::warm::{Kept, WarmRecords};
 use crate::config::CollectionConfig;
 use crate::import::RecordError;
@@ -21,7 +22,6 @@ use crate::indicator::{Fields, Indicator, Relationship};
 use crate::pool::par_map;
 use crate::stix::{RenderError, RenderOptions};
 use edge_core::time::Timestamp;
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -47,9 +47,6 @@ fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError {
 
 /// What the first line of the index says: the format of both files.
 const MAGIC: &[u8; 32] = b"taxii-edge record cache, v1\n\0\0\0\0";
-
-/// A map keyed by a record's 128-bit hash (taken as it is: it is a hash already).
-pub(super) type ByRecordHash<V> = HashMap<u128, V, std::hash::BuildHasherDefault<super::versions::KeyIsHash>>;
 
 /// Where an entry is in the data file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

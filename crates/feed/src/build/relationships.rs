@@ -4,7 +4,7 @@
 //! there. A collection makes its own only when its first member with the target value is not the first
 //! indicator with it (the same value twice, the first of them not in the collection).
 
-use super::render_stage::{Packed, Prepared};
+use super::render_stage::{Packed, Prepared, RelationshipKey};
 use crate::indicator::Indicator;
 use crate::pool::par_map;
 use crate::stix::extras::RelationshipMaker;
@@ -33,22 +33,6 @@ pub(super) struct TipRelationships {
 }
 
 const NONE: u32 = u32::MAX;
-
-/// TIP relationships a build made, by what they are made of: the input lines of both ends (so the indicators,
-/// their renderings and TLP levels), which of its source's relationships it is, and the variant. A sync that runs
-/// on keeps them (see [`super::Warm`]), so that its next build makes only those of changed records: under one
-/// record cache key the render options are the same, and the same inputs make the same relationship.
-pub type MadeRelationships = std::collections::HashMap<RelationshipKey, Packed>;
-
-/// What a TIP relationship is made of (see [`MadeRelationships`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct RelationshipKey {
-    source: u128,
-    target: u128,
-    /// Its place among the source's relationships, and the variant.
-    nth: u32,
-    variant: u32,
-}
 
 impl TipRelationships {
     /// Works out the targets of every indicator's relationships and makes, in each variant, those that a

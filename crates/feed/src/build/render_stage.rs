@@ -1,7 +1,6 @@
 //! The render stage: indicators rendered once into compact [`Packed`] objects ([`Prepared`]), with only the
 //! fields later stages read kept, and the `xsoar` profile's reports with the targets of their relationships.
 
-use super::relationships::MadeRelationships;
 use crate::config::CollectionConfig;
 use crate::indicator::Indicator;
 use crate::pool::par_map;
@@ -238,6 +237,22 @@ pub(super) struct Rendering {
     pub(super) packed: Vec<Packed>,
     pub(super) selected: Vec<u64>,
     pub(super) needs: Vec<u64>,
+}
+
+/// TIP relationships a build made, by what they are made of: the input lines of both ends (so the indicators,
+/// their renderings and TLP levels), which of its source's relationships it is, and the variant. A sync that runs
+/// on keeps them (see [`super::Warm`] and [`super::relationships`]), so that its next build makes only those of changed records: under one
+/// record cache key the render options are the same, and the same inputs make the same relationship.
+pub type MadeRelationships = std::collections::HashMap<RelationshipKey, Packed>;
+
+/// What a TIP relationship is made of (see [`MadeRelationships`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RelationshipKey {
+    pub(super) source: u128,
+    pub(super) target: u128,
+    /// Its place among the source's relationships, and the variant.
+    pub(super) nth: u32,
+    pub(super) variant: u32,
 }
 
 /// Which fields of an indicator a build still needs once it is rendered.

@@ -55,6 +55,9 @@ impl Hasher for KeyIsHash {
 /// A map keyed by an id's 64-bit hash.
 pub(super) type ByIdHash<V> = HashMap<u64, V, BuildHasherDefault<KeyIsHash>>;
 
+/// A map keyed by a record's 128-bit hash (taken as it is: it is a hash already).
+pub(super) type ByRecordHash<V> = HashMap<u128, V, BuildHasherDefault<KeyIsHash>>;
+
 /// One record of a collection as this build sees it: from the previous snapshot or new.
 pub(super) struct Rec<'r> {
     pub(super) e: ShardEntry,

@@ -17,9 +17,8 @@
 //! are used only for lines the cache's index holds, so what a build makes with them is what it makes with the
 //! cache alone (the cache's index and data are kept up to date the same way).
 
-use super::record_cache::ByRecordHash;
-use super::relationships::MadeRelationships;
-use super::render_stage::{Prepared, Rendering};
+use super::render_stage::{MadeRelationships, Prepared, Rendering};
+use super::versions::ByRecordHash;
 use crate::indicator::Indicator;
 use edge_core::snapshot::format::Dates;
 
