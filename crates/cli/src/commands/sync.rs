@@ -1,7 +1,8 @@
 //! `taxii-edge sync --config sync.toml [--once]`: keeps a worker current from where the indicators live. Each cycle
 //! pulls every source, builds on the worker's snapshot, and publishes only when something changed (see
-//! `crate::sync::cycle`); without `--once` it repeats every `interval`. SIGINT or SIGTERM lets the cycle in
-//! progress finish (a second one abandons it: a publish is atomic, so the feed stays whole) and then stops.
+//! `crate::sync::cycle`); without `--once` it repeats every `interval`, keeping what each build prepared in memory
+//! for the next (`edge_feed::build::Warm`). SIGINT or SIGTERM lets the cycle in progress finish (a second one
+//! abandons it: a publish is atomic, so the feed stays whole) and then stops.
 //! Exit codes: 0 published or nothing changed, 1 a source or the worker failed, 2 bad configuration.
 
 use crate::admin_client::Admin;

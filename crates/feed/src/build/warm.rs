@@ -39,7 +39,8 @@ enum Records {
 
 impl Warm {
     /// How many prepared records are kept (waiting for them to be in their map).
-    pub fn records(&mut self) -> usize {
+    #[cfg(test)]
+    fn records(&mut self) -> usize {
         self.made().map_or(0, |r| r.by_hash.len())
     }
 
