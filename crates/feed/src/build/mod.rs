@@ -294,6 +294,10 @@ fn build_prepared(
             entries[c] = Some(entry);
         }
     }
+    if keep_state {
+        // Every collection has taken its relationships: they are kept for the next build.
+        *prepared.made_now.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = tip.into_made();
+    }
     let entries: Vec<CollectionEntry> = entries.into_iter().map(|e| e.expect("every collection was built")).collect();
     let config_digest = content_hash(format!("{collections:?}{render:?}").as_bytes());
     let manifest = Manifest { format: FORMAT, created: now, config_digest, collections: entries };

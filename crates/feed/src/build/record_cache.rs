@@ -203,7 +203,7 @@ impl CacheLookup {
         let hash = xxh3_128(line.as_bytes());
         if let Some(&slot) = self.index.get(&hash) {
             if let Some(kept) = self.warm.as_mut().and_then(|w| w.take(hash)) {
-                return Item::Kept { hash, slot, kept: Box::new(kept) };
+                return Item::Kept { hash, slot, kept };
             }
             if let Some(entry) = self.read(slot) {
                 return Item::Cached { hash, slot, entry };

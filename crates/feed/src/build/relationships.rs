@@ -4,7 +4,7 @@
 //! there. A collection makes its own only when its first member with the target value is not the first
 //! indicator with it (the same value twice, the first of them not in the collection).
 
-use super::render_stage::{Packed, Prepared, RelationshipKey};
+use super::render_stage::{MadeRelationships, Packed, Prepared, RelationshipKey};
 use crate::indicator::Indicator;
 use crate::pool::par_map;
 use crate::stix::extras::RelationshipMaker;
@@ -30,6 +30,8 @@ pub(super) struct TipRelationships {
     /// of that variant holds both (an index into `made`, or `NONE`).
     first: Vec<Vec<u32>>,
     made: Vec<Packed>,
+    /// What each of `made` is made of, when they are kept for the next build ([`TipRelationships::into_made`]).
+    keys: Vec<Option<RelationshipKey>>,
 }
 
 const NONE: u32 = u32::MAX;
@@ -37,7 +39,7 @@ const NONE: u32 = u32::MAX;
 impl TipRelationships {
     /// Works out the targets of every indicator's relationships and makes, in each variant, those that a
     /// collection of the variant serves to the first indicator with the target value.
-    /// With `keep_made`, the relationships made are also kept in the prepared records for the next build.
+    /// With `keep_made`, what each relationship made is made of is kept, for [`TipRelationships::into_made`].
     pub(super) fn new(prepared: &Prepared, keep_made: bool) -> TipRelationships {
         let indicators = &prepared.indicators;
         let tlps = par_map(indicators, |m| stix::render::tlp_of(m).ok().flatten());
@@ -49,7 +51,8 @@ impl TipRelationships {
             at.push(u32::try_from(n).expect("fewer than 4 billion relationships"));
         }
         let (from, targets) = if n == 0 { (vec![0], Vec::new()) } else { targets_by_value(indicators) };
-        let mut tip = TipRelationships { tlps, at, from, targets, first: Vec::new(), made: Vec::new() };
+        let mut tip =
+            TipRelationships { tlps, at, from, targets, first: Vec::new(), made: Vec::new(), keys: Vec::new() };
         if n > 0 {
             tip.make_shared(prepared, keep_made);
         }
@@ -58,7 +61,7 @@ impl TipRelationships {
 
     /// Makes, for each variant, the relationships a collection of it serves to the first indicator with the
     /// target value.
-    /// With `keep_made`, each is also kept in `prepared.made_now` for the next build.
+    /// With `keep_made`, what each is made of is kept beside it (see [`TipRelationships::into_made`]).
     fn make_shared(&mut self, prepared: &Prepared, keep_made: bool) {
         let (indicators, words) = (&prepared.indicators, prepared.words);
         let variants = &prepared.variants;
@@ -106,16 +109,21 @@ impl TipRelationships {
                     out
                 });
             let mut first = vec![NONE; relationships];
-            let mut made_now = prepared.made_now.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             for (r, key, p) in made.into_iter().flatten() {
                 first[r] = u32::try_from(self.made.len()).expect("fewer than 4 billion relationships");
-                if let Some(key) = key.filter(|_| keep_made) {
-                    made_now.insert(key, p.clone());
+                if keep_made {
+                    self.keys.push(key);
                 }
                 self.made.push(p);
             }
             self.first.push(first);
         }
+    }
+
+    /// The relationships made, by what they are made of (those of records read from input lines, when the
+    /// build was made with `keep_made`), for the next build of a sync that runs on.
+    pub(super) fn into_made(self) -> MadeRelationships {
+        self.keys.into_iter().zip(self.made).filter_map(|(key, p)| Some((key?, p))).collect()
     }
 
     /// How many relationships were made for the collections to share.

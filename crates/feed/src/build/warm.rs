@@ -88,7 +88,8 @@ impl Warm {
 /// Prepared records of the last build, by the hash of their input line.
 pub struct WarmRecords {
     key: u128,
-    by_hash: ByRecordHash<Kept>,
+    /// Boxed: the build takes a million of them out one by one, and a box moves in a word.
+    by_hash: ByRecordHash<Box<Kept>>,
     /// The TIP relationships it made, by what they are made of.
     relationships: MadeRelationships,
 }
@@ -101,7 +102,7 @@ impl WarmRecords {
 
     /// The prepared record of the line with this hash, taken out (a line that comes twice is read from the cache
     /// the second time).
-    pub(super) fn take(&mut self, hash: u128) -> Option<Kept> {
+    pub(super) fn take(&mut self, hash: u128) -> Option<Box<Kept>> {
         self.by_hash.remove(&hash)
     }
 }
@@ -114,12 +115,12 @@ pub struct Kept {
 
 impl Prepared {
     /// The records that came from input lines (see [`Prepared::push_items`]), by their line's hash.
-    fn into_kept(self) -> ByRecordHash<Kept> {
+    fn into_kept(self) -> ByRecordHash<Box<Kept>> {
         let mut by_hash = ByRecordHash::with_capacity_and_hasher(self.lines.len(), Default::default());
         let parts = self.into_parts();
         for (hash, indicator, rendering) in parts {
             if let Some(hash) = hash {
-                by_hash.insert(hash, Kept { indicator, rendering });
+                by_hash.insert(hash, Box::new(Kept { indicator, rendering }));
             }
         }
         by_hash
