@@ -551,11 +551,12 @@ test('a cycle builds on its own last build: the previous snapshot is not read fr
   // API (`build --previous-url`); this test failed then. The build says how many blobs of the previous snapshot it
   // read from the worker (TAXII_EDGE_TIMINGS); the proxy counts every blob read (prune reads manifests and indexes).
   const own = await startWorker();
-  const reads = { blobs: 0, asked: 0 };
+  const reads = { blobs: 0, asked: 0, puts: 0 };
   const proxy = http.createServer(async (req, res) => {
     const chunks = [];
     for await (const c of req) chunks.push(c);
     if (req.method === 'GET' && req.url.startsWith('/admin/blobs/')) reads.blobs++;
+    if (req.method === 'PUT' && req.url.startsWith('/admin/blobs/')) reads.puts++;
     if (req.method === 'POST' && req.url === '/admin/missing') reads.asked += JSON.parse(Buffer.concat(chunks)).length;
     const r = await fetch(`${own.url}${req.url}`, { method: req.method, headers: { authorization: req.headers.authorization ?? '' }, body: ['GET', 'HEAD'].includes(req.method) ? undefined : Buffer.concat(chunks) });
     res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
@@ -575,15 +576,21 @@ test('a cycle builds on its own last build: the previous snapshot is not read fr
   const cycle = async () => {
     reads.asked = 0;
     reads.blobs = 0;
+    reads.puts = 0;
     const r = await sync(config, ['--once'], { ...ENV, TAXII_EDGE_TIMINGS: '1' });
     assert.equal(r.status, 0, r.stderr);
+    if (/nothing changed/.test(r.stdout)) return { unchanged: true, built: /indicators read/.test(r.stdout), puts: reads.puts };
     const m = r.stderr.match(/blobs of the previous snapshot read from the worker: (\d+)/);
     assert.ok(m, r.stderr);
     const polled = await poll('All', last, own.url);
     last = polled.last;
     const uploaded = Number(r.stdout.match(/\((\d+) blobs uploaded/)[1]);
     const asked = r.stderr.match(/publish: ask about (\d+) of (\d+) blobs/);
-    return { read: Number(m[1]), polled: polled.objects.length, uploaded, asked: reads.asked, wrote: Number(asked[1]), blobs: Number(asked[2]), got: reads.blobs };
+    const early = Number(r.stderr.match(/; (\d+) blobs, \d+ MB uploaded as they were written/)[1]);
+    const late = Number(r.stderr.match(/publish: upload (\d+) blobs/)[1]);
+    assert.equal(uploaded, early + late, r.stdout);
+    assert.equal(reads.puts, uploaded, 'every upload is counted once');
+    return { read: Number(m[1]), polled: polled.objects.length, uploaded, early, late, asked: reads.asked, wrote: Number(asked[1]), blobs: Number(asked[2]), got: reads.blobs };
   };
   try {
     setRows();
@@ -600,10 +607,15 @@ test('a cycle builds on its own last build: the previous snapshot is not read fr
     // snapshots' every cycle, and more as the history grew): the one blob read is the current manifest, which
     // the cycle compares with its build's.
     assert.equal(third.got, 1, JSON.stringify(third));
-    // The publish asks the worker only about the blobs the build wrote (before the switch and after it) and once
-    // more about those it uploaded: the rest are the replaced snapshot's. Before, every blob was asked about twice.
+    // The blobs the build wrote are uploaded while it writes the rest (sync/early_upload.rs), all but the
+    // manifest, which only the publish uploads: before, the upload began when the build had ended.
+    assert.equal(third.early, third.wrote - 1, JSON.stringify(third));
+    assert.equal(third.late, 1, JSON.stringify(third));
+    // The worker is asked only about the blobs the build wrote: as they were written (but the manifest), by the
+    // publish before the switch and after it, and once more about those the publish uploaded: the rest are the
+    // replaced snapshot's. Before, every blob was asked about twice.
     assert.ok(third.wrote < third.blobs / 2, JSON.stringify(third));
-    assert.equal(third.asked, 2 * third.wrote + third.uploaded, JSON.stringify(third));
+    assert.equal(third.asked, third.early + 2 * third.wrote + third.late, JSON.stringify(third));
 
     // Another publisher in between: the cycle falls back to reading the worker's snapshot, and builds on it.
     publishRival(own.url, 5, 90000);
@@ -622,6 +634,12 @@ test('a cycle builds on its own last build: the previous snapshot is not read fr
     assert.equal(sixth.polled, 60);
     assert.equal(sixth.read, 0, JSON.stringify({ fifth, sixth }));
     assert.equal(sixth.got, 1, JSON.stringify(sixth));
+    // Inputs that differ in bytes but not in what they serve: the build runs, equals the worker's snapshot, and
+    // nothing is uploaded, not even while it built (its index blobs are the worker's already; its manifest is
+    // left to a publish that does not happen).
+    served.set('/feed/own.csv', [CSV_HEADER, ...rows].join('\n') + '\n\n');
+    const same = await cycle();
+    assert.deepEqual(same, { unchanged: true, built: true, puts: 0 });
   } finally {
     proxy.close();
     await own.stop();

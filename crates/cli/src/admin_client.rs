@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 /// How many blob uploads a publish has in flight at once.
-const UPLOADERS: usize = 4;
+pub(crate) const UPLOADERS: usize = 4;
 
 /// What a publish did.
 #[derive(Debug, Default)]
@@ -110,7 +110,7 @@ impl Admin {
         }
     }
 
-    fn missing(&self, keys: &[String]) -> Result<Vec<String>, HttpError> {
+    pub(crate) fn missing(&self, keys: &[String]) -> Result<Vec<String>, HttpError> {
         let mut missing = Vec::new();
         for chunk in keys.chunks(MAX_KEYS_PER_CALL) {
             missing.extend(self.ask_missing(chunk)?.missing);
@@ -152,7 +152,7 @@ impl Admin {
     }
 
     /// Uploads one blob.
-    fn put_blob(&self, key: &str, bytes: &[u8], doing: &str) -> Result<(), HttpError> {
+    pub(crate) fn put_blob(&self, key: &str, bytes: &[u8], doing: &str) -> Result<(), HttpError> {
         let answer = self.call(Method::Put(bytes), &wire::blob_path(key))?;
         if answer.status != 201 {
             return Err(HttpError::refused(format!("{doing} {key}"), &answer));

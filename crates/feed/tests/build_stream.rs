@@ -96,19 +96,29 @@ fn a_build_from_prepared_batches_equals_the_in_memory_build() {
     assert_eq!(prepared.render_errors(), &whole.render_errors[..]);
     let out = dir.join("snap");
     let mut seen = Vec::new();
+    // Each blob's key is told once the blob is in place, as a sync's early upload reads it.
+    let (written, keys) = std::sync::mpsc::channel::<String>();
+    let blobs_dir = out.join("blobs");
+    let listener = std::thread::spawn(move || {
+        keys.into_iter().map(|k| (blobs_dir.join(&k).is_file(), k)).collect::<Vec<(bool, String)>>()
+    });
     let built = build_prepared_to_dir(
         &prepared,
         &collections,
         &render,
         previous.clone(),
         (History::days(30), false),
-        &out,
+        (&out, Some(written)),
         &mut |e| {
             seen = e.to_vec();
             Ok(())
         },
     )
     .unwrap();
+    let told = listener.join().unwrap();
+    assert!(told.iter().all(|(there, _)| *there), "a key told before its blob was written");
+    let told: std::collections::BTreeSet<&String> = told.iter().map(|(_, k)| k).collect();
+    assert_eq!(told, whole.blobs.keys().collect(), "every blob written is told, once the build ends");
     assert_eq!(seen, whole.render_errors);
     assert_eq!(built.snapshot_id(), whole.snapshot_id());
     for (key, bytes) in &whole.blobs {

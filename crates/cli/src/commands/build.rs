@@ -110,12 +110,17 @@ enum Previous {
 }
 
 pub fn run(args: Args) -> Result<(), Fail> {
-    run_keeping(args, None)
+    run_keeping(args, None, None)
 }
 
 /// Runs the build; with `warm` (a long-running sync's), the records it prepared are kept there for the next build,
-/// which takes those it reads again from there instead of from the record cache's data.
-pub fn run_keeping(args: Args, mut warm: Option<&mut Warm>) -> Result<(), Fail> {
+/// which takes those it reads again from there instead of from the record cache's data. With `written`, each
+/// blob's key is sent there once the blob is in `--out` (a sync uploads it while the build goes on).
+pub fn run_keeping(
+    args: Args,
+    mut warm: Option<&mut Warm>,
+    written: Option<std::sync::mpsc::Sender<String>>,
+) -> Result<(), Fail> {
     let Args {
         config,
         inputs,
@@ -232,7 +237,7 @@ pub fn run_keeping(args: Args, mut warm: Option<&mut Warm>) -> Result<(), Fail> 
         &render,
         previous,
         (keep, keep_state),
-        &out,
+        (&out, written),
         &mut |render_errors| {
             bad_records.extend(
                 render_errors.iter().map(|e| RecordError { position: e.origin.clone(), reason: e.reason.clone() }),

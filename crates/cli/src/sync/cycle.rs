@@ -1,9 +1,11 @@
 //! One sync cycle: pull every source, check that none shrank too far, build on the worker's current snapshot
 //! (object versions keep their date_added, only new blobs are written), and when something changed publish with a
 //! compare-and-swap on that snapshot (409: another publish came first, so build again on the winner), then prune.
+//! The blobs the build writes are uploaded while it goes on ([`super::early_upload`]); the publish uploads the rest.
 //! A source that fails fails the cycle before anything is built: the worker keeps serving its last good snapshot.
 
 use super::config::Loaded;
+use super::early_upload::{upload_as_written, Uploaded};
 use super::sources::{self, Pulled, SourceError};
 use super::state::{inputs_digest, LastBuild, SourceState, SyncState};
 use crate::admin_client::{Admin, PublishError, Switch};
@@ -94,8 +96,12 @@ impl Cycle<'_> {
             return Ok(Outcome::Unchanged { snapshot });
         }
         for _ in 0..ATTEMPTS {
-            let out = self.build(&inputs, warm.as_deref_mut())?;
-            phase.mark("build (on the worker's snapshot)");
+            let (out, early) = self.build(&inputs, warm.as_deref_mut())?;
+            phase.mark(&format!(
+                "build (on the worker's snapshot; {} blobs, {} MB uploaded as they were written)",
+                early.blobs,
+                early.bytes / 1_000_000
+            ));
             let dir = SnapshotDir::open(&out)?;
             let unchanged = self.unchanged(&dir)?;
             phase.mark("compare with the worker's snapshot");
@@ -124,7 +130,7 @@ impl Cycle<'_> {
                     phase.mark("prune");
                     return Ok(Outcome::Published {
                         snapshot: done.snapshot,
-                        uploaded: done.uploaded,
+                        uploaded: early.blobs + done.uploaded,
                         deleted: pruned.deleted.len(),
                     });
                 }
@@ -211,8 +217,9 @@ impl Cycle<'_> {
     /// Builds into a fresh directory under the state directory, on the worker's current snapshot: read from the
     /// directory of the build that made it current when this sync published it last (the worker is asked only
     /// for what that directory lacks), else from the worker. Older build directories are deleted. The build keeps
-    /// its record cache in `<state>/cache`, and what it prepared in `warm` when the sync runs on.
-    fn build(&self, inputs: &[PathBuf], warm: Option<&mut Warm>) -> Result<PathBuf, CycleError> {
+    /// its record cache in `<state>/cache`, and what it prepared in `warm` when the sync runs on. The blobs it
+    /// writes are uploaded as they are written; what was uploaded comes back with the directory.
+    fn build(&self, inputs: &[PathBuf], warm: Option<&mut Warm>) -> Result<(PathBuf, Uploaded), CycleError> {
         let root = self.loaded.state.join("build");
         let current = self.admin.current_snapshot()?;
         let kept = keep_only_build_of(&root, current.as_deref());
@@ -228,8 +235,18 @@ impl Cycle<'_> {
         argv.extend(inputs.iter().map(|p| path(p)));
         argv.extend(self.build_args.iter().cloned());
         let args = crate::commands::build::args_from(&argv).map_err(CycleError::BuildOptions)?;
-        crate::commands::build::run_keeping(args, warm).map_err(CycleError::Build)?;
-        Ok(out)
+        let (written, keys) = std::sync::mpsc::channel();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let uploading = scope.spawn(|| upload_as_written(self.admin, &out, keys, &stop));
+            // The channel closes when the build has written its last blob, or has failed.
+            let built = crate::commands::build::run_keeping(args, warm, Some(written));
+            if built.is_err() {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            let early = uploading.join().unwrap_or_default();
+            built.map(|()| (out.clone(), early)).map_err(CycleError::Build)
+        })
     }
 
     /// Whether the build serves exactly what the worker serves now: the same collections with the same indexes

@@ -72,6 +72,7 @@ use render_stage::reports_with_targets;
 use sink::{DirSink, SharedSink};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::mpsc::Sender;
 
 /// Why a build stopped.
 #[derive(Debug, thiserror::Error)]
@@ -172,7 +173,7 @@ pub fn build_to_dir(
     dir: &Path,
     check: &mut dyn FnMut(&[RenderError]) -> Result<(), BuildError>,
 ) -> Result<Built, BuildError> {
-    let mut sink = DirSink::new(dir);
+    let mut sink = DirSink::new(dir, None);
     let parts = build_into(input, (keep, false), &mut sink, check)?;
     finish_dir(dir, sink, parts)
 }
@@ -211,7 +212,8 @@ fn build_into(
 
 /// Builds the snapshot from prepared indicators into the directory `dir`, as [`build_to_dir`] does; with
 /// `keep_state`, [`Built::state`] is the snapshot as the next build reads it (a long-running sync keeps it and
-/// `prepared` for its next build, see [`Warm`]).
+/// `prepared` for its next build, see [`Warm`]). With `written`, each blob's key is sent there once the blob is
+/// in the directory (the channel closes when the last one is).
 #[allow(clippy::too_many_arguments)]
 pub fn build_prepared_to_dir(
     prepared: &Prepared,
@@ -219,10 +221,10 @@ pub fn build_prepared_to_dir(
     render: &RenderOptions,
     previous: Dates,
     (keep, keep_state): (History, bool),
-    dir: &Path,
+    (dir, written): (&Path, Option<Sender<String>>),
     check: &mut dyn FnMut(&[RenderError]) -> Result<(), BuildError>,
 ) -> Result<Built, BuildError> {
-    let mut sink = DirSink::new(dir);
+    let mut sink = DirSink::new(dir, written);
     let parts = build_prepared(prepared, collections, render, previous, (keep, keep_state), &mut sink, check)?;
     finish_dir(dir, sink, parts)
 }

@@ -1,9 +1,10 @@
 //! Where built blobs go: the [`BlobSink`] trait, an in-memory map, a snapshot directory written by a thread of
-//! its own ([`DirSink`]), and a sink several collection builds share ([`SharedSink`]).
+//! its own ([`DirSink`], which can tell another thread each blob it has written), and a sink several collection
+//! builds share ([`SharedSink`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::mpsc::{sync_channel, Sender, SyncSender};
 use std::thread::JoinHandle;
 
 /// Where built blobs go, by store key.
@@ -33,18 +34,24 @@ const WRITE_QUEUE: usize = 16;
 /// Writes blobs under `<root>/blobs/<key>` as they come, skipping those already there, on a thread of its own:
 /// writing a 1M-indicator snapshot (~8 GB) is most of a build's system time, and this way it overlaps encoding.
 /// The writer stops at the first error, which [`DirSink::finish`] returns; dropping the sink waits for the writer.
+/// With `written`, the writer sends each blob's key there once the blob is in place (a sync uploads blobs while
+/// its build goes on); the channel closes when the writer stops.
 pub(super) struct DirSink {
     queue: Option<SyncSender<(String, Vec<u8>)>>,
     writer: Option<JoinHandle<Result<(), SinkError>>>,
 }
 
 impl DirSink {
-    pub(super) fn new(root: &Path) -> DirSink {
+    pub(super) fn new(root: &Path, written: Option<Sender<String>>) -> DirSink {
         let (queue, blobs) = sync_channel::<(String, Vec<u8>)>(WRITE_QUEUE);
         let root = root.to_path_buf();
         let writer = std::thread::spawn(move || {
             for (key, bytes) in blobs {
                 crate::snapshot_dir::write_blob(&root, &key, &bytes).map_err(SinkError::Write)?;
+                if let Some(written) = &written {
+                    // Whoever listens may have stopped listening: the build goes on without it.
+                    let _ = written.send(key);
+                }
             }
             Ok(())
         });

@@ -1,0 +1,80 @@
+//! Uploads a sync's new blobs while its build is still writing them. The build tells each blob's key once the
+//! blob is in the build directory; a few uploaders ask the worker which of the keys told so far it lacks and
+//! upload those. At a million indicators a cycle's build and its upload each take seconds; this way they overlap.
+//!
+//! Best effort: an upload that fails here stops that uploader, and the publish that follows asks the worker
+//! about every blob the build wrote, so it uploads what is still missing or reports the failure. Nothing a
+//! client reads changes before that publish switches the pointer: a blob no snapshot reaches is served to no
+//! one, and the prune deletes it once it is older than `keep` (as after any publish that did not switch).
+//! Manifests are left to the publish, so a build that equals the worker's snapshot uploads nothing.
+
+use crate::admin_client::{Admin, UPLOADERS};
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
+use std::sync::{Mutex, PoisonError};
+
+/// Keys one uploader asks the worker about at once, at most.
+const BATCH: usize = 16;
+
+/// What was uploaded while the build ran.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Uploaded {
+    pub blobs: usize,
+    pub bytes: u64,
+}
+
+/// Uploads the blobs of the build directory `dir` whose keys come on `keys` and that the worker lacks, until
+/// the channel closes (the build wrote its last blob) or `stop` is set (the build failed); returns what it
+/// uploaded. A key told twice (collections with the same records share segments) is uploaded once.
+pub fn upload_as_written(admin: &Admin, dir: &Path, keys: Receiver<String>, stop: &AtomicBool) -> Uploaded {
+    let keys = Mutex::new((keys, HashSet::new()));
+    let total = Mutex::new(Uploaded::default());
+    std::thread::scope(|scope| {
+        for _ in 0..UPLOADERS {
+            scope.spawn(|| {
+                while let Some(batch) = next_batch(&keys) {
+                    if stop.load(Ordering::Relaxed) || upload_batch(admin, dir, &batch, stop, &total).is_none() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    total.into_inner().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The next keys told (waiting for the first), without manifests and keys told before; `None` once the channel
+/// is closed and empty.
+fn next_batch(keys: &Mutex<(Receiver<String>, HashSet<String>)>) -> Option<Vec<String>> {
+    let mut guard = keys.lock().unwrap_or_else(PoisonError::into_inner);
+    let (keys, seen) = &mut *guard;
+    let mut batch = vec![keys.recv().ok()?];
+    while batch.len() < BATCH {
+        match keys.try_recv() {
+            Ok(key) => batch.push(key),
+            Err(_) => break,
+        }
+    }
+    batch.retain(|key| !key.starts_with("manifest/") && seen.insert(key.clone()));
+    Some(batch)
+}
+
+/// Uploads those of `batch` the worker lacks; `None` at the first failure (the publish deals with it).
+fn upload_batch(admin: &Admin, dir: &Path, batch: &[String], stop: &AtomicBool, total: &Mutex<Uploaded>) -> Option<()> {
+    if batch.is_empty() {
+        return Some(());
+    }
+    for key in admin.missing(batch).ok()? {
+        if stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        let bytes = std::fs::read(dir.join("blobs").join(&key)).ok()?;
+        admin.put_blob(&key, &bytes, "uploading").ok()?;
+        let mut total = total.lock().unwrap_or_else(PoisonError::into_inner);
+        total.blobs += 1;
+        total.bytes += bytes.len() as u64;
+    }
+    Some(())
+}
