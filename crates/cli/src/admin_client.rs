@@ -8,6 +8,7 @@ use edge_core::snapshot::format::Pointer;
 use edge_core::store::Listed;
 use edge_core::wire::{self, BlobPage, Deleted, Missing, Replaces, SwitchConflict, SwitchRequest, MAX_KEYS_PER_CALL};
 use edge_feed::snapshot_dir::{SnapshotDir, SnapshotDirError};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
@@ -54,6 +55,9 @@ pub struct Switch {
     pub rollback: bool,
     /// What `sync` pulled (kept in the pointer for `/api/status`).
     pub sources: Vec<edge_core::snapshot::format::SourceSync>,
+    /// Blobs the worker was seen to hold a moment ago (a sync's build uploaded them, or asked and found them, as
+    /// it wrote them): not asked about again before the switch, only after it, with the others.
+    pub present: HashSet<String>,
 }
 
 impl Switch {
@@ -64,7 +68,7 @@ impl Switch {
             Some(on) if !rollback => Some(Replaces::seen(on.snapshot.as_deref())),
             _ => None,
         };
-        Switch { keep, replaces, rollback, sources: Vec::new() }
+        Switch { keep, replaces, rollback, sources: Vec::new(), present: HashSet::new() }
     }
 }
 
@@ -220,8 +224,9 @@ impl Admin {
     /// "24h", tells the worker how long replaced snapshots stay in its history). `progress` is told of each upload.
     ///
     /// The worker is asked once about every blob the snapshot reaches (but those a compare-and-swap switch
-    /// takes from the snapshot it replaces); the missing ones are uploaded [`UPLOADERS`] at a time, then
-    /// checked again (only those) before the switch. With `TAXII_EDGE_TIMINGS` set, each step's time is printed.
+    /// takes from the snapshot it replaces, and those `switch.present` names); the missing ones are uploaded
+    /// [`UPLOADERS`] at a time, then checked again (only those) before the switch; after it, every blob asked
+    /// about or present is checked once more. With `TAXII_EDGE_TIMINGS` set, each step's time is printed.
     pub fn publish(
         &self,
         dir: &SnapshotDir,
@@ -237,15 +242,16 @@ impl Admin {
         let asked: Vec<String> = match (&switch.replaces, wrote) {
             (None, _) => keys.clone(),
             (Some(_), Some(wrote)) => {
-                let wrote: std::collections::HashSet<&String> = wrote.iter().collect();
+                let wrote: HashSet<&String> = wrote.iter().collect();
                 keys.iter().filter(|k| wrote.contains(k)).cloned().collect()
             }
             (Some(_), None) => keys.iter().filter(|k| dir.has_blob(k)).cloned().collect(),
         };
         let step = crate::timings::Phases::start("publish:");
         self.check_reads(dir)?;
-        let missing = self.missing(&asked)?;
-        step.mark(&format!("ask about {} of {} blobs", asked.len(), keys.len()));
+        let unseen: Vec<String> = asked.iter().filter(|k| !switch.present.contains(*k)).cloned().collect();
+        let missing = self.missing(&unseen)?;
+        step.mark(&format!("ask about {} of {} blobs ({} in all)", unseen.len(), asked.len(), keys.len()));
         let mut out = Published { snapshot: dir.file.snapshot.clone(), blobs: keys.len(), ..Published::default() };
         out.bytes_uploaded = self.upload(dir, &missing, "uploading", progress)?;
         out.uploaded = missing.len();

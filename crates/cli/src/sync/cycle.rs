@@ -96,7 +96,7 @@ impl Cycle<'_> {
             return Ok(Outcome::Unchanged { snapshot });
         }
         for _ in 0..ATTEMPTS {
-            let (out, early) = self.build(&inputs, warm.as_deref_mut())?;
+            let (out, mut early) = self.build(&inputs, warm.as_deref_mut())?;
             phase.mark(&format!(
                 "build (on the worker's snapshot; {} blobs, {} MB uploaded as they were written)",
                 early.blobs,
@@ -113,6 +113,7 @@ impl Cycle<'_> {
             }
             let mut switch = Switch::for_dir(&dir, Some(self.loaded.publish.keep.clone()), false);
             switch.sources = sources.clone();
+            switch.present = std::mem::take(&mut early.present);
             match self.admin.publish(&dir, &switch, &|_, _| {}) {
                 Ok(done) => {
                     phase.mark("upload and switch");

@@ -18,11 +18,12 @@ use std::sync::{Mutex, PoisonError};
 /// Keys one uploader asks the worker about at once, at most.
 const BATCH: usize = 16;
 
-/// What was uploaded while the build ran.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What was uploaded while the build ran, and every blob the worker was seen to hold (found there, or uploaded).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Uploaded {
     pub blobs: usize,
     pub bytes: u64,
+    pub present: HashSet<String>,
 }
 
 /// Uploads the blobs of the build directory `dir` whose keys come on `keys` and that the worker lacks, until
@@ -66,7 +67,10 @@ fn upload_batch(admin: &Admin, dir: &Path, batch: &[String], stop: &AtomicBool, 
     if batch.is_empty() {
         return Some(());
     }
-    for key in admin.missing(batch).ok()? {
+    let missing: HashSet<String> = admin.missing(batch).ok()?.into_iter().collect();
+    let held = batch.iter().filter(|k| !missing.contains(*k)).cloned();
+    total.lock().unwrap_or_else(PoisonError::into_inner).present.extend(held);
+    for key in missing {
         if stop.load(Ordering::Relaxed) {
             return None;
         }
@@ -75,6 +79,7 @@ fn upload_batch(admin: &Admin, dir: &Path, batch: &[String], stop: &AtomicBool, 
         let mut total = total.lock().unwrap_or_else(PoisonError::into_inner);
         total.blobs += 1;
         total.bytes += bytes.len() as u64;
+        total.present.insert(key);
     }
     Some(())
 }
