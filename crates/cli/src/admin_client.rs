@@ -137,12 +137,17 @@ impl Admin {
     /// say which it reads, and reads format 2 only).
     fn check_reads(&self, dir: &SnapshotDir) -> Result<(), PublishError> {
         let format = dir.manifest().map_err(PublishError::Snapshot)?.format;
-        let page = self.ask_missing(&[])?;
-        let reads = if page.formats.is_empty() { vec![2] } else { page.formats };
+        let reads = self.formats_read()?;
         if !reads.contains(&format) {
             return Err(PublishError::WorkerTooOld { format, reads });
         }
         Ok(())
+    }
+
+    /// The snapshot formats the worker reads (a worker from before format 3 does not say: it reads format 2).
+    pub(crate) fn formats_read(&self) -> Result<Vec<u32>, HttpError> {
+        let page = self.ask_missing(&[])?;
+        Ok(if page.formats.is_empty() { vec![2] } else { page.formats })
     }
 
     /// A blob from the worker's store, if it has it (to read the previous snapshot).

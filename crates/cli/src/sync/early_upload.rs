@@ -6,9 +6,11 @@
 //! about every blob the build wrote, so it uploads what is still missing or reports the failure. Nothing a
 //! client reads changes before that publish switches the pointer: a blob no snapshot reaches is served to no
 //! one, and the prune deletes it once it is older than `keep` (as after any publish that did not switch).
-//! Manifests are left to the publish, so a build that equals the worker's snapshot uploads nothing.
+//! Manifests are left to the publish, so a build that equals the worker's snapshot uploads nothing; nor is
+//! anything uploaded to a worker that does not read the format the build writes (the publish says so).
 
 use crate::admin_client::{Admin, UPLOADERS};
+use edge_core::snapshot::format::FORMAT;
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,8 +30,12 @@ pub struct Uploaded {
 
 /// Uploads the blobs of the build directory `dir` whose keys come on `keys` and that the worker lacks, until
 /// the channel closes (the build wrote its last blob) or `stop` is set (the build failed); returns what it
-/// uploaded. A key told twice (collections with the same records share segments) is uploaded once.
+/// uploaded. A key told twice (collections with the same records share segments) is uploaded once. Nothing is
+/// uploaded when the worker does not read [`FORMAT`], the one a build writes, or cannot say which it reads.
 pub fn upload_as_written(admin: &Admin, dir: &Path, keys: Receiver<String>, stop: &AtomicBool) -> Uploaded {
+    if !admin.formats_read().is_ok_and(|reads| reads.contains(&FORMAT)) {
+        return Uploaded::default();
+    }
     let keys = Mutex::new((keys, HashSet::new()));
     let total = Mutex::new(Uploaded::default());
     std::thread::scope(|scope| {
