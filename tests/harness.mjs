@@ -346,3 +346,26 @@ export function ensureDir(d) {
   mkdirSync(d, { recursive: true });
   return d;
 }
+
+/**
+ * A proxy to the worker at `url` that answers as a worker from before snapshot format 3: its `POST /admin/missing`
+ * gives `{"missing": [...]}` alone, without the formats it reads (crates/core/src/wire.rs before format 3). It
+ * counts the uploads and switches that reach it; `{ url, seen, close }`.
+ */
+export async function formatTwoWorkerProxy(url) {
+  const seen = { uploads: 0, switches: 0 };
+  const server = http.createServer(async (req, res) => {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    if (req.method === 'PUT' && req.url.startsWith('/admin/blobs/')) seen.uploads++;
+    if (req.method === 'PUT' && req.url === '/admin/current') seen.switches++;
+    const body = ['GET', 'HEAD'].includes(req.method) ? undefined : Buffer.concat(chunks);
+    const r = await fetch(`${url}${req.url}`, { method: req.method, headers: { authorization: req.headers.authorization ?? '' }, body });
+    let answer = Buffer.from(await r.arrayBuffer());
+    if (req.url === '/admin/missing' && r.status === 200) answer = Buffer.from(JSON.stringify({ missing: JSON.parse(answer.toString()).missing }));
+    res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
+    res.end(answer);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${server.address().port}`, seen, close: () => server.close() };
+}

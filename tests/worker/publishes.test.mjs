@@ -9,7 +9,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { startWorker, buildSnapshot, ipIndicators, get, publish, ADMIN_TOKEN, CLI, ROOT } from '../harness.mjs';
+import { startWorker, buildSnapshot, ipIndicators, get, publish, formatTwoWorkerProxy, ADMIN_TOKEN, CLI, ROOT } from '../harness.mjs';
 
 /** Bytes of the blobs a build wrote (with --previous-url, only those the worker does not have). */
 function blobBytes(snapshotDir) {
@@ -175,27 +175,14 @@ test('a publish to a worker from before format 3 stops before uploading, and the
   // A worker older than the CLI would switch to a snapshot whose segments it cannot read, and answer every request
   // with an error. Such a worker answers `POST /admin/missing` with `{"missing": [...]}` alone (crates/core/src/
   // wire.rs before format 3); this proxy to the real worker answers so, and counts what reaches it.
-  const seen = { uploads: 0, switches: 0 };
-  const server = http.createServer(async (req, res) => {
-    const chunks = [];
-    for await (const c of req) chunks.push(c);
-    if (req.method === 'PUT' && req.url.startsWith('/admin/blobs/')) seen.uploads++;
-    if (req.method === 'PUT' && req.url === '/admin/current') seen.switches++;
-    const body = ['GET', 'HEAD'].includes(req.method) ? undefined : Buffer.concat(chunks);
-    const r = await fetch(`${w.url}${req.url}`, { method: req.method, headers: { authorization: req.headers.authorization ?? '' }, body });
-    let answer = Buffer.from(await r.arrayBuffer());
-    if (req.url === '/admin/missing') answer = Buffer.from(JSON.stringify({ missing: JSON.parse(answer.toString()).missing }));
-    res.writeHead(r.status, { 'content-type': 'application/json' });
-    res.end(answer);
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const proxy = await formatTwoWorkerProxy(w.url);
   const current = (await get(`${w.url}/api/status`)).json.snapshot?.id;
   const dir = buildSnapshot({ collections: { All: '' }, indicators: ipIndicators(50, { start: 90000 }), now: '2026-03-01T00:00:00Z' });
-  const run = await publishAsync(dir, `http://127.0.0.1:${server.address().port}`);
-  server.close();
+  const run = await publishAsync(dir, proxy.url);
+  proxy.close();
   assert.equal(run.code, 1, run.out);
   assert.match(run.out, /the snapshot has format 3, and the worker reads formats \[2\] only: deploy the worker of this taxii-edge version first/);
-  assert.deepEqual(seen, { uploads: 0, switches: 0 });
+  assert.deepEqual(proxy.seen, { uploads: 0, switches: 0 });
   assert.equal((await get(`${w.url}/api/status`)).json.snapshot?.id, current);
   // The same snapshot straight to the worker (which says it reads format 3) is published.
   publish(w.url, dir);

@@ -12,7 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import http from 'node:http';
-import { startWorker, ipIndicators, get, tempDir, buildSnapshot, CLI, ROOT, ADMIN_TOKEN } from '../harness.mjs';
+import { startWorker, ipIndicators, get, tempDir, buildSnapshot, CLI, ROOT, ADMIN_TOKEN, formatTwoWorkerProxy } from '../harness.mjs';
 
 const MEDALLION = join(ROOT, '.venv', 'bin', 'medallion');
 const XSOAR_KEY = 'xsoar-test-key';
@@ -708,27 +708,14 @@ test('a sync to a worker from before format 3 uploads nothing, not even while it
   // answers `POST /admin/missing` with `{"missing": [...]}` alone (wire.rs before format 3), as this proxy to the
   // real worker does; it counts the uploads and switches that reach it.
   const own = await startWorker();
-  const seen = { uploads: 0, switches: 0 };
-  const proxy = http.createServer(async (req, res) => {
-    const chunks = [];
-    for await (const c of req) chunks.push(c);
-    if (req.method === 'PUT' && req.url.startsWith('/admin/blobs/')) seen.uploads++;
-    if (req.method === 'PUT' && req.url === '/admin/current') seen.switches++;
-    const body = ['GET', 'HEAD'].includes(req.method) ? undefined : Buffer.concat(chunks);
-    const r = await fetch(`${own.url}${req.url}`, { method: req.method, headers: { authorization: req.headers.authorization ?? '' }, body });
-    let answer = Buffer.from(await r.arrayBuffer());
-    if (req.url === '/admin/missing' && r.status === 200) answer = Buffer.from(JSON.stringify({ missing: JSON.parse(answer.toString()).missing }));
-    res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
-    res.end(answer);
-  });
-  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  const proxy = await formatTwoWorkerProxy(own.url);
   try {
     served.set('/feed/old-worker.csv', [CSV_HEADER, ...csvRows(0, 3000)].join('\n'));
     const src = ['[[source]]', 'type = "url"', `url = ${JSON.stringify(`${files.url}/feed/old-worker.csv`)}`];
-    const r = await sync(syncConfig({ url: `http://127.0.0.1:${proxy.address().port}`, sources: src }), ['--once']);
+    const r = await sync(syncConfig({ url: proxy.url, sources: src }), ['--once']);
     assert.equal(r.status, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /the worker reads formats \[2\] only: deploy the worker of this taxii-edge version first/);
-    assert.deepEqual(seen, { uploads: 0, switches: 0 });
+    assert.deepEqual(proxy.seen, { uploads: 0, switches: 0 });
     assert.equal(await pointer(own.url), null, 'nothing is published');
   } finally {
     proxy.close();
