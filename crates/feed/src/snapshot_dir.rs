@@ -129,6 +129,23 @@ pub fn write_blob(dir: &Path, key: &str, bytes: &[u8]) -> Result<(), SnapshotDir
     std::fs::rename(&partial, &path).map_err(|source| SnapshotDirError::Write { path, source })
 }
 
+/// Reads one blob from `<dir>/blobs/<key>`, checked against its hash: [`write_blob`]'s counterpart, usable
+/// while a build is still writing the directory (before `snapshot.json` names its manifest).
+pub fn read_blob(dir: &Path, key: &str) -> Result<Vec<u8>, SnapshotDirError> {
+    let path = dir.join("blobs").join(key);
+    let bytes = std::fs::read(&path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            SnapshotDirError::BlobMissing { path: path.clone() }
+        } else {
+            SnapshotDirError::Read { path: path.clone(), source }
+        }
+    })?;
+    if !verify_blob(key, &bytes) {
+        return Err(SnapshotDirError::Damaged { path });
+    }
+    Ok(bytes)
+}
+
 /// Writes `snapshot.json`, naming the snapshot's manifest: written last, once every blob is in place.
 pub fn write_snapshot_file(dir: &Path, file: &SnapshotFile) -> Result<(), SnapshotDirError> {
     let path = dir.join("snapshot.json");
@@ -154,18 +171,7 @@ impl SnapshotDir {
 
     /// A blob's bytes, checked against its hash.
     pub fn blob(&self, key: &str) -> Result<Vec<u8>, SnapshotDirError> {
-        let path = self.root.join("blobs").join(key);
-        let bytes = std::fs::read(&path).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound {
-                SnapshotDirError::BlobMissing { path: path.clone() }
-            } else {
-                SnapshotDirError::Read { path: path.clone(), source }
-            }
-        })?;
-        if !verify_blob(key, &bytes) {
-            return Err(SnapshotDirError::Damaged { path });
-        }
-        Ok(bytes)
+        read_blob(&self.root, key)
     }
 
     /// Whether the directory holds the blob itself (a build on a worker's snapshot writes only what is new).

@@ -17,6 +17,7 @@ use edge_core::time::Timestamp;
 use edge_feed::build::Warm;
 use edge_feed::snapshot_dir::{SnapshotDir, SnapshotDirError};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How many times a cycle builds again after losing the switch to another publish.
 const ATTEMPTS: usize = 3;
@@ -237,13 +238,13 @@ impl Cycle<'_> {
         argv.extend(self.build_args.iter().cloned());
         let args = crate::commands::build::args_from(&argv).map_err(CycleError::BuildOptions)?;
         let (written, keys) = std::sync::mpsc::channel();
-        let stop = std::sync::atomic::AtomicBool::new(false);
+        let stop = AtomicBool::new(false);
         std::thread::scope(|scope| {
             let uploading = scope.spawn(|| upload_as_written(self.admin, &out, keys, &stop));
             // The channel closes when the build has written its last blob, or has failed.
             let built = crate::commands::build::run_keeping(args, warm, Some(written));
             if built.is_err() {
-                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                stop.store(true, Ordering::Relaxed);
             }
             let early = uploading.join().unwrap_or_default();
             built.map(|()| (out.clone(), early)).map_err(CycleError::Build)

@@ -21,7 +21,7 @@ use std::sync::{Mutex, PoisonError};
 const BATCH: usize = 16;
 
 /// What was uploaded while the build ran, and every blob the worker was seen to hold (found there, or uploaded).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub struct Uploaded {
     pub blobs: usize,
     pub bytes: u64,
@@ -80,7 +80,7 @@ fn upload_batch(admin: &Admin, dir: &Path, batch: &[String], stop: &AtomicBool, 
         if stop.load(Ordering::Relaxed) {
             return None;
         }
-        let bytes = std::fs::read(dir.join("blobs").join(&key)).ok()?;
+        let bytes = edge_feed::snapshot_dir::read_blob(dir, &key).ok()?;
         admin.put_blob(&key, &bytes, "uploading").ok()?;
         let mut total = total.lock().unwrap_or_else(PoisonError::into_inner);
         total.blobs += 1;
