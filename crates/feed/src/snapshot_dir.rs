@@ -209,13 +209,19 @@ impl BlobSource for SnapshotDir {
 /// Every blob key the snapshot rooted at `manifest_key` references, sorted, with the manifest last: what a
 /// publish uploads and what pruning keeps.
 pub fn reachable_keys(src: &dyn BlobSource, manifest_key: &str) -> Result<Vec<String>, SnapshotDirError> {
+    keys_of(src, manifest_key, true)
+}
+
+/// The keys of the snapshot rooted at `manifest_key`, as [`reachable_keys`] lists them, with its segments or
+/// without (its metadata only: what a build on it reads).
+fn keys_of(src: &dyn BlobSource, manifest_key: &str, segments: bool) -> Result<Vec<String>, SnapshotDirError> {
     let manifest: Manifest =
         serde_json::from_slice(&src.blob(manifest_key)?).map_err(SnapshotDirError::InvalidManifest)?;
     let mut keys = Vec::new();
     for c in &manifest.collections {
         let index: CollectionIndex = serde_json::from_slice(&src.blob(&c.index)?)
             .map_err(|source| SnapshotDirError::InvalidIndex { key: c.index.clone(), source })?;
-        for stream in index.streams.values() {
+        for stream in index.streams.values().filter(|_| segments) {
             keys.extend(stream.segments.iter().map(|s| s.key.clone()));
         }
         keys.extend(index.id_shards.iter().cloned());
@@ -386,10 +392,12 @@ impl BlobSource for Layered<'_> {
     }
 }
 
-/// Puts into `out` (built on `previous`) every blob it references but lacks that `previous` holds here: linked
-/// from its local copy, or written from what was read from the worker. So `out` holds every manifest, index and
-/// id shard of its snapshot and a later build can read it as its previous snapshot without the worker; the
-/// segments it reuses stay on the worker only. Returns how many blobs it added.
+/// Puts into `out` (built on `previous`) every manifest, index and id shard of its snapshot that it lacks and
+/// `previous` holds here: linked from its local copy, or written from what was read from the worker. So a later
+/// build can read `out` as its previous snapshot without the worker. The segments it reuses stay on the worker
+/// only: no build reads a segment, and linking them forward, cycle after cycle, cost a link per segment of the
+/// whole snapshot (about 9,000 at a million indicators) where the build wrote a few hundred. Returns how many
+/// blobs it added.
 pub fn keep_read(out: &Path, previous: &Layered) -> Result<usize, SnapshotDirError> {
     struct OutFirst<'a>(&'a SnapshotDir, &'a Layered<'a>);
     impl BlobSource for OutFirst<'_> {
@@ -402,7 +410,7 @@ pub fn keep_read(out: &Path, previous: &Layered) -> Result<usize, SnapshotDirErr
         }
     }
     let dir = SnapshotDir::open(out)?;
-    let keys = reachable_keys(&OutFirst(&dir, previous), &dir.file.manifest)?;
+    let keys = keys_of(&OutFirst(&dir, previous), &dir.file.manifest, false)?;
     let mut n = 0;
     for key in keys.iter().filter(|k| !dir.has_blob(k)) {
         if let Some(local) = previous.local.filter(|l| l.has_blob(key)) {
