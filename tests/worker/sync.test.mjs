@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
+import { writeFileSync, mkdirSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import http from 'node:http';
 import { startWorker, ipIndicators, get, tempDir, buildSnapshot, CLI, ROOT, ADMIN_TOKEN, formatTwoWorkerProxy } from '../harness.mjs';
@@ -174,7 +174,7 @@ async function addToMedallion(objects) {
 }
 
 /** A sync configuration in a fresh directory; returns its path. */
-function syncConfig({ url = w.url, sources, state, extra = '' }) {
+function syncConfig({ url = w.url, sources, state, extra = '', keep = '1h' }) {
   const dir = tempDir('sync-');
   writeFileSync(join(dir, 'collections.json'), JSON.stringify({ All: '', Bad: 'score:Bad' }));
   const text = [
@@ -185,7 +185,7 @@ function syncConfig({ url = w.url, sources, state, extra = '' }) {
     '[publish]',
     `url = ${JSON.stringify(url)}`,
     'token_env = "SYNC_TEST_TOKEN"',
-    'keep = "1h"',
+    `keep = "${keep}"`,
     '[build]',
     'as_indicator = ["ipv4-addr"]',
     'producer = ""',
@@ -717,6 +717,103 @@ test('a sync to a worker from before format 3 uploads nothing, not even while it
     assert.match(r.stderr, /the worker reads formats \[2\] only: deploy the worker of this taxii-edge version first/);
     assert.deepEqual(proxy.seen, { uploads: 0, switches: 0 });
     assert.equal(await pointer(own.url), null, 'nothing is published');
+  } finally {
+    proxy.close();
+    await own.stop();
+  }
+});
+
+test('a cycle prunes by counting what the retained snapshots reach: the store is listed only without a ledger', async () => {
+  // Before, every cycle's prune listed every blob on the worker (ten thousand at a million indicators, more each
+  // cycle as the history grew) and read what every retained snapshot reaches. Now the sync keeps a count per
+  // blob of the retained snapshots that reach it (<state>/ledger, crates/cli/src/sync/ledger.rs): a cycle adds
+  // the snapshots that joined, takes out those that left, and deletes what no longer has a count.
+  const own = await startWorker();
+  let lists = 0;
+  const proxy = http.createServer(async (req, res) => {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    if (req.method === 'GET' && /^\/admin\/blobs(\?|$)/.test(req.url)) lists++;
+    const r = await fetch(`${own.url}${req.url}`, { method: req.method, headers: { authorization: req.headers.authorization ?? '' }, body: ['GET', 'HEAD'].includes(req.method) ? undefined : Buffer.concat(chunks) });
+    res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
+    res.end(Buffer.from(await r.arrayBuffer()));
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  const state = tempDir('sync-ledger-');
+  let rows = csvRows(0, 3000);
+  const change = (day) => {
+    rows = rows.map((r, i) => (i % 100 === day ? r.replace(/,[^,]*$/, `,2026-01-${String(day + 1).padStart(2, '0')}T00:00:00Z`) : r));
+    served.set('/feed/ledger.csv', [CSV_HEADER, ...rows].join('\n'));
+  };
+  const KEEP = 5;
+  const config = syncConfig({ url: `http://127.0.0.1:${proxy.address().port}`, state, keep: `${KEEP}s`, sources: ['[[source]]', 'type = "url"', `url = ${JSON.stringify(`${files.url}/feed/ledger.csv`)}`] });
+  const cycle = async () => {
+    lists = 0;
+    const r = await sync(config, ['--once'], { ...ENV, TAXII_EDGE_TIMINGS: '1' });
+    assert.equal(r.status, 0, r.stderr);
+    // The worker refuses to delete what a retained snapshot reaches: a refusal here would be a count gone wrong.
+    const m = r.stderr.match(/sync prune \((\d+) blobs listed, (\d+) deleted, (\d+) refused\)/);
+    assert.ok(m, r.stderr);
+    assert.equal(Number(m[3]), 0, `the prune asked to delete blobs a retained snapshot reaches: ${m[0]}`);
+    assert.equal(Number(m[2]), Number(r.stdout.match(/, (\d+) pruned\)/)[1]));
+    return { deleted: Number(m[2]), lists };
+  };
+  /** Every blob each retained snapshot reaches (as the sync keeps them in <state>/reached) is on the worker. */
+  const retainedWhole = async () => {
+    const dir = join(state, 'reached');
+    const keys = new Set(readdirSync(dir).flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n')));
+    const all = [...keys];
+    for (let i = 0; i < all.length; i += 500) {
+      const r = await fetch(`${own.url}/admin/missing`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: JSON.stringify(all.slice(i, i + 500)) });
+      assert.equal(r.status, 200);
+      assert.deepEqual((await r.json()).missing, [], 'a retained snapshot lost a blob');
+    }
+    return { snapshots: readdirSync(dir).length, keys: all.length };
+  };
+  /** What a full prune would delete now (a dry run that lists the store), and whether it found a snapshot unreadable. */
+  const fullPruneWould = () => {
+    const r = spawnSync(CLI, ['prune', '--url', own.url, '--token', ADMIN_TOKEN, '--keep', `${KEEP}s`, '--dry-run'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /cannot be read/);
+    return Number(r.stdout.match(/(\d+) would be deleted/)[1]);
+  };
+  try {
+    change(0);
+    const first = await cycle();
+    assert.ok(first.lists > 0, 'without a ledger the prune lists the store, and starts one');
+    assert.ok(existsSync(join(state, 'ledger')));
+    change(1);
+    const second = await cycle();
+    assert.deepEqual(second, { deleted: 0, lists: 0 }, 'the first snapshot is retained: nothing to delete');
+    // The first snapshot ages out of the window while the second, which shares most of its blobs, stays in it:
+    // another publisher replaces the second after the wait, with a snapshot that shares nothing with either.
+    await new Promise((r) => setTimeout(r, (KEEP + 1) * 1000));
+    publishRival(own.url, 5, 90000);
+    change(2);
+    const third = await cycle();
+    assert.equal(third.lists, 0, 'a counted prune does not list the store');
+    assert.ok(third.deleted > 0, `the first snapshot left, and what only it reached went: ${JSON.stringify(third)}`);
+    const whole = await retainedWhole();
+    assert.ok(whole.snapshots === 3 && whole.keys > 10, `the second, the rival's and the third are whole: ${JSON.stringify(whole)}`);
+    assert.equal(fullPruneWould(), 0, 'the counted prune deleted all a full prune would');
+    assert.equal((await poll('All', undefined, own.url)).objects.length, 3000, 'the feed is whole');
+    // Then the second and the rival's leave too: what only they reached goes (the rival's was counted, read from
+    // the worker once).
+    await new Promise((r) => setTimeout(r, (KEEP + 1) * 1000));
+    change(3);
+    const fourth = await cycle();
+    assert.ok(fourth.deleted > 0 && fourth.lists === 0, JSON.stringify(fourth));
+    assert.equal(fullPruneWould(), 0, 'what only the second and the rival reached went with them');
+    await retainedWhole();
+    // A damaged ledger is no risk: the next prune lists the store and counts again.
+    writeFileSync(join(state, 'ledger'), '{"full":');
+    change(4);
+    const fifth = await cycle();
+    assert.ok(fifth.lists > 0, JSON.stringify(fifth));
+    await retainedWhole();
+    change(5);
+    assert.equal((await cycle()).lists, 0, 'counted again after the full prune');
+    await retainedWhole();
   } finally {
     proxy.close();
     await own.stop();

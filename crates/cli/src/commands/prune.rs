@@ -90,7 +90,7 @@ impl Reached {
     }
 
     /// The keys `manifest` reaches, when kept whole.
-    fn get(&self, manifest: &str) -> Option<Vec<String>> {
+    pub(crate) fn get(&self, manifest: &str) -> Option<Vec<String>> {
         let text = std::fs::read_to_string(self.file(manifest)?).ok()?;
         let keys: Vec<String> = text.lines().map(str::to_string).collect();
         (keys.last().map(String::as_str) == Some(manifest)).then_some(keys)
@@ -109,7 +109,7 @@ impl Reached {
     }
 
     /// Forgets every snapshot but `manifests`.
-    fn keep_only(&self, manifests: &[&str]) {
+    pub(crate) fn keep_only(&self, manifests: &[&str]) {
         let keep: HashSet<PathBuf> = manifests.iter().filter_map(|m| self.file(m)).collect();
         for entry in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
             if !keep.contains(&entry.path()) {

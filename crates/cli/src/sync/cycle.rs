@@ -6,10 +6,11 @@
 
 use super::config::Loaded;
 use super::early_upload::{upload_as_written, Uploaded};
+use super::ledger::prune_after_publish;
 use super::sources::{self, Pulled, SourceError};
 use super::state::{inputs_digest, LastBuild, SourceState, SyncState};
 use crate::admin_client::{Admin, PublishError, Switch};
-use crate::commands::prune::{prune_worker, PruneError, Reached};
+use crate::commands::prune::{PruneError, Reached};
 use crate::fail::Fail;
 use crate::http::HttpError;
 use edge_core::snapshot::format::{Manifest, SourceSync};
@@ -128,8 +129,12 @@ impl Cycle<'_> {
                     }
                     let now = crate::clock::now_utc();
                     let pruned =
-                        prune_worker(self.admin, now, self.loaded.keep_us, false, Some(&reached), &|_, _, _| {})?;
-                    phase.mark("prune");
+                        prune_after_publish(self.admin, &self.loaded.state, now, self.loaded.keep_us, &reached)?;
+                    let (listed, refused) = (pruned.listed, pruned.refused);
+                    phase.mark(&format!(
+                        "prune ({listed} blobs listed, {} deleted, {refused} refused)",
+                        pruned.deleted.len()
+                    ));
                     return Ok(Outcome::Published {
                         snapshot: done.snapshot,
                         uploaded: early.blobs + done.uploaded,

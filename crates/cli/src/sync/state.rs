@@ -1,7 +1,8 @@
 //! What a sync keeps between cycles in its state directory: `sync.json` (each source's record count and when it
 //! last synced, for the shrink check and the report), the sources' own files (`sources/<name>/…`), the cycles'
 //! builds (`build/<time>/`: the one the worker serves is kept, and the next build reads its previous snapshot
-//! there) and a lock (`lock`, the pid of the sync using the directory).
+//! there), the record cache (`cache/`), what each retained snapshot reaches (`reached/`) and how many of them
+//! reach each blob (`ledger`, see [`super::ledger`]), and a lock (`lock`, the pid of the sync using the directory).
 
 use super::sources::{write_atomic, SourceError};
 use edge_core::time::Timestamp;
