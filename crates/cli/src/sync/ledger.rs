@@ -92,7 +92,8 @@ pub fn prune_after_publish(
     reached: &Reached,
 ) -> Result<Pruned, PruneError> {
     // `keep` 0 asks for every unreachable blob to go, even one being uploaded now: only a listing finds those.
-    let ledger = Ledger::read(state).filter(|l| keep > 0 && now.0.saturating_sub(l.full.0) < FULL_EVERY);
+    // A clock set back before the last full prune counts as an hour gone.
+    let ledger = Ledger::read(state).filter(|l| keep > 0 && (0..FULL_EVERY).contains(&now.0.saturating_sub(l.full.0)));
     if let Some(ledger) = ledger {
         if let Some(pruned) = counted_prune(admin, state, now, keep, reached, ledger)? {
             return Ok(pruned);
