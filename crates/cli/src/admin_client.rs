@@ -9,8 +9,8 @@ use edge_core::store::Listed;
 use edge_core::wire::{self, BlobPage, Deleted, Missing, Replaces, SwitchConflict, SwitchRequest, MAX_KEYS_PER_CALL};
 use edge_feed::snapshot_dir::{SnapshotDir, SnapshotDirError};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, OnceLock};
 
 /// How many blob uploads a publish has in flight at once.
 pub(crate) const UPLOADERS: usize = 4;
@@ -115,9 +115,33 @@ impl Admin {
     }
 
     pub(crate) fn missing(&self, keys: &[String]) -> Result<Vec<String>, HttpError> {
+        // The calls go side by side, UPLOADERS at a time (a publish asks about a few hundred blobs, 50 per call,
+        // before the switch and after it); the answer keeps the keys' order. After a failure no further call is
+        // made, and the first failure is the answer.
+        let chunks: Vec<&[String]> = keys.chunks(MAX_KEYS_PER_CALL).collect();
+        let answers: Vec<OnceLock<Result<Vec<String>, HttpError>>> = chunks.iter().map(|_| OnceLock::new()).collect();
+        let (next, failed) = (AtomicUsize::new(0), AtomicBool::new(false));
+        std::thread::scope(|scope| {
+            for _ in 0..UPLOADERS.min(chunks.len()) {
+                scope.spawn(|| {
+                    while !failed.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(chunk) = chunks.get(i) else { return };
+                        let answer = self.ask_missing(chunk).map(|m| m.missing);
+                        failed.fetch_or(answer.is_err(), Ordering::Relaxed);
+                        let _ = answers[i].set(answer);
+                    }
+                });
+            }
+        });
+        let mut answers: Vec<Option<Result<Vec<String>, HttpError>>> =
+            answers.into_iter().map(OnceLock::into_inner).collect();
+        if let Some(at) = answers.iter().position(|a| matches!(a, Some(Err(_)))) {
+            return answers.swap_remove(at).expect("found above");
+        }
         let mut missing = Vec::new();
-        for chunk in keys.chunks(MAX_KEYS_PER_CALL) {
-            missing.extend(self.ask_missing(chunk)?.missing);
+        for answer in answers {
+            missing.extend(answer.expect("with no failure, every chunk was asked about")?);
         }
         Ok(missing)
     }
@@ -361,5 +385,68 @@ impl edge_feed::snapshot_dir::BlobSource for Admin {
             return Err(SnapshotDirError::Source(format!("the worker's blob {key} does not match its hash")));
         }
         Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    /// A worker's `/admin/missing` on a local port, answering each call on a connection of its own: the keys that
+    /// end in an odd digit are missing; a call that asks about `blob/fail` gets a 500.
+    fn worker() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || answer(stream));
+            }
+        });
+        url
+    }
+
+    fn answer(stream: std::net::TcpStream) {
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            if let Some(n) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = n.trim().parse().unwrap();
+            }
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        let keys: Vec<String> = serde_json::from_slice(&body).unwrap();
+        let (status, reply) = if keys.iter().any(|k| k == "blob/fail") {
+            ("500 Internal Server Error", "{}".to_string())
+        } else {
+            let odd: Vec<&String> = keys.iter().filter(|k| k.ends_with(['1', '3', '5', '7', '9'])).collect();
+            ("200 OK", serde_json::json!({ "missing": odd, "formats": [3] }).to_string())
+        };
+        let mut stream = stream;
+        let _ = write!(
+            stream,
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+            reply.len()
+        );
+    }
+
+    #[test]
+    fn missing_asks_in_calls_side_by_side_and_answers_in_the_keys_order() {
+        let admin = Admin::new(&worker(), "token");
+        let keys: Vec<String> = (0..437).map(|i| format!("blob/{i}")).collect();
+        let odd: Vec<String> = keys.iter().filter(|k| k.ends_with(['1', '3', '5', '7', '9'])).cloned().collect();
+        assert_eq!(admin.missing(&keys).unwrap(), odd, "nine calls, their answers in order");
+        assert_eq!(admin.missing(&[]).unwrap(), Vec::<String>::new());
+        let mut failing = keys.clone();
+        failing.insert(300, "blob/fail".into());
+        assert!(admin.missing(&failing).is_err(), "a failed call is the answer, never fewer keys");
     }
 }
