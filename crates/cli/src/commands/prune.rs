@@ -9,7 +9,7 @@ use crate::http::HttpError;
 use crate::progress::bar;
 use edge_core::retention::{plan, retained, Pruned};
 use edge_core::time::Timestamp;
-use edge_feed::snapshot_dir::SnapshotDir;
+use edge_feed::snapshot_dir::{SnapshotDir, SnapshotDirError};
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -108,6 +108,14 @@ impl Reached {
         }
     }
 
+    /// The keys `manifest` reaches: kept here, else read from `admin` (the worker) and kept.
+    pub(crate) fn get_or_read(&self, admin: &Admin, manifest: &str) -> Result<Vec<String>, SnapshotDirError> {
+        match self.get(manifest) {
+            Some(keys) => Ok(keys),
+            None => edge_feed::snapshot_dir::reachable_keys(admin, manifest).inspect(|keys| self.put(manifest, keys)),
+        }
+    }
+
     /// Forgets every snapshot but `manifests`.
     pub(crate) fn keep_only(&self, manifests: &[&str]) {
         let keep: HashSet<PathBuf> = manifests.iter().filter_map(|m| self.file(m)).collect();
@@ -146,10 +154,9 @@ pub fn prune_worker(
     let mut unreadable = Vec::new();
     for (i, (snapshot, manifest)) in kept.iter().enumerate() {
         progress("reading retained snapshots", i, kept.len());
-        let keys = match reached.and_then(|r| r.get(manifest)) {
-            Some(keys) => Ok(keys),
-            None => edge_feed::snapshot_dir::reachable_keys(admin, manifest)
-                .inspect(|keys| reached.iter().for_each(|r| r.put(manifest, keys))),
+        let keys = match reached {
+            Some(r) => r.get_or_read(admin, manifest),
+            None => edge_feed::snapshot_dir::reachable_keys(admin, manifest),
         };
         match keys {
             Ok(keys) => reach.extend(keys),
@@ -180,15 +187,26 @@ pub fn prune_worker(
     // A publish may have switched the pointer since it was read: the worker refuses keys its current snapshot
     // reaches, and the blobs of a snapshot made current meanwhile were either uploaded within the window (kept)
     // or reachable from the snapshot it replaced (retained).
-    let total = keys.len();
+    delete(admin, &keys, &mut out, progress)?;
+    Ok(out)
+}
+
+/// Deletes `keys` in batches, adding what was deleted and how many the worker refused (a retained snapshot
+/// reaches them) to `out`.
+pub(crate) fn delete(
+    admin: &Admin,
+    keys: &[String],
+    out: &mut Pruned,
+    progress: &dyn Fn(&str, usize, usize),
+) -> Result<(), PruneError> {
     for (i, chunk) in keys.chunks(edge_core::store::MAX_BATCH).enumerate() {
-        progress("deleting", i * edge_core::store::MAX_BATCH, total);
+        progress("deleting", i * edge_core::store::MAX_BATCH, keys.len());
         let refused = admin.delete(chunk)?;
         out.refused += refused.len();
         let refused: HashSet<String> = refused.into_iter().collect();
         out.deleted.extend(chunk.iter().filter(|k| !refused.contains(*k)).cloned());
     }
-    Ok(out)
+    Ok(())
 }
 
 /// [`prune_worker`] with a progress bar.

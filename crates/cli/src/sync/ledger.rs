@@ -11,10 +11,11 @@
 //! counts the retained snapshots again from scratch.
 //!
 //! The ledger is written before anything is deleted: a sync killed in between leaves blobs the next full prune
-//! deletes, never a count that misses a blob. The worker refuses to delete what its current snapshot reaches.
+//! deletes, never a count that misses a blob. Whatever the count says, the worker refuses to delete a blob any
+//! retained snapshot reaches (a refusal is reported: it would mean a count gone wrong).
 
 use crate::admin_client::Admin;
-use crate::commands::prune::{prune_worker, PruneError, Reached};
+use crate::commands::prune::{delete, prune_worker, PruneError, Reached};
 use edge_core::retention::{retained, Pruned};
 use edge_core::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -142,19 +143,12 @@ fn counted_prune(
         if ledger.counted.contains(manifest) {
             continue;
         }
-        let keys = match reached.get(manifest) {
-            Some(keys) => keys,
-            None => match edge_feed::snapshot_dir::reachable_keys(admin, manifest) {
-                Ok(keys) => {
-                    reached.put(manifest, &keys);
-                    keys
-                }
-                Err(reason) if i == 0 => {
-                    let reason = reason.to_string();
-                    return Err(PruneError::CurrentUnreadable { snapshot: snapshot.clone(), reason });
-                }
-                Err(_) => return Ok(None),
-            },
+        let keys = match reached.get_or_read(admin, manifest) {
+            Ok(keys) => keys,
+            Err(reason) if i == 0 => {
+                return Err(PruneError::CurrentUnreadable { snapshot: snapshot.clone(), reason: reason.to_string() });
+            }
+            Err(_) => return Ok(None),
         };
         ledger.add(manifest, &keys);
     }
@@ -168,11 +162,7 @@ fn counted_prune(
     ledger.write(state);
     reached.keep_only(&kept.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>());
     let mut out = Pruned { retained: kept.into_iter().map(|(s, _)| s).collect(), ..Pruned::default() };
-    for chunk in unreached.chunks(edge_core::store::MAX_BATCH) {
-        let refused: BTreeSet<String> = admin.delete(chunk)?.into_iter().collect();
-        out.refused += refused.len();
-        out.deleted.extend(chunk.iter().filter(|k| !refused.contains(*k)).cloned());
-    }
+    delete(admin, &unreached, &mut out, &|_, _, _| {})?;
     Ok(Some(out))
 }
 
