@@ -3,10 +3,10 @@
 
 use super::dates;
 use super::id_shards::{listed, write_id_shards, IdShards};
-use super::layout::{lay_out, LayoutError};
+use super::layout::{lay_out, LaidOut, LayoutError};
 use super::render_stage::Packed;
-use super::sink::BlobSink;
-use super::versions::{add_previous, set_flags, Current, History, Objects, Rec, NO_OBJECT};
+use super::sink::{BlobSink, SharedSink};
+use super::versions::{add_previous, hash_order, set_flags, Current, History, Objects, Rec, NO_OBJECT};
 use crate::config::CollectionConfig;
 use crate::stix::Head;
 use edge_core::snapshot::format::*;
@@ -34,9 +34,15 @@ pub(super) fn write_collection(
     now: Timestamp,
     keep: History,
     keep_state: bool,
-    blobs: &mut dyn BlobSink,
+    mut blobs: &SharedSink<'_>,
 ) -> Result<(CollectionEntry, Option<PreviousCollection>), CollectionError> {
-    let mut objects = Objects::of(&objects).map_err(|(a, b)| CollectionError::IdHashCollision(a, b))?;
+    // The objects sorted by id hash, and beside them on a thread of their own the previous records (each a sort
+    // of up to a million entries).
+    let (objects, previous_order) = std::thread::scope(|scope| {
+        let order = previous.as_ref().map(|p| scope.spawn(|| hash_order(p)));
+        (Objects::of(&objects), order.map(|o| o.join().expect("a collection's sorting thread panicked")))
+    });
+    let mut objects = objects.map_err(|(a, b)| CollectionError::IdHashCollision(a, b))?;
     let mut types: Vec<String> = previous.as_ref().map(|p| p.index.types.clone()).unwrap_or_default();
     let mut type_code: HashMap<String, u16> = types.iter().enumerate().map(|(i, t)| (t.clone(), i as u16)).collect();
     // The previous records, then the new ones.
@@ -44,8 +50,8 @@ pub(super) fn write_collection(
     let mut recs: Vec<Rec<'_>> = Vec::with_capacity(previous.as_ref().map_or(0, |p| p.records.len()) + count);
     let existed = previous.is_some();
     // Only the index is needed once the records are here.
-    let prev_index = previous.map(|p| {
-        add_previous(&mut recs, &mut objects, &p);
+    let prev_index = previous.zip(previous_order).map(|(p, order)| {
+        add_previous(&mut recs, &mut objects, &p, order);
         p.index
     });
     let mut fresh: Vec<(u32, Current<'_>)> =
@@ -79,33 +85,52 @@ pub(super) fn write_collection(
     set_flags(&mut recs, &objects.live, now, keep);
     drop(objects);
 
-    // Streams: "all", then one per type, each reusing the previous snapshot's segments where it can.
+    // Streams: "all", and one per type laid out beside it on a thread of their own, each reusing the previous
+    // snapshot's segments where it can.
     let prev_index = prev_index.as_ref();
-    let mut streams = BTreeMap::new();
     let all_members: Vec<usize> = (0..recs.len()).filter(|&i| recs[i].e.streams & IN_ALL != 0).collect();
     let prev_all = prev_index.and_then(|x| x.streams.get(ALL)).map_or(&[][..], |s| &s.segments[..]);
-    let all = lay_out(prev_all, &all_members, &mut recs, IN_ALL, blobs)?;
-    let shown_all = all.count;
-    streams.insert(ALL.to_string(), all);
-    let mut type_counts = BTreeMap::new();
     let mut by_type: Vec<Vec<usize>> = vec![Vec::new(); types.len()];
     for (i, r) in recs.iter().enumerate() {
         if r.e.streams & IN_TYPE != 0 {
             by_type[r.e.ty as usize].push(i);
         }
     }
-    for (t, members) in types.iter().zip(by_type) {
-        let name = type_stream(t);
-        let prev = prev_index.and_then(|x| x.streams.get(&name)).map_or(&[][..], |s| &s.segments[..]);
-        if members.is_empty() && prev.is_empty() {
-            continue;
+    let prev_of = |name: &str| prev_index.and_then(|x| x.streams.get(name)).map_or(&[][..], |s| &s.segments[..]);
+    let (all, typed) = std::thread::scope(|scope| {
+        let (recs, by_type, types, prev_of) = (&recs[..], &by_type, &types, &prev_of);
+        let typed = scope.spawn(move || -> Result<Vec<(usize, LaidOut)>, LayoutError> {
+            let mut blobs = blobs;
+            let mut laid = Vec::new();
+            for (t, members) in by_type.iter().enumerate() {
+                let prev = prev_of(&type_stream(&types[t]));
+                if !(members.is_empty() && prev.is_empty()) {
+                    laid.push((t, lay_out(prev, members, recs, &mut blobs)?));
+                }
+            }
+            Ok(laid)
+        });
+        let all = lay_out(prev_all, &all_members, recs, &mut blobs);
+        (all, typed.join().expect("a collection's type streams thread panicked"))
+    });
+    // A fault in "all" is reported first, as when the streams were laid out one after the other.
+    let (all, typed) = (all?, typed?);
+    let mut streams = BTreeMap::new();
+    for &i in &all.dropped {
+        recs[i].e.streams &= !IN_ALL;
+    }
+    let shown_all = all.stream.count;
+    streams.insert(ALL.to_string(), all.stream);
+    let mut type_counts = BTreeMap::new();
+    for (t, LaidOut { stream, dropped }) in typed {
+        for &i in &dropped {
+            recs[i].e.streams &= !IN_TYPE;
         }
-        let stream = lay_out(prev, &members, &mut recs, IN_TYPE, blobs)?;
         if stream.count > 0 {
-            type_counts.insert(t.clone(), stream.count);
+            type_counts.insert(types[t].clone(), stream.count);
         }
         if !stream.segments.is_empty() {
-            streams.insert(name, stream);
+            streams.insert(type_stream(&types[t]), stream);
         }
     }
     // The previous index lists the types of every record it had (a list only grows), so only the new records
@@ -120,7 +145,7 @@ pub(super) fn write_collection(
             list.push(r.type21().to_string());
         }
     }
-    let shards = write_id_shards(&recs, prev_index, blobs);
+    let shards = write_id_shards(&recs, prev_index, &mut blobs);
     let newest = recs.iter().filter(|r| r.flags & HIDDEN_BY_DEFAULT == 0).map(|r| Timestamp(r.e.d)).max();
     let index =
         CollectionIndex { streams, types20, id_shards: shards.shards.clone(), id_delta: shards.delta.clone(), types };

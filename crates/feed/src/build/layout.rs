@@ -33,18 +33,25 @@ enum Plan {
     Write(Vec<usize>),
 }
 
+/// A stream laid out, and the records it dropped (its bit is to be taken from their streams).
+pub(super) struct LaidOut {
+    pub stream: Stream,
+    pub dropped: Vec<usize>,
+}
+
 /// Lays out one stream: the previous segments in order, each kept as it is, dropped (every record gone), or
 /// rewritten (more than half gone, or in the partial tail topped up with the new records) when every record it
-/// keeps is a live version rendered now; then the new records, cut into full segments. `members` are the stream's records in date
-/// order (previous ones first). Records dropped from the stream lose `bit`.
+/// keeps is a live version rendered now; then the new records, cut into full segments. `members` are the
+/// stream's records in date order (previous ones first). The records are only read, so that a collection's
+/// streams can be laid out side by side.
 pub(super) fn lay_out(
     prev: &[SegmentRef],
     members: &[usize],
-    recs: &mut [Rec<'_>],
-    bit: u8,
+    recs: &[Rec<'_>],
     blobs: &mut dyn BlobSink,
-) -> Result<Stream, LayoutError> {
+) -> Result<LaidOut, LayoutError> {
     let mut plans: Vec<Plan> = Vec::new();
+    let mut dropped: Vec<usize> = Vec::new();
     let mut pending: Vec<usize> = Vec::new();
     let mut at = 0usize;
     let flush = |pending: &mut Vec<usize>, plans: &mut Vec<Plan>| {
@@ -88,7 +95,7 @@ pub(super) fn lay_out(
         if gone == n || ((compact || k >= tail_from) && kept_have_bytes) {
             for &i in held {
                 if recs[i].flags & GONE != 0 {
-                    recs[i].e.streams &= !bit;
+                    dropped.push(i);
                 } else {
                     pending.push(i);
                 }
@@ -114,17 +121,16 @@ pub(super) fn lay_out(
     let mut stream = Stream::default();
     // Encoded a batch at a time on every core, so at most a batch of segments is held before the sink.
     for batch in plans.chunks(16 * workers()) {
-        let recs_ro: &[Rec<'_>] = recs;
         let encoded = par_map(batch, |plan| match plan {
             Plan::Reuse(..) => None,
             Plan::Write(held) => {
                 let bodies: Vec<&Packed> =
-                    held.iter().map(|&i| recs_ro[i].body.expect("written records have their bytes")).collect();
+                    held.iter().map(|&i| recs[i].body.expect("written records have their bytes")).collect();
                 let records: Vec<RecordHead<'_>> = held
                     .iter()
                     .zip(&bodies)
                     .map(|(&i, r)| RecordHead {
-                        date_added: Timestamp(recs_ro[i].e.d),
+                        date_added: Timestamp(recs[i].e.d),
                         version: r.version,
                         id21: r.id21(),
                         type21: r.type21(),
@@ -160,5 +166,5 @@ pub(super) fn lay_out(
             stream.segments.push(SegmentRef { shown, marks, ..seg });
         }
     }
-    Ok(stream)
+    Ok(LaidOut { stream, dropped })
 }

@@ -21,7 +21,8 @@
 //! Segments are encoded and hashed on every core, rendering and the relationships (made once for every
 //! collection) are parallel too, and collections are built side by side in groups no larger together than the
 //! largest (`concurrent_groups`), so that the second core works while the peak memory stays the largest
-//! collection's.
+//! collection's. Inside a collection, its objects and its previous records are sorted side by side, and its type
+//! streams are laid out beside its "all" stream, so that the largest, built alone, uses the second core too.
 //!
 //! The modules, in the order a build runs them:
 //! - [`render_stage`]: indicators rendered once and packed ([`Prepared`], [`Packed`]).
@@ -272,7 +273,7 @@ fn build_prepared(
         drop(inds);
         let all: Vec<&Packed> = extras.iter().chain(objs.iter().copied()).collect();
         let previous = previous.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
-        write_collection(cfg, id, all, previous, now, keep, keep_state, &mut &sink)
+        write_collection(cfg, id, all, previous, now, keep, keep_state, &sink)
             .map_err(|source| BuildError::Collection { name: cfg.name.clone(), source })
     };
     let mut entries: Vec<Option<CollectionEntry>> = (0..collections.len()).map(|_| None).collect();

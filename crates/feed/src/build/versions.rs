@@ -128,13 +128,24 @@ impl<'r> Objects<'r> {
     }
 }
 
-/// Puts the previous snapshot's records first in `recs`, each with its object (when still in the collection)
-/// and its bytes when it is the version `objects` holds, with the same content (that record is then the
-/// object's live one).
-pub(super) fn add_previous<'r>(recs: &mut Vec<Rec<'r>>, objects: &mut Objects<'r>, p: &PreviousCollection) {
-    // Each previous record's object, found by walking the records in id hash order beside the objects.
+/// The previous snapshot's records in id hash order (id hash, place): what [`add_previous`] walks beside the
+/// objects. A sort of up to a million entries, made while [`Objects::of`] sorts the objects.
+pub(super) fn hash_order(p: &PreviousCollection) -> Vec<(u64, u32)> {
     let mut by_hash: Vec<(u64, u32)> = p.records.iter().zip(0u32..).map(|(e, i)| (e.h21, i)).collect();
     by_hash.sort_unstable();
+    by_hash
+}
+
+/// Puts the previous snapshot's records first in `recs`, each with its object (when still in the collection)
+/// and its bytes when it is the version `objects` holds, with the same content (that record is then the
+/// object's live one). `by_hash` is the records' [`hash_order`].
+pub(super) fn add_previous<'r>(
+    recs: &mut Vec<Rec<'r>>,
+    objects: &mut Objects<'r>,
+    p: &PreviousCollection,
+    by_hash: Vec<(u64, u32)>,
+) {
+    // Each previous record's object, found by walking the records in id hash order beside the objects.
     let mut object = vec![NO_OBJECT; p.records.len()];
     let mut k = 0;
     for &(h, i) in &by_hash {
@@ -289,7 +300,7 @@ mod tests {
             flags: vec![0, 0, GONE, 0],
         };
         let mut recs = Vec::new();
-        add_previous(&mut recs, &mut objects, &previous);
+        add_previous(&mut recs, &mut objects, &previous, hash_order(&previous));
         let k = |p: &Packed| objects.current.iter().position(|c| c.h21 == p.h21).expect("listed") as u32;
         let got: Vec<(u32, bool, bool)> = recs.iter().map(|r| (r.object, r.body.is_some(), r.in_delta)).collect();
         assert_eq!(got, [(k(&a), false, false), (k(&a), true, true), (k(&b), false, false), (NO_OBJECT, false, false)]);
