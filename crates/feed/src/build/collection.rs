@@ -89,13 +89,13 @@ pub(super) fn write_collection(
     // snapshot's segments where it can.
     let prev_index = prev_index.as_ref();
     let all_members: Vec<usize> = (0..recs.len()).filter(|&i| recs[i].e.streams & IN_ALL != 0).collect();
-    let prev_all = prev_index.and_then(|x| x.streams.get(ALL)).map_or(&[][..], |s| &s.segments[..]);
     let mut by_type: Vec<Vec<usize>> = vec![Vec::new(); types.len()];
     for (i, r) in recs.iter().enumerate() {
         if r.e.streams & IN_TYPE != 0 {
             by_type[r.e.ty as usize].push(i);
         }
     }
+    // A stream's segments in the previous snapshot (none when it had no such stream).
     let prev_of = |name: &str| prev_index.and_then(|x| x.streams.get(name)).map_or(&[][..], |s| &s.segments[..]);
     let (all, typed) = std::thread::scope(|scope| {
         let (recs, by_type, types, prev_of) = (&recs[..], &by_type, &types, &prev_of);
@@ -110,7 +110,7 @@ pub(super) fn write_collection(
             }
             Ok(laid)
         });
-        let all = lay_out(prev_all, &all_members, recs, &mut blobs);
+        let all = lay_out(prev_of(ALL), &all_members, recs, &mut blobs);
         (all, typed.join().expect("a collection's type streams thread panicked"))
     });
     // A fault in "all" is reported first, as when the streams were laid out one after the other.

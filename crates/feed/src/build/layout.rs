@@ -10,7 +10,6 @@ use edge_core::snapshot::format::*;
 use edge_core::snapshot::segment::{encode, RecordHead};
 use edge_core::time::Timestamp;
 
-/// A compacted segment is rewritten when more than this share of its records are gone (1/2).
 /// Why a stream cannot be laid out over the previous snapshot's segments: its metadata does not add up.
 #[derive(Debug, thiserror::Error)]
 pub enum LayoutError {
@@ -22,6 +21,7 @@ pub enum LayoutError {
     ShardsListMore,
 }
 
+/// A compacted segment is rewritten when more than this share of its records are gone (1/2).
 const COMPACT_GONE_NUM: usize = 1;
 const COMPACT_GONE_DEN: usize = 2;
 
