@@ -2,8 +2,8 @@
 // `wrangler dev` (which serves www/ as static assets) with a snapshot published by the real CLI.
 //
 // Every expected value comes from the server itself (/api/status and the TAXII endpoints), never from constants.
-// The worker has no authentication yet (issue 6), so the credentials test alone answers 401s with page.route();
-// every other test talks to the worker unaltered. Screenshots go to tests/artifacts/ (gitignored).
+// One credentials test answers 401s with page.route() (the page's side of the flow alone); the next runs the same
+// flow against the worker's own authentication (TAXII_USERS), and every other test talks to the worker unaltered. Screenshots go to tests/artifacts/ (gitignored).
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -405,7 +405,7 @@ test('the taxii2-client snippet runs as shown and reads every object of the coll
 
 test('a protected feed asks for credentials in a form, keeps them in memory, and lists that user\'s collections', async () => {
   // Stands in for the worker's authentication with page.route() (see fakeAuth); the next test runs the same flow
-  // against the real thing once the worker has it.
+  // against the real thing.
   const listed = (await taxii('/threatintel/collections/', TAXII21)).body.collections;
   const mine = [listed.find((c) => c.title === 'Collection1').id];
   const user = 'analyst';
@@ -417,12 +417,7 @@ test('a protected feed asks for credentials in a form, keeps them in memory, and
   });
 });
 
-test('the sign-in works against the worker\'s own authentication (TAXII_USERS)', async (t) => {
-  const probe = spawnSync(CLI, ['user', 'add', '--help'], { encoding: 'utf8' });
-  if (probe.status !== 0 || !existsSync(join(ROOT, 'src', 'auth'))) {
-    t.skip('this build of the worker has no authentication yet (issue 6): the test above covers the page with page.route()');
-    return;
-  }
+test('the sign-in works against the worker\'s own authentication (TAXII_USERS)', async () => {
   const dir = tempDir();
   const users = join(dir, 'users.json');
   const password = 'console test pässword 1';
