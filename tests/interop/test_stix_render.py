@@ -1,4 +1,4 @@
-"""STIX rendering interop: the sample indicators of every type (src/stix/samples.rs), rendered by
+"""STIX rendering interop: the sample indicators of every type (crates/testkit/src/samples.rs), rendered by
 `cargo run -p edge-feed --example render_corpus` under several settings, checked with the reference python tools:
 
 - stix2-validator 3.2.0: every object, for its spec version, with zero errors; and in strict mode with only
