@@ -9,8 +9,8 @@ use edge_core::store::Listed;
 use edge_core::wire::{self, BlobPage, Deleted, Missing, Replaces, SwitchConflict, SwitchRequest, MAX_KEYS_PER_CALL};
 use edge_feed::snapshot_dir::{SnapshotDir, SnapshotDirError};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 /// How many blob uploads a publish has in flight at once.
 pub(crate) const UPLOADERS: usize = 4;
@@ -115,39 +115,11 @@ impl Admin {
     }
 
     pub(crate) fn missing(&self, keys: &[String]) -> Result<Vec<String>, HttpError> {
-        // The calls go side by side, UPLOADERS at a time (a publish asks about a few hundred blobs, 50 per call,
-        // before the switch and after it); the answer keeps the keys' order. After a failure no further call is
-        // made, and the first failure is the answer.
+        // The calls go side by side (a publish asks about a few hundred blobs, 50 per call, before the switch and
+        // after it); the answer keeps the keys' order, and a failed call is the answer.
         let chunks: Vec<&[String]> = keys.chunks(MAX_KEYS_PER_CALL).collect();
-        if let [chunk] = chunks[..] {
-            // One call (an early upload's few keys): no thread for it.
-            return Ok(self.ask_missing(chunk)?.missing);
-        }
-        let answers: Vec<OnceLock<Result<Vec<String>, HttpError>>> = chunks.iter().map(|_| OnceLock::new()).collect();
-        let (next, failed) = (AtomicUsize::new(0), AtomicBool::new(false));
-        std::thread::scope(|scope| {
-            for _ in 0..UPLOADERS.min(chunks.len()) {
-                scope.spawn(|| {
-                    while !failed.load(Ordering::Relaxed) {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(chunk) = chunks.get(i) else { return };
-                        let answer = self.ask_missing(chunk).map(|m| m.missing);
-                        failed.fetch_or(answer.is_err(), Ordering::Relaxed);
-                        let _ = answers[i].set(answer);
-                    }
-                });
-            }
-        });
-        let mut answers: Vec<Option<Result<Vec<String>, HttpError>>> =
-            answers.into_iter().map(OnceLock::into_inner).collect();
-        if let Some(at) = answers.iter().position(|a| matches!(a, Some(Err(_)))) {
-            return answers.swap_remove(at).expect("found above");
-        }
-        let mut missing = Vec::new();
-        for answer in answers {
-            missing.extend(answer.expect("with no failure, every chunk was asked about")?);
-        }
-        Ok(missing)
+        let answers = side_by_side(&chunks, |chunk| self.ask_missing(chunk).map(|m| m.missing), &mut |_| {})?;
+        Ok(answers.concat())
     }
 
     /// One `POST /admin/missing` (at most [`MAX_KEYS_PER_CALL`] keys): which the store lacks, and the formats the
@@ -314,41 +286,20 @@ impl Admin {
         doing: &str,
         progress: &dyn Fn(usize, usize),
     ) -> Result<u64, PublishError> {
-        let next = AtomicUsize::new(0);
-        let (done_tx, done_rx) = mpsc::channel::<Result<u64, PublishError>>();
-        std::thread::scope(|scope| {
-            for _ in 0..UPLOADERS.min(keys.len()) {
-                let (done_tx, next) = (done_tx.clone(), &next);
-                scope.spawn(move || {
-                    while let Some(key) = keys.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        let sent = dir.blob(key).map_err(PublishError::Snapshot).and_then(|bytes| {
-                            self.put_blob(key, &bytes, doing)?;
-                            Ok(bytes.len() as u64)
-                        });
-                        let failed = sent.is_err();
-                        if done_tx.send(sent).is_err() || failed {
-                            return;
-                        }
-                    }
-                });
-            }
-            drop(done_tx);
-            let (mut count, mut bytes, mut first_error) = (0, 0, None);
-            for sent in done_rx {
-                match sent {
-                    Ok(n) => {
-                        count += 1;
-                        bytes += n;
-                        progress(count, keys.len());
-                    }
-                    Err(e) => {
-                        next.store(keys.len(), Ordering::Relaxed);
-                        first_error.get_or_insert(e);
-                    }
-                }
-            }
-            first_error.map_or(Ok(bytes), Err)
-        })
+        let mut count = 0;
+        let sent = side_by_side(
+            keys,
+            |key| -> Result<u64, PublishError> {
+                let bytes = dir.blob(key).map_err(PublishError::Snapshot)?;
+                self.put_blob(key, &bytes, doing)?;
+                Ok(bytes.len() as u64)
+            },
+            &mut |_| {
+                count += 1;
+                progress(count, keys.len());
+            },
+        )?;
+        Ok(sent.iter().sum())
     }
 }
 
@@ -390,6 +341,47 @@ impl edge_feed::snapshot_dir::BlobSource for Admin {
         }
         Ok(bytes)
     }
+}
+
+/// Calls `call` on each of `items`, [`UPLOADERS`] calls at a time (a single one on this thread), and returns the
+/// answers in the items' order; `done` sees each success as it comes, on this thread. After a failure no further
+/// call is started, and the first failure in the items' order is the answer.
+fn side_by_side<T: Sync, R: Send, E: Send>(
+    items: &[T],
+    call: impl Fn(&T) -> Result<R, E> + Sync,
+    done: &mut dyn FnMut(&R),
+) -> Result<Vec<R>, E> {
+    if let [item] = items {
+        return call(item).inspect(|r| done(r)).map(|r| vec![r]);
+    }
+    let next = AtomicUsize::new(0);
+    let mut answers: Vec<Option<Result<R, E>>> = items.iter().map(|_| None).collect();
+    let (answer_tx, answer_rx) = mpsc::channel::<(usize, Result<R, E>)>();
+    std::thread::scope(|scope| {
+        for _ in 0..UPLOADERS.min(items.len()) {
+            let (answer_tx, next, call) = (answer_tx.clone(), &next, &call);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(i) else { return };
+                let answer = call(item);
+                let failed = answer.is_err();
+                if answer_tx.send((i, answer)).is_err() || failed {
+                    return;
+                }
+            });
+        }
+        drop(answer_tx);
+        for (i, answer) in answer_rx {
+            match &answer {
+                Ok(r) => done(r),
+                // No call is started after a failure.
+                Err(_) => next.store(items.len(), Ordering::Relaxed),
+            }
+            answers[i] = Some(answer);
+        }
+    });
+    // An item is left uncalled only after a failure, so with none every answer is here.
+    answers.into_iter().flatten().collect()
 }
 
 #[cfg(test)]
