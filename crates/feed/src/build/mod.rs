@@ -42,6 +42,7 @@ mod collection;
 mod dates;
 mod groups;
 mod id_shards;
+mod key_hash;
 mod layout;
 mod memory;
 mod record_cache;
@@ -299,7 +300,7 @@ fn build_prepared(
     }
     if keep_state {
         // Every collection has taken its relationships: they are kept for the next build.
-        *prepared.made_now.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = tip.into_made();
+        *prepared.made_now.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(tip.into_made());
     }
     let entries: Vec<CollectionEntry> = entries.into_iter().map(|e| e.expect("every collection was built")).collect();
     let config_digest = content_hash(format!("{collections:?}{render:?}").as_bytes());

@@ -4,20 +4,22 @@
 //! there. A collection makes its own only when its first member with the target value is not the first
 //! indicator with it (the same value twice, the first of them not in the collection).
 
-use super::render_stage::{MadeRelationships, Packed, Prepared, RelationshipKey};
+use super::render_stage::{KeptRelationships, MadeRelationships, Packed, Prepared, RelationshipKey};
 use crate::indicator::Indicator;
 use crate::pool::par_map;
 use crate::stix::extras::RelationshipMaker;
 use crate::stix::markings::Tlp;
 use crate::stix::{self, Head, RenderOptions};
+use std::borrow::Cow;
 use std::collections::HashSet;
 use xxhash_rust::xxh3::xxh3_64;
 
 /// Indicators whose relationships one thread makes at a time.
 const CHUNK: usize = 1024;
 
-/// What is known of the TIP relationships once for all collections.
-pub(super) struct TipRelationships {
+/// What is known of the TIP relationships once for all collections (those taken from an earlier build's are
+/// borrowed from the prepared records).
+pub(super) struct TipRelationships<'p> {
     /// Each indicator's TLP level.
     tlps: Vec<Option<Tlp>>,
     /// Indicator `i`'s relationships are `(i, k)` for `k` below its count; `at[i]` is the first one's position
@@ -29,18 +31,22 @@ pub(super) struct TipRelationships {
     /// For each variant, each relationship made to the first indicator with its target value, when a collection
     /// of that variant holds both (an index into `made`, or `NONE`).
     first: Vec<Vec<u32>>,
-    made: Vec<Packed>,
+    made: Vec<Cow<'p, Packed>>,
     /// What each of `made` is made of, when they are kept for the next build ([`TipRelationships::into_made`]).
     keys: Vec<Option<RelationshipKey>>,
 }
 
 const NONE: u32 = u32::MAX;
 
-impl TipRelationships {
+/// A relationship of the build's: its position, what it is made of, and the object (taken from an earlier
+/// build's, or made).
+type Made<'p> = (usize, Option<RelationshipKey>, Cow<'p, Packed>);
+
+impl<'p> TipRelationships<'p> {
     /// Works out the targets of every indicator's relationships and makes, in each variant, those that a
     /// collection of the variant serves to the first indicator with the target value.
     /// With `keep_made`, what each relationship made is made of is kept, for [`TipRelationships::into_made`].
-    pub(super) fn new(prepared: &Prepared, keep_made: bool) -> TipRelationships {
+    pub(super) fn new(prepared: &'p Prepared, keep_made: bool) -> TipRelationships<'p> {
         let indicators = &prepared.indicators;
         let tlps = par_map(indicators, |m| stix::render::tlp_of(m).ok().flatten());
         let mut at = Vec::with_capacity(indicators.len() + 1);
@@ -62,7 +68,7 @@ impl TipRelationships {
     /// Makes, for each variant, the relationships a collection of it serves to the first indicator with the
     /// target value.
     /// With `keep_made`, what each is made of is kept beside it (see [`TipRelationships::into_made`]).
-    fn make_shared(&mut self, prepared: &Prepared, keep_made: bool) {
+    fn make_shared(&mut self, prepared: &'p Prepared, keep_made: bool) {
         let (indicators, words) = (&prepared.indicators, prepared.words);
         let variants = &prepared.variants;
         let relationships = *self.at.last().expect("one more entry than indicators") as usize;
@@ -81,7 +87,7 @@ impl TipRelationships {
                 (0..words).any(|w| si[w] & sj[w] & mask[w] != 0)
             };
             let maker = RelationshipMaker::new(opts);
-            let made: Vec<Vec<(usize, Option<RelationshipKey>, Packed)>> =
+            let made: Vec<Vec<Made<'p>>> =
                 par_map(&chunks, |sources| {
                     let mut out = Vec::new();
                     for &i in *sources {
@@ -96,13 +102,13 @@ impl TipRelationships {
                                 RelationshipKey { source, target, nth: k as u32, variant: v as u32 }
                             });
                             if let Some(p) = key.and_then(|key| prepared.made_before.get(&key)) {
-                                out.push((r, key, p.clone()));
+                                out.push((r, key, Cow::Borrowed(p)));
                                 continue;
                             }
                             let ends = [prepared.object(i, v), prepared.object(j, v)];
                             let tlp = self.tlps[i].max(self.tlps[j]);
                             if let Some(made) = maker.make(&indicators[i], rel, &indicators[j], ends, tlp) {
-                                out.push((r, key, Packed::from(&made)));
+                                out.push((r, key, Cow::Owned(Packed::from(&made))));
                             }
                         }
                     }
@@ -120,10 +126,18 @@ impl TipRelationships {
         }
     }
 
-    /// The relationships made, by what they are made of (those of records read from input lines, when the
-    /// build was made with `keep_made`), for the next build of a sync that runs on.
-    pub(super) fn into_made(self) -> MadeRelationships {
-        self.keys.into_iter().zip(self.made).filter_map(|(key, p)| Some((key?, p))).collect()
+    /// The relationships taken from an earlier build's and those made, by what they are made of (those of
+    /// records read from input lines, when the build was made with `keep_made`), for the next build.
+    pub(super) fn into_made(self) -> KeptRelationships {
+        let mut kept = KeptRelationships { reused: Vec::new(), made: MadeRelationships::default() };
+        for (key, p) in self.keys.into_iter().zip(self.made) {
+            match (key, p) {
+                (Some(key), Cow::Borrowed(_)) => kept.reused.push(key),
+                (Some(key), Cow::Owned(p)) => _ = kept.made.insert(key, p),
+                (None, _) => {}
+            }
+        }
+        kept
     }
 
     /// How many relationships were made for the collections to share.
@@ -191,7 +205,7 @@ impl CollectionExtras<'_> {
 /// (a relationship id made from two sources served from the first, in member order), the imported relationships.
 pub(super) fn packed_extras<'t>(
     prepared: &Prepared,
-    tip: &'t TipRelationships,
+    tip: &'t TipRelationships<'_>,
     (c, v): (usize, usize),
     (members, inds, objs): (&[usize], &[&Indicator], &[&Packed]),
     opts: &RenderOptions,

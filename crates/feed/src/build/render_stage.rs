@@ -1,12 +1,15 @@
 //! The render stage: indicators rendered once into compact [`Packed`] objects ([`Prepared`]), with only the
 //! fields later stages read kept, and the `xsoar` profile's reports with the targets of their relationships.
 
+use super::key_hash::KeyIsHash;
 use crate::config::CollectionConfig;
 use crate::indicator::Indicator;
 use crate::pool::par_map;
 use crate::stix::{self, Head, RenderError, RenderOptions, Rendered};
 use edge_core::snapshot::format::id_hash;
 use edge_core::time::Timestamp;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 /// Indicators made ready for a build: each rendered once per rendering variant its collections use, then kept in
 /// a compact form ([`Packed`] bytes and the indicator with only the fields the collection queries and the
@@ -35,9 +38,9 @@ pub struct Prepared {
     /// The hash of each indicator's input line, when it was read with a record cache (see [`super::Warm`]).
     pub(super) lines: Vec<Option<u128>>,
     /// The TIP relationships the last build of a sync that runs on made, by their ends' lines (see
-    /// [`super::relationships`]), and those this build made (filled by it).
+    /// [`super::relationships`]), and which of them this build took and which it made (filled by it).
     pub(super) made_before: MadeRelationships,
-    pub(super) made_now: std::sync::Mutex<MadeRelationships>,
+    pub(super) made_now: std::sync::Mutex<Option<KeptRelationships>>,
     /// The fields kept (see [`kept_fields`]).
     keep: Keep,
 }
@@ -204,6 +207,18 @@ impl Prepared {
         self.made_before = made;
     }
 
+    /// The TIP relationships the build made or took from those it was given, taken out (none unless it was
+    /// made with `keep_state`): what the next build of a sync that runs on is given.
+    pub(super) fn take_made_relationships(&mut self) -> MadeRelationships {
+        let now = self.made_now.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        let mut before = std::mem::take(&mut self.made_before);
+        let Some(KeptRelationships { reused, made }) = now else { return MadeRelationships::default() };
+        let reused: HashSet<RelationshipKey, BuildHasherDefault<KeyIsHash>> = reused.into_iter().collect();
+        before.retain(|k, _| reused.contains(k));
+        before.extend(made);
+        before
+    }
+
     /// Each indicator with its input line's hash and its rendering, in order (what [`Prepared::append_slim`] was
     /// given).
     pub(super) fn into_parts(self) -> impl Iterator<Item = (Option<u128>, Indicator, Rendering)> {
@@ -243,16 +258,30 @@ pub(super) struct Rendering {
 /// their renderings and TLP levels), which of its source's relationships it is, and the variant. A sync that runs
 /// on keeps them (see [`super::Warm`] and [`super::relationships`]), so that its next build makes only those of changed records: under one
 /// record cache key the render options are the same, and the same inputs make the same relationship.
-pub type MadeRelationships = std::collections::HashMap<RelationshipKey, Packed>;
+pub type MadeRelationships = HashMap<RelationshipKey, Packed, BuildHasherDefault<KeyIsHash>>;
+
+/// The TIP relationships a build kept: which of those it was given it took, and those it made.
+pub(super) struct KeptRelationships {
+    pub(super) reused: Vec<RelationshipKey>,
+    pub(super) made: MadeRelationships,
+}
 
 /// What a TIP relationship is made of (see [`MadeRelationships`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RelationshipKey {
     pub(super) source: u128,
     pub(super) target: u128,
     /// Its place among the source's relationships, and the variant.
     pub(super) nth: u32,
     pub(super) variant: u32,
+}
+
+impl Hash for RelationshipKey {
+    /// One word of the two lines' hashes (hashes already) and the rest.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let rest = (u64::from(self.nth) << 32 | u64::from(self.variant)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        state.write_u64(self.source as u64 ^ (self.target as u64).rotate_left(29) ^ rest);
+    }
 }
 
 /// Which fields of an indicator a build still needs once it is rendered.

@@ -2,12 +2,13 @@
 //! records as the build sees them ([`Rec`]), the previous snapshot's records taken in, and each record's
 //! visibility (superseded, not first, gone).
 
+use super::key_hash::KeyIsHash;
 use super::render_stage::Packed;
 use crate::stix::Head;
 use edge_core::snapshot::format::{PreviousCollection, ShardEntry, GONE, NOT_FIRST, SUPERSEDED};
 use edge_core::time::Timestamp;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 /// How long superseded versions are kept.
 #[derive(Clone, Copy, Debug)]
@@ -24,33 +25,6 @@ impl History {
 
 /// Superseded versions are kept this many days by default.
 pub const DEFAULT_KEEP_VERSIONS_DAYS: u32 = 30;
-
-/// Hashes a key that is already a hash (an id's 64-bit xxh3, a record's 128-bit one) by taking it as it is:
-/// the build's maps by such hashes hold a million entries, and hashing their keys again with SipHash was a
-/// visible share of a build.
-#[derive(Default)]
-pub(super) struct KeyIsHash(u64);
-
-impl Hasher for KeyIsHash {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used by the maps below; any other key is folded in, still correct.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-
-    fn write_u128(&mut self, n: u128) {
-        self.0 = n as u64 ^ (n >> 64) as u64;
-    }
-}
 
 /// A map keyed by an id's 64-bit hash.
 pub(super) type ByIdHash<V> = HashMap<u64, V, BuildHasherDefault<KeyIsHash>>;

@@ -78,7 +78,7 @@ impl Warm {
     /// Keeps the records of `prepared` that came from lines of XSOAR JSON lines inputs, under `key`.
     pub fn keep_records(&mut self, mut prepared: Prepared, key: u128) {
         let making = std::thread::spawn(move || {
-            let relationships = std::mem::take(prepared.made_now.get_mut().unwrap_or_else(|e| e.into_inner()));
+            let relationships = prepared.take_made_relationships();
             WarmRecords { key, by_hash: prepared.into_kept(), relationships }
         });
         self.records = Some(Records::Making(making));
@@ -210,6 +210,16 @@ mod tests {
         let (fresh, _) = cycle(&dir.join("fresh"), &second, None);
         assert_eq!(with_warm, with_cache, "the same blobs, byte for byte");
         assert_eq!(with_warm, fresh);
+        // The second build kept the relationships it took from the first's beside those it made, and only
+        // those (the ones of changed lines are gone): what a first build of its lines keeps. So a third build of
+        // the same lines takes every one from memory.
+        let after_second = warm.made().map_or(0, |r| r.relationships.len());
+        let mut once = Warm::default();
+        let _ = cycle(&dir.join("once"), &second, Some(&mut once));
+        assert_eq!(after_second, once.made().map_or(0, |r| r.relationships.len()));
+        let (third, _) = cycle(&dir.join("warm"), &second, Some(&mut warm));
+        assert_eq!(third, fresh);
+        assert_eq!(warm.made().map_or(0, |r| r.relationships.len()), after_second);
         // A build under another key (another configuration or program) does not take them.
         assert!(warm.take_records(1).is_none());
         assert_eq!(warm.records(), 0, "records of another key are dropped");
