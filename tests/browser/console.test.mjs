@@ -3,7 +3,8 @@
 //
 // Every expected value comes from the server itself (/api/status and the TAXII endpoints), never from constants.
 // One credentials test answers 401s with page.route() (the page's side of the flow alone); the next runs the same
-// flow against the worker's own authentication (TAXII_USERS), and every other test talks to the worker unaltered. Screenshots go to tests/artifacts/ (gitignored).
+// flow against the worker's own authentication (TAXII_USERS), and every other test talks to the worker unaltered.
+// Screenshots go to tests/artifacts/ (gitignored).
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
