@@ -171,7 +171,12 @@ pub(super) fn write_collection(
 /// The collection as a build on this snapshot reads it back ([`crate::snapshot_dir::previous_state`]): the
 /// records its id shards list, in date order, with their visibility in the "all" stream (gone when not in it).
 fn state_after(recs: &[Rec<'_>], shards: &IdShards, index: CollectionIndex) -> PreviousCollection {
-    let mut state = PreviousCollection { index, ..PreviousCollection::default() };
+    let mut state = PreviousCollection {
+        index,
+        records: Vec::with_capacity(recs.len()),
+        in_delta: Vec::with_capacity(recs.len()),
+        flags: Vec::with_capacity(recs.len()),
+    };
     for r in recs {
         let Some(in_delta) = listed(r, shards) else { continue };
         state.records.push(r.e);

@@ -149,25 +149,31 @@ pub(super) fn add_previous<'r>(
 /// versions, those not older than its current one, and those superseded longer ago than `keep`, are gone; of
 /// the rest, all but the newest are superseded and all but the oldest are not first.
 pub(super) fn set_flags(recs: &mut [Rec<'_>], live: &[u32], now: Timestamp, keep: History) {
-    // The records still in play, grouped by object (sorting is far cheaper than a map of lists at a million).
-    let mut order: Vec<(u32, u32)> = Vec::with_capacity(recs.len());
-    for (i, r) in recs.iter_mut().enumerate() {
+    // How many records still in play each object has: most have one, their live version, which needs no flags.
+    let mut versions = vec![0u32; live.len()];
+    for r in recs.iter_mut() {
         if r.flags & GONE != 0 {
             continue;
         }
         r.flags = 0;
         if r.object != NO_OBJECT {
-            order.push((r.object, i as u32));
+            versions[r.object as usize] += 1;
         } else {
             r.flags = GONE;
         }
     }
+    // The records of the objects with more, grouped by object (sorting these few is far cheaper than a map of
+    // lists, or a sort of every record, at a million).
+    let mut order: Vec<(u32, u32)> = recs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.flags & GONE == 0 && r.object != NO_OBJECT && versions[r.object as usize] > 1)
+        .map(|(i, r)| (r.object, i as u32))
+        .collect();
+    drop(versions);
     order.sort_unstable();
     let mut list: Vec<usize> = Vec::new();
     for group in order.chunk_by(|a, b| a.0 == b.0) {
-        if group.len() == 1 {
-            continue; // the live version alone: no flags
-        }
         let cur = live[group[0].0 as usize] as usize;
         let cur_v = recs[cur].e.v;
         list.clear();
