@@ -4,7 +4,7 @@
 use crate::fail::{bad, Fail};
 use crate::progress::spinner;
 use edge_core::time::Timestamp;
-use edge_feed::build::{CacheLookup, CacheStats, CacheWriter, Item, Prepared, RecordCache, WarmRecords};
+use edge_feed::build::{CacheLookup, CacheStats, Item, KeptIndex, Prepared, RecordCache, WarmRecords};
 use edge_feed::config::{parse_collections, CollectionConfig};
 use edge_feed::import::{self as import, import_file, import_file_each, xsoar, RecordError};
 use edge_feed::indicator::Indicator;
@@ -17,13 +17,16 @@ pub fn read_config(config: &Path) -> Result<Vec<CollectionConfig>, Fail> {
     parse_collections(&text).map_err(|e| bad(format!("{}: {e}", config.display())))
 }
 
+/// What a build's record cache gave, and its index as the build wrote it (for a sync's next build).
+pub type FromCache = (CacheStats, KeptIndex);
+
 /// Reads every input with a spinner, rendering the indicators in batches as they are read (see [`Prepared`]):
 /// one thread parses the inputs while the others render. With a record cache, the records of XSOAR JSON lines
 /// inputs that it holds are taken from it and only the others are parsed and rendered (see
 /// [`edge_feed::build::RecordCache`]), or from `warm` (what a long-running sync kept of its last build) instead of
 /// the cache's data when it holds them; the cache is written back once every input is read. A file that cannot be read
-/// at all is bad input (exit 2). Returns how many indicators were read, the prepared ones, the bad records and
-/// what the cache gave.
+/// at all is bad input (exit 2). Returns how many indicators were read, the prepared ones, the bad records, and
+/// what the cache gave with its index as written (for a sync's next build).
 pub fn read_inputs(
     inputs: &[PathBuf],
     collections: &[CollectionConfig],
@@ -31,7 +34,7 @@ pub fn read_inputs(
     now: Timestamp,
     cache: Option<RecordCache>,
     warm: Option<WarmRecords>,
-) -> Result<(usize, Prepared, Vec<RecordError>, Option<CacheStats>), Fail> {
+) -> Result<(usize, Prepared, Vec<RecordError>, Option<FromCache>), Fail> {
     let mut prepared = Prepared::new(collections, render, now);
     // About as many records as the last build read (their lists would otherwise be moved as they grow).
     prepared.reserve(cache.as_ref().map_or(0, RecordCache::len));
@@ -44,6 +47,7 @@ pub fn read_inputs(
         Ok(None) => (None, None),
         Err(e) => return Err(Fail::from(e.to_string())),
     };
+    let steps = crate::timings::Phases::start("read:");
     let spin = spinner("reading inputs");
     let (send, batches) = std::sync::mpsc::sync_channel::<Batch>(2);
     let mut failed_cache = None;
@@ -89,8 +93,16 @@ pub fn read_inputs(
     }
     let read = read - late_bad.len();
     bad_records.extend(late_bad);
-    let stats = writer.map(CacheWriter::commit).transpose().map_err(|e| Fail::from(e.to_string()))?;
-    Ok((read, prepared, bad_records, stats))
+    steps.mark("the inputs' records");
+    let committed = match (writer, lookup) {
+        (Some(writer), Some(lookup)) => {
+            let committed = writer.commit(lookup.into_index()).map_err(|e| Fail::from(e.to_string()))?;
+            steps.mark("write the record cache's index");
+            Some(committed)
+        }
+        _ => None,
+    };
+    Ok((read, prepared, bad_records, committed))
 }
 
 /// Records on their way from the reading thread to the rendering one: indicators, or (from a cache) items of

@@ -157,11 +157,18 @@ pub fn run_keeping(
     };
     render.check().map_err(|e| bad(format!("--as-indicator: {e}")))?;
     let phase = std::time::Instant::now();
+    let steps = crate::timings::Phases::start("read:");
     let key = cache.as_ref().map(|_| cache_key(&collections, &render, now, &program_identity()));
     let record_cache = match (&cache, key) {
-        (Some(dir), Some(key)) => Some(RecordCache::open(dir, key).map_err(|e| Fail::from(e.to_string()))?),
+        (Some(dir), Some(key)) => {
+            let kept = warm.as_deref_mut().and_then(Warm::take_index);
+            Some(RecordCache::open_kept(dir, key, kept).map_err(|e| Fail::from(e.to_string()))?)
+        }
         _ => None,
     };
+    if let Some(cache) = &record_cache {
+        steps.mark(&format!("open the record cache ({} entries)", cache.len()));
+    }
     let kept = match (warm.as_deref_mut(), key) {
         (Some(warm), Some(key)) => warm.take_records(key),
         _ => None,
@@ -175,7 +182,10 @@ pub fn run_keeping(
             edge_feed::build::memory()
         );
     }
-    if let (Some(dir), Some(stats)) = (&cache, cached) {
+    if let (Some(dir), Some((stats, index))) = (&cache, cached) {
+        if let Some(warm) = warm.as_deref_mut() {
+            warm.keep_index(index);
+        }
         let kept = if stats.kept > 0 { format!(" ({} of them kept in memory)", stats.kept) } else { String::new() };
         say!("record cache {}: {} records reused{kept}, {} read and rendered", dir.display(), stats.hits, stats.misses);
     }

@@ -26,7 +26,8 @@
 //!
 //! The modules, in the order a build runs them:
 //! - [`render_stage`]: indicators rendered once and packed ([`Prepared`], [`Packed`]).
-//! - [`record_cache`]: the renderings of input records kept between builds ([`RecordCache`]).
+//! - [`record_cache`]: the renderings of input records kept between builds ([`RecordCache`]), and
+//!   [`cache_index`], its index in memory.
 //! - [`relationships`]: each collection's extras, the TIP relationships made once for all of them.
 //! - [`groups`]: which collections are built side by side.
 //! - [`collection`]: one collection: current versions against the previous records, streams, index.
@@ -38,6 +39,7 @@
 //! - [`warm`]: what a long-running sync keeps in memory from one build to the next ([`Warm`]).
 //! - [`memory`]: resident memory and phase timings (the threads are the crate's `pool`).
 
+mod cache_index;
 mod collection;
 mod dates;
 mod groups;
@@ -52,6 +54,7 @@ mod sink;
 mod versions;
 mod warm;
 
+pub use cache_index::{KeptIndex, UsedIndex};
 pub use collection::CollectionError;
 pub use layout::LayoutError;
 pub use memory::memory;

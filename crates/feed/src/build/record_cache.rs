@@ -12,9 +12,13 @@
 //! off when the cache is opened again). An entry whose checksum does not match is a miss: the record is read and
 //! rendered again. When half the data or less is in use, the build writes it anew as the next generation.
 //! One build at a time may use a cache directory (`sync` holds a lock on its state directory).
+//!
+//! The index in memory, and what a sync keeps of it between builds, is [`super::cache_index`].
 
+#[cfg(test)]
+use super::cache_index::sorted;
+use super::cache_index::{Index, KeptIndex, Listed, Slot, UsedIndex};
 use super::render_stage::{Packed, Prepared, Rendering};
-use super::versions::ByRecordHash;
 use super::warm::{Kept, WarmRecords};
 use crate::config::CollectionConfig;
 use crate::import::RecordError;
@@ -48,14 +52,6 @@ fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError {
 /// What the first line of the index says: the format of both files.
 const MAGIC: &[u8; 32] = b"taxii-edge record cache, v1\n\0\0\0\0";
 
-/// Where an entry is in the data file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Slot {
-    offset: u64,
-    len: u32,
-    checksum: u64,
-}
-
 /// The key of a cache for this configuration and this program (`program`: what identifies the build's code,
 /// e.g. a hash of the executable): a cache written under another key is not used.
 pub fn cache_key(collections: &[CollectionConfig], render: &RenderOptions, now: Timestamp, program: &[u8]) -> u128 {
@@ -75,21 +71,38 @@ pub struct RecordCache {
     dir: PathBuf,
     key: u128,
     generation: u64,
-    index: ByRecordHash<Slot>,
+    index: Index,
     data_len: u64,
+    /// This build's number: entries it uses are marked with it.
+    build: u64,
 }
 
 impl RecordCache {
     /// Opens (or creates) the cache in `dir` for a build under `key`. An index that is missing, unreadable or
     /// of another key starts an empty cache.
     pub fn open(dir: &Path, key: u128) -> Result<RecordCache, CacheError> {
+        RecordCache::open_kept(dir, key, None)
+    }
+
+    /// Opens the cache in `dir` as [`RecordCache::open`] does, but with the index a sync's last build left in
+    /// memory when it is this cache's and its data file is as that build left it (the sync holds the directory
+    /// between its builds, so the index file holds the same).
+    pub fn open_kept(dir: &Path, key: u128, kept: Option<KeptIndex>) -> Result<RecordCache, CacheError> {
         std::fs::create_dir_all(dir).map_err(io_at(dir))?;
         let mut cache =
-            RecordCache { dir: dir.to_path_buf(), key, generation: 0, index: ByRecordHash::default(), data_len: 0 };
-        if let Some((generation, data_len, index)) = read_index(&dir.join("index"), key) {
-            cache.generation = generation;
-            cache.data_len = data_len;
-            cache.index = index;
+            RecordCache { dir: dir.to_path_buf(), key, generation: 0, index: Index::default(), data_len: 0, build: 1 };
+        // A kept index is used only while its data file is as long as that build left it.
+        let data_len_of = |generation| std::fs::metadata(data_path(dir, generation)).map(|m| m.len()).ok();
+        match kept.filter(|k| k.is_of(dir, key) && data_len_of(k.generation) == Some(k.data_len)) {
+            Some(kept) => {
+                (cache.generation, cache.data_len, cache.index) = (kept.generation, kept.data_len, kept.index);
+                cache.build = kept.build + 1;
+            }
+            None => {
+                if let Some((generation, data_len, index)) = read_index(&dir.join("index"), key) {
+                    (cache.generation, cache.data_len, cache.index) = (generation, data_len, index);
+                }
+            }
         }
         // Data appended after the index was written (a build that did not finish) is cut off.
         let data = data_path(dir, cache.generation);
@@ -118,14 +131,15 @@ impl RecordCache {
         let path = data_path(&self.dir, self.generation);
         let read = File::open(&path).map_err(io_at(&path))?;
         let append = std::fs::OpenOptions::new().append(true).open(&path).map_err(io_at(&path))?;
-        let lookup = CacheLookup::new(self.index, read);
+        let lookup = CacheLookup::new(self.index, read, self.build);
         let writer = CacheWriter {
             dir: self.dir,
             key: self.key,
             generation: self.generation,
             data: BufWriter::with_capacity(1 << 20, append),
             data_len: self.data_len,
-            live: Vec::new(),
+            added: Vec::new(),
+            unusable: Vec::new(),
             hits: 0,
             kept: 0,
             misses: 0,
@@ -136,7 +150,7 @@ impl RecordCache {
 
 /// Reads the index: its generation, the data length it covers and its entries; `None` when it is missing,
 /// damaged or of another key.
-fn read_index(path: &Path, key: u128) -> Option<(u64, u64, ByRecordHash<Slot>)> {
+fn read_index(path: &Path, key: u128) -> Option<(u64, u64, Index)> {
     let bytes = std::fs::read(path).ok()?;
     let mut r = Bytes(&bytes);
     if r.take(MAGIC.len())? != MAGIC || r.u128()? != key {
@@ -144,14 +158,14 @@ fn read_index(path: &Path, key: u128) -> Option<(u64, u64, ByRecordHash<Slot>)> 
     }
     let (generation, data_len, count) = (r.u64()?, r.u64()?, r.u64()?);
     let mut index =
-        ByRecordHash::with_capacity_and_hasher(usize::try_from(count).ok()?.min(bytes.len() / 36), Default::default());
+        Index::with_capacity_and_hasher(usize::try_from(count).ok()?.min(bytes.len() / 36), Default::default());
     for _ in 0..count {
         let hash = r.u128()?;
         let slot = Slot { offset: r.u64()?, len: r.u32()?, checksum: r.u64()? };
         if slot.offset + u64::from(slot.len) > data_len {
             return None;
         }
-        index.insert(hash, slot);
+        index.insert(hash, Listed { slot, used: 0 });
     }
     let sum = r.u64()?;
     (r.0.is_empty() && xxh3_64(&bytes[..bytes.len() - 8]) == sum).then_some((generation, data_len, index))
@@ -165,7 +179,9 @@ fn read_index(path: &Path, key: u128) -> Option<(u64, u64, ByRecordHash<Slot>)> 
 /// after it. Refilling a read-ahead buffer for each such entry instead re-read a megabyte per changed record
 /// and made every cycle slower than the one before.
 pub struct CacheLookup {
-    index: ByRecordHash<Slot>,
+    index: Index,
+    /// This build's number ([`Listed::used`]).
+    build: u64,
     data: File,
     /// Where the file's position is.
     at: u64,
@@ -187,8 +203,13 @@ const WINDOW: usize = 1 << 20;
 const GAP: u64 = 1 << 16;
 
 impl CacheLookup {
-    fn new(index: ByRecordHash<Slot>, data: File) -> CacheLookup {
-        CacheLookup { index, data, at: 0, window: Vec::new(), window_at: 0, last_end: 0, fetched: 0, warm: None }
+    fn new(index: Index, data: File, build: u64) -> CacheLookup {
+        CacheLookup { index, build, data, at: 0, window: Vec::new(), window_at: 0, last_end: 0, fetched: 0, warm: None }
+    }
+
+    /// The index, each entry this build used marked so (for [`CacheWriter::commit`]).
+    pub fn into_index(self) -> UsedIndex {
+        UsedIndex { index: self.index, build: self.build }
     }
 
     /// Takes the prepared records of the cache's lines from `warm` instead of reading their entries.
@@ -201,12 +222,18 @@ impl CacheLookup {
     /// one was kept).
     pub fn get(&mut self, line: &str) -> Item {
         let hash = xxh3_128(line.as_bytes());
-        if let Some(&slot) = self.index.get(&hash) {
+        let build = self.build;
+        // Marked used at once (one lookup); unmarked if its entry cannot be read.
+        let listed = self.index.get_mut(&hash).map(|l| (std::mem::replace(&mut l.used, build), l.slot));
+        if let Some((was, slot)) = listed {
             if let Some(kept) = self.warm.as_mut().and_then(|w| w.take(hash)) {
-                return Item::Kept { hash, slot, kept };
+                return Item::Kept { hash, kept };
             }
             if let Some(entry) = self.read(slot) {
-                return Item::Cached { hash, slot, entry };
+                return Item::Cached { hash, entry };
+            }
+            if let Some(l) = self.index.get_mut(&hash) {
+                l.used = was;
             }
         }
         Item::Line { hash, line: line.to_string() }
@@ -288,13 +315,11 @@ fn read_up_to(file: &mut File, buf: &mut [u8]) -> Option<usize> {
 pub enum Item {
     Cached {
         hash: u128,
-        slot: Slot,
         entry: Vec<u8>,
     },
-    /// A record the last build of a long-running sync prepared (its cache entry is at `slot`).
+    /// A record the last build of a long-running sync prepared (its cache entry is in the index).
     Kept {
         hash: u128,
-        slot: Slot,
         kept: Box<Kept>,
     },
     Line {
@@ -314,23 +339,25 @@ pub struct CacheStats {
     pub misses: usize,
 }
 
-/// Where a build puts what it rendered, and which entries it used; [`CacheWriter::commit`] makes that the index.
+/// Where a build puts what it rendered; [`CacheWriter::commit`] makes the entries it used the index.
 pub struct CacheWriter {
     dir: PathBuf,
     key: u128,
     generation: u64,
     data: BufWriter<File>,
     data_len: u64,
-    live: Vec<(u128, Slot)>,
+    /// The entries it appended, in order.
+    added: Vec<(u128, Slot)>,
+    /// Entries it read whole but could not decode: dropped from the index, so their records are read again.
+    unusable: Vec<u128>,
     hits: usize,
     kept: usize,
     misses: usize,
 }
 
 impl CacheWriter {
-    /// A record whose cached entry this build used.
-    fn reuse(&mut self, hash: u128, slot: Slot) {
-        self.live.push((hash, slot));
+    /// A record whose cached entry this build used (the lookup marked the entry used).
+    fn reuse(&mut self) {
         self.hits += 1;
     }
 
@@ -343,41 +370,49 @@ impl CacheWriter {
         };
         self.data.write_all(entry).map_err(io_at(&data_path(&self.dir, self.generation)))?;
         self.data_len += entry.len() as u64;
-        self.live.push((hash, slot));
+        self.added.push((hash, slot));
         self.misses += 1;
         Ok(())
     }
 
     /// Makes the entries this build used the cache's index (writing the data anew first when half of it or
-    /// less is in use).
-    pub fn commit(mut self) -> Result<CacheStats, CacheError> {
+    /// less is in use). `used` is the index the lookup marked ([`CacheLookup::into_index`]); it is returned as
+    /// the new index, for a sync's next build ([`RecordCache::open_kept`]).
+    pub fn commit(mut self, used: UsedIndex) -> Result<(CacheStats, KeptIndex), CacheError> {
+        let UsedIndex { mut index, build } = used;
         let stats = CacheStats { hits: self.hits, kept: self.kept, misses: self.misses };
         let old = data_path(&self.dir, self.generation);
         self.data.flush().map_err(io_at(&old))?;
-        // A record that came twice is kept once; then the entries in the order they sit in the data.
-        self.live.sort_unstable_by_key(|&(h, s)| (h, s.offset));
-        self.live.dedup_by_key(|&mut (h, _)| h);
-        let live_bytes: u64 = self.live.iter().map(|(_, s)| u64::from(s.len)).sum();
-        self.live.sort_unstable_by_key(|&(_, s)| s.offset);
+        for hash in &self.unusable {
+            index.remove(hash);
+        }
+        // A record that came twice keeps one entry: the one it was read from, else the first added.
+        for (hash, slot) in std::mem::take(&mut self.added) {
+            if index.get(&hash).is_none_or(|l| l.used != build) {
+                index.insert(hash, Listed { slot, used: build });
+            }
+        }
+        index.retain(|_, l| l.used == build);
+        let live_bytes: u64 = index.values().map(|l| u64::from(l.slot.len)).sum();
         if self.data_len > 0 && live_bytes * 2 <= self.data_len {
-            self.compact(&old)?;
+            self.compact(&old, &mut index)?;
         }
-        let mut index = Vec::with_capacity(MAGIC.len() + 40 + self.live.len() * 36);
-        index.extend_from_slice(MAGIC);
-        index.extend_from_slice(&self.key.to_le_bytes());
-        for n in [self.generation, self.data_len, self.live.len() as u64] {
-            index.extend_from_slice(&n.to_le_bytes());
+        let mut bytes = Vec::with_capacity(MAGIC.len() + 40 + index.len() * 36);
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&self.key.to_le_bytes());
+        for n in [self.generation, self.data_len, index.len() as u64] {
+            bytes.extend_from_slice(&n.to_le_bytes());
         }
-        for (hash, slot) in &self.live {
-            index.extend_from_slice(&hash.to_le_bytes());
-            index.extend_from_slice(&slot.offset.to_le_bytes());
-            index.extend_from_slice(&slot.len.to_le_bytes());
-            index.extend_from_slice(&slot.checksum.to_le_bytes());
+        for (hash, Listed { slot, .. }) in &index {
+            bytes.extend_from_slice(&hash.to_le_bytes());
+            bytes.extend_from_slice(&slot.offset.to_le_bytes());
+            bytes.extend_from_slice(&slot.len.to_le_bytes());
+            bytes.extend_from_slice(&slot.checksum.to_le_bytes());
         }
-        let sum = xxh3_64(&index);
-        index.extend_from_slice(&sum.to_le_bytes());
+        let sum = xxh3_64(&bytes);
+        bytes.extend_from_slice(&sum.to_le_bytes());
         let (tmp, path) = (self.dir.join("index.tmp"), self.dir.join("index"));
-        std::fs::write(&tmp, &index).map_err(io_at(&tmp))?;
+        std::fs::write(&tmp, &bytes).map_err(io_at(&tmp))?;
         std::fs::rename(&tmp, &path).map_err(io_at(&path))?;
         // Data files of other generations are no longer named by the index.
         let current = data_path(&self.dir, self.generation);
@@ -386,23 +421,28 @@ impl CacheWriter {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
-        Ok(stats)
+        let (dir, key, generation, data_len) = (self.dir, self.key, self.generation, self.data_len);
+        Ok((stats, KeptIndex { dir, key, generation, data_len, index, build }))
     }
 
-    /// Copies the entries in use into the next generation's data file, in the order they sit in the old one.
-    fn compact(&mut self, old: &Path) -> Result<(), CacheError> {
+    /// Copies the entries of `index` into the next generation's data file, in the order they sit in the old one.
+    fn compact(&mut self, old: &Path, index: &mut Index) -> Result<(), CacheError> {
         let next = data_path(&self.dir, self.generation + 1);
         let mut from = BufReader::with_capacity(1 << 20, File::open(old).map_err(io_at(old))?);
         let mut to = BufWriter::with_capacity(1 << 20, File::create(&next).map_err(io_at(&next))?);
+        let mut live: Vec<(u128, Slot)> = index.iter().map(|(&h, l)| (h, l.slot)).collect();
+        live.sort_unstable_by_key(|&(_, s)| s.offset);
         let (mut at, mut len) = (0u64, 0u64);
         let mut entry = Vec::new();
-        for (_, slot) in &mut self.live {
+        for (hash, slot) in live {
             from.seek_relative(i64::try_from(slot.offset - at).unwrap_or(i64::MAX)).map_err(io_at(old))?;
             entry.resize(slot.len as usize, 0);
             from.read_exact(&mut entry).map_err(io_at(old))?;
             at = slot.offset + u64::from(slot.len);
             to.write_all(&entry).map_err(io_at(&next))?;
-            slot.offset = len;
+            if let Some(l) = index.get_mut(&hash) {
+                l.slot.offset = len;
+            }
             len += u64::from(slot.len);
         }
         to.flush().map_err(io_at(&next))?;
@@ -457,18 +497,22 @@ impl Prepared {
         let mut bad = Vec::new();
         for ((_, item), done) in batch.into_iter().zip(done) {
             match (item, done) {
-                (Item::Cached { hash, slot, .. }, Done::Cached(ind, r)) => {
-                    cache.reuse(hash, slot);
+                (Item::Cached { hash, .. }, Done::Cached(ind, r)) => {
+                    cache.reuse();
                     self.append_slim(ind, r, Some(hash));
                 }
-                (Item::Kept { hash, slot, kept }, Done::Kept) => {
-                    cache.reuse(hash, slot);
+                (Item::Kept { hash, kept }, Done::Kept) => {
+                    cache.reuse();
                     cache.kept += 1;
                     self.append_slim(kept.indicator, kept.rendering, Some(hash));
                 }
                 (Item::Line { hash, .. }, Done::Fresh(ind, r, entry)) => {
                     cache.add(hash, &entry)?;
                     self.append_slim(ind, r, Some(hash));
+                }
+                (Item::Cached { hash, .. }, Done::Bad(e)) => {
+                    cache.unusable.push(hash);
+                    bad.push(e);
                 }
                 (_, Done::Bad(e)) => bad.push(e),
                 (_, Done::Failed(e)) => self.render_errors.push(e),
@@ -639,6 +683,12 @@ impl<'a> Bytes<'a> {
     }
 }
 
+/// The entries of the index file of the cache in `dir` under `key`, in hash order.
+#[cfg(test)]
+pub(super) fn index_file_entries(dir: &Path, key: u128) -> Option<Vec<(u128, Slot)>> {
+    read_index(&dir.join("index"), key).map(|(_, _, index)| sorted(&index))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -662,7 +712,7 @@ mod tests {
         // 4,000 entries of 1 KB: the first 3,000 as a first build wrote them, the last 1,000 appended by later
         // builds. The inputs ask for them interleaved: three from the first run, one from the second, and so on.
         let (path, slots) = data_file("runs", 4000, 1024);
-        let mut lookup = CacheLookup::new(ByRecordHash::default(), File::open(&path).expect("opened"));
+        let mut lookup = CacheLookup::new(Index::default(), File::open(&path).expect("opened"), 1);
         let order: Vec<usize> = (0..1000).flat_map(|k| [3 * k, 3 * k + 1, 3 * k + 2, 3000 + k]).collect();
         for &i in &order {
             assert_eq!(lookup.read(slots[i]), Some(vec![i as u8; 1024]), "entry {i}");
@@ -673,10 +723,84 @@ mod tests {
         let _ = std::fs::remove_file(&path);
     }
 
+    /// One build on the cache in `dir`: `used` looked up (as its inputs' lines), `added` appended as rendered.
+    fn one_build(dir: &Path, kept: Option<KeptIndex>, used: &[&str], added: &[&str]) -> (Vec<bool>, KeptIndex) {
+        let (mut lookup, mut writer) = RecordCache::open_kept(dir, 7, kept).expect("opened").split().expect("split");
+        let hits = used.iter().map(|line| matches!(lookup.get(line), Item::Cached { .. })).collect();
+        for line in added {
+            writer.add(xxh3_128(line.as_bytes()), format!("entry of {line}").as_bytes()).expect("added");
+        }
+        let (_, index) = writer.commit(lookup.into_index()).expect("committed");
+        (hits, index)
+    }
+
+    #[test]
+    fn the_next_index_is_the_entries_used_and_added_and_a_kept_one_is_what_was_written() {
+        let dir = std::env::temp_dir().join(format!("taxii-edge-cache-index-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let hash = |line: &str| xxh3_128(line.as_bytes());
+        let keys = |index: &KeptIndex| index.entries().into_iter().map(|(h, _)| h).collect::<Vec<_>>();
+        let sorted_hashes = |lines: &[&str]| {
+            let mut h: Vec<u128> = lines.iter().map(|l| hash(l)).collect();
+            h.sort_unstable();
+            h
+        };
+        // A line read twice and rendered twice keeps its first entry.
+        let (_, first) = one_build(&dir, None, &[], &["a", "b", "a"]);
+        assert_eq!(keys(&first), sorted_hashes(&["a", "b"]));
+        let a_first = first.entries().into_iter().find(|(h, _)| *h == hash("a")).expect("a").1;
+        assert_eq!(a_first.offset, 0);
+        assert_eq!(Some(first.entries()), index_file_entries(&dir, 7), "the index kept is the one written");
+        // The next build, from the kept index: "b" used (twice), "a" not, "c" added.
+        let (hits, second) = one_build(&dir, Some(first), &["b", "b"], &["c"]);
+        assert_eq!(hits, [true, true]);
+        assert_eq!(keys(&second), sorted_hashes(&["b", "c"]));
+        assert_eq!(Some(second.entries()), index_file_entries(&dir, 7));
+        // A kept index is used without reading the index file...
+        std::fs::remove_file(dir.join("index")).expect("removed");
+        let (hits, third) = one_build(&dir, Some(second), &["b", "c"], &[]);
+        assert_eq!(hits, [true, true], "the kept index held both");
+        // ... but not once its data file changed, nor for another key.
+        let data = data_path(&dir, third.generation);
+        std::fs::OpenOptions::new().append(true).open(&data).expect("opened").write_all(b"x").expect("written");
+        std::fs::remove_file(dir.join("index")).expect("removed");
+        let (hits, fourth) = one_build(&dir, Some(third), &["b"], &[]);
+        assert_eq!(hits, [false], "the file's index (none) was read instead");
+        let (_, fifth) = one_build(&dir, Some(fourth), &[], &["d"]);
+        assert_eq!(keys(&fifth), sorted_hashes(&["d"]));
+        std::fs::remove_file(dir.join("index")).expect("removed");
+        let other = KeptIndex { key: 8, ..fifth };
+        assert!(RecordCache::open_kept(&dir, 7, Some(other)).expect("opened").is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_entry_read_whole_that_cannot_be_decoded_is_reported_and_dropped_from_the_index() {
+        let dir = std::env::temp_dir().join(format!("taxii-edge-cache-undecodable-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        // "entry of line" is whole (its checksum matches) but is not an entry `encode` wrote.
+        let (_, first) = one_build(&dir, None, &[], &["line"]);
+        let (mut lookup, mut writer) =
+            RecordCache::open_kept(&dir, 7, Some(first)).expect("opened").split().expect("split");
+        let item = lookup.get("line");
+        assert!(matches!(item, Item::Cached { .. }));
+        let collections = crate::config::parse_collections(r#"{"All": ""}"#).expect("collections");
+        let render = RenderOptions::default();
+        let mut prepared = Prepared::new(&collections, &render, Timestamp(0));
+        let bad =
+            prepared.push_items("feed.jsonl", vec![(1, item)], &collections, &render, &mut writer).expect("pushed");
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].position, "feed.jsonl:1");
+        assert!(bad[0].reason.contains("delete the cache directory"), "{}", bad[0].reason);
+        let (_, index) = writer.commit(lookup.into_index()).expect("committed");
+        assert!(index.entries().is_empty(), "the next build reads and renders the line again");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn entries_read_in_any_order_or_past_the_end_are_right_or_refused() {
         let (path, mut slots) = data_file("order", 300, 5000);
-        let mut lookup = CacheLookup::new(ByRecordHash::default(), File::open(&path).expect("opened"));
+        let mut lookup = CacheLookup::new(Index::default(), File::open(&path).expect("opened"), 1);
         for i in (0..300).rev().chain(0..300).chain((0..300).step_by(7)) {
             assert_eq!(lookup.read(slots[i]), Some(vec![i as u8; 5000]), "entry {i}");
         }

@@ -8,7 +8,8 @@
 //! snapshot, does not read and decode its index and id shards again.
 //!
 //! And it keeps the TIP relationships the last build made (see [`super::relationships`]), so that the next
-//! build makes only those of records that changed.
+//! build makes only those of records that changed, and the record cache's index as the last build wrote it
+//! ([`KeptIndex`]), so that the next build does not read it back.
 //!
 //! Putting a million records into the map takes about a second: a thread of its own does it while the cycle
 //! uploads, switches and waits for its next turn.
@@ -17,6 +18,7 @@
 //! are used only for lines the cache's index holds, so what a build makes with them is what it makes with the
 //! cache alone (the cache's index and data are kept up to date the same way).
 
+use super::cache_index::KeptIndex;
 use super::render_stage::{MadeRelationships, Prepared, Rendering};
 use super::versions::ByRecordHash;
 use crate::indicator::Indicator;
@@ -29,6 +31,8 @@ pub struct Warm {
     records: Option<Records>,
     /// The last build's snapshot id and its state.
     previous: Option<(String, Dates)>,
+    /// The record cache's index as the last build wrote it.
+    index: Option<KeptIndex>,
 }
 
 /// The last build's records: being put in their map by a thread of their own, or there.
@@ -63,6 +67,17 @@ impl Warm {
             Some(Records::Made(records)) => Some(records),
             _ => None,
         }
+    }
+
+    /// The record cache's index the last build wrote (for [`super::RecordCache::open_kept`], which uses it only
+    /// when it is the index of the cache it opens).
+    pub fn take_index(&mut self) -> Option<KeptIndex> {
+        self.index.take()
+    }
+
+    /// Keeps the record cache's index a build wrote ([`super::CacheWriter::commit`]).
+    pub fn keep_index(&mut self, index: KeptIndex) {
+        self.index = Some(index);
     }
 
     /// The state of snapshot `snapshot`, when it is the one the last build made (else it is dropped).
@@ -129,7 +144,7 @@ impl Prepared {
 
 #[cfg(test)]
 mod tests {
-    use super::super::record_cache::{cache_key, RecordCache};
+    use super::super::record_cache::{cache_key, index_file_entries, RecordCache};
     use super::super::{build_prepared, History};
     use super::*;
     use crate::config::parse_collections;
@@ -139,6 +154,9 @@ mod tests {
     use std::collections::{BTreeMap, HashMap};
 
     const NOW: Timestamp = Timestamp(1_767_225_600_000_000);
+
+    const COLLECTIONS: &str = r#"{"All": "", "Bad": "score:>=2", "Network": "type:IP or type:Domain or type:URL",
+        "Tagged": "tags:ransomware or tags:apt28"}"#;
 
     /// Generated XSOAR records of every type, with relationships between them, as JSON lines.
     fn generated(count: u64) -> Vec<String> {
@@ -156,15 +174,12 @@ mod tests {
     /// Prepares `lines` with the record cache in `dir` (and what `warm` kept), as `build --cache` does, and
     /// builds the snapshot in memory; keeps what it prepared and made in `warm` when one is given.
     fn cycle(dir: &std::path::Path, lines: &[String], warm: Option<&mut Warm>) -> (BTreeMap<String, Vec<u8>>, usize) {
-        let collections = parse_collections(
-            r#"{"All": "", "Bad": "score:>=2", "Network": "type:IP or type:Domain or type:URL",
-                "Tagged": "tags:ransomware or tags:apt28"}"#,
-        )
-        .expect("collections");
+        let collections = parse_collections(COLLECTIONS).expect("collections");
         let render = RenderOptions::default();
         let key = cache_key(&collections, &render, NOW, b"test");
-        let (lookup, mut writer) = RecordCache::open(dir, key).expect("opened").split().expect("split");
         let mut warm = warm;
+        let index = warm.as_deref_mut().and_then(Warm::take_index);
+        let (lookup, mut writer) = RecordCache::open_kept(dir, key, index).expect("opened").split().expect("split");
         let mut kept = warm.as_deref_mut().and_then(|w| w.take_records(key));
         let mut prepared = Prepared::new(&collections, &render, NOW);
         if let Some(kept) = kept.as_mut() {
@@ -174,7 +189,11 @@ mod tests {
         let items = lines.iter().enumerate().map(|(n, l)| (n + 1, lookup.get(l))).collect();
         let bad = prepared.push_items("feed.jsonl", items, &collections, &render, &mut writer).expect("pushed");
         assert!(bad.is_empty(), "{bad:?}");
-        let stats = writer.commit().expect("committed");
+        let (stats, index) = writer.commit(lookup.into_index()).expect("committed");
+        if let Some(warm) = warm.as_deref_mut() {
+            assert_eq!(Some(index.entries()), index_file_entries(dir, key), "the index kept is the one written");
+            warm.keep_index(index);
+        }
         let mut blobs = BTreeMap::new();
         let keep = (History::days(30), warm.is_some());
         build_prepared(&prepared, &collections, &render, HashMap::new(), keep, &mut blobs, &mut |_| Ok(()))
@@ -209,6 +228,13 @@ mod tests {
         assert_eq!(kept, 0);
         let (fresh, _) = cycle(&dir.join("fresh"), &second, None);
         assert_eq!(with_warm, with_cache, "the same blobs, byte for byte");
+        // The warm cache's index, kept in memory since the first build, is what the cold one read from its file
+        // and wrote: the changed and new lines added, the gone one dropped.
+        let key =
+            cache_key(&parse_collections(COLLECTIONS).expect("collections"), &RenderOptions::default(), NOW, b"test");
+        let warm_index = warm.index.as_ref().map(KeptIndex::entries);
+        assert_eq!(warm_index.as_ref().map(Vec::len), Some(1500));
+        assert_eq!(warm_index, index_file_entries(&dir.join("cold"), key));
         assert_eq!(with_warm, fresh);
         // The second build kept the relationships it took from the first's beside those it made, and only
         // those (the ones of changed lines are gone): what a first build of its lines keeps. So a third build of
