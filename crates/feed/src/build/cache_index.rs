@@ -44,7 +44,7 @@ pub struct KeptIndex {
 
 impl KeptIndex {
     /// Whether it is the index of the cache in `dir` under `key`.
-    pub fn is_of(&self, dir: &Path, key: u128) -> bool {
+    pub(super) fn is_of(&self, dir: &Path, key: u128) -> bool {
         self.dir == dir && self.key == key
     }
 

@@ -755,6 +755,7 @@ mod tests {
         let (hits, second) = one_build(&dir, Some(first), &["b", "b"], &["c"]);
         assert_eq!(hits, [true, true]);
         assert_eq!(keys(&second), sorted_hashes(&["b", "c"]));
+        assert_eq!(second.generation, 1, "half the data was no longer used: written anew, and the kept slots with it");
         assert_eq!(Some(second.entries()), index_file_entries(&dir, 7));
         // A kept index is used without reading the index file...
         std::fs::remove_file(dir.join("index")).expect("removed");
