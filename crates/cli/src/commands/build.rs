@@ -162,7 +162,7 @@ pub fn run_keeping(
     let record_cache = match (&cache, key) {
         (Some(dir), Some(key)) => {
             let kept = warm.as_deref_mut().and_then(Warm::take_index);
-            Some(RecordCache::open_kept(dir, key, kept).map_err(|e| Fail::from(e.to_string()))?)
+            Some(RecordCache::open(dir, key, kept).map_err(|e| Fail::from(e.to_string()))?)
         }
         _ => None,
     };

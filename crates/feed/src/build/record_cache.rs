@@ -79,15 +79,10 @@ pub struct RecordCache {
 
 impl RecordCache {
     /// Opens (or creates) the cache in `dir` for a build under `key`. An index that is missing, unreadable or
-    /// of another key starts an empty cache.
-    pub fn open(dir: &Path, key: u128) -> Result<RecordCache, CacheError> {
-        RecordCache::open_kept(dir, key, None)
-    }
-
-    /// Opens the cache in `dir` as [`RecordCache::open`] does, but with the index a sync's last build left in
-    /// memory when it is this cache's and its data file is as that build left it (the sync holds the directory
-    /// between its builds, so the index file holds the same).
-    pub fn open_kept(dir: &Path, key: u128, kept: Option<KeptIndex>) -> Result<RecordCache, CacheError> {
+    /// of another key starts an empty cache. `kept` is the index a sync's last build left in memory: it is used
+    /// instead of the index file when it is this cache's and its data file is as that build left it (the sync
+    /// holds the directory between its builds, so the index file holds the same).
+    pub fn open(dir: &Path, key: u128, kept: Option<KeptIndex>) -> Result<RecordCache, CacheError> {
         std::fs::create_dir_all(dir).map_err(io_at(dir))?;
         let mut cache =
             RecordCache { dir: dir.to_path_buf(), key, generation: 0, index: Index::default(), data_len: 0, build: 1 };
@@ -377,7 +372,7 @@ impl CacheWriter {
 
     /// Makes the entries this build used the cache's index (writing the data anew first when half of it or
     /// less is in use). `used` is the index the lookup marked ([`CacheLookup::into_index`]); it is returned as
-    /// the new index, for a sync's next build ([`RecordCache::open_kept`]).
+    /// the new index, for a sync's next build ([`RecordCache::open`]).
     pub fn commit(mut self, used: UsedIndex) -> Result<(CacheStats, KeptIndex), CacheError> {
         let UsedIndex { mut index, build } = used;
         let stats = CacheStats { hits: self.hits, kept: self.kept, misses: self.misses };
@@ -430,19 +425,17 @@ impl CacheWriter {
         let next = data_path(&self.dir, self.generation + 1);
         let mut from = BufReader::with_capacity(1 << 20, File::open(old).map_err(io_at(old))?);
         let mut to = BufWriter::with_capacity(1 << 20, File::create(&next).map_err(io_at(&next))?);
-        let mut live: Vec<(u128, Slot)> = index.iter().map(|(&h, l)| (h, l.slot)).collect();
-        live.sort_unstable_by_key(|&(_, s)| s.offset);
+        let mut live: Vec<&mut Slot> = index.values_mut().map(|l| &mut l.slot).collect();
+        live.sort_unstable_by_key(|s| s.offset);
         let (mut at, mut len) = (0u64, 0u64);
         let mut entry = Vec::new();
-        for (hash, slot) in live {
+        for slot in live {
             from.seek_relative(i64::try_from(slot.offset - at).unwrap_or(i64::MAX)).map_err(io_at(old))?;
             entry.resize(slot.len as usize, 0);
             from.read_exact(&mut entry).map_err(io_at(old))?;
             at = slot.offset + u64::from(slot.len);
             to.write_all(&entry).map_err(io_at(&next))?;
-            if let Some(l) = index.get_mut(&hash) {
-                l.slot.offset = len;
-            }
+            slot.offset = len;
             len += u64::from(slot.len);
         }
         to.flush().map_err(io_at(&next))?;
@@ -725,7 +718,7 @@ mod tests {
 
     /// One build on the cache in `dir`: `used` looked up (as its inputs' lines), `added` appended as rendered.
     fn one_build(dir: &Path, kept: Option<KeptIndex>, used: &[&str], added: &[&str]) -> (Vec<bool>, KeptIndex) {
-        let (mut lookup, mut writer) = RecordCache::open_kept(dir, 7, kept).expect("opened").split().expect("split");
+        let (mut lookup, mut writer) = RecordCache::open(dir, 7, kept).expect("opened").split().expect("split");
         let hits = used.iter().map(|line| matches!(lookup.get(line), Item::Cached { .. })).collect();
         for line in added {
             writer.add(xxh3_128(line.as_bytes()), format!("entry of {line}").as_bytes()).expect("added");
@@ -771,7 +764,7 @@ mod tests {
         assert_eq!(keys(&fifth), sorted_hashes(&["d"]));
         std::fs::remove_file(dir.join("index")).expect("removed");
         let other = KeptIndex { key: 8, ..fifth };
-        assert!(RecordCache::open_kept(&dir, 7, Some(other)).expect("opened").is_empty());
+        assert!(RecordCache::open(&dir, 7, Some(other)).expect("opened").is_empty());
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -781,8 +774,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         // "entry of line" is whole (its checksum matches) but is not an entry `encode` wrote.
         let (_, first) = one_build(&dir, None, &[], &["line"]);
-        let (mut lookup, mut writer) =
-            RecordCache::open_kept(&dir, 7, Some(first)).expect("opened").split().expect("split");
+        let (mut lookup, mut writer) = RecordCache::open(&dir, 7, Some(first)).expect("opened").split().expect("split");
         let item = lookup.get("line");
         assert!(matches!(item, Item::Cached { .. }));
         let collections = crate::config::parse_collections(r#"{"All": ""}"#).expect("collections");

@@ -69,7 +69,7 @@ impl Warm {
         }
     }
 
-    /// The record cache's index the last build wrote (for [`super::RecordCache::open_kept`], which uses it only
+    /// The record cache's index the last build wrote (for [`super::RecordCache::open`], which uses it only
     /// when it is the index of the cache it opens).
     pub fn take_index(&mut self) -> Option<KeptIndex> {
         self.index.take()
@@ -179,7 +179,7 @@ mod tests {
         let key = cache_key(&collections, &render, NOW, b"test");
         let mut warm = warm;
         let index = warm.as_deref_mut().and_then(Warm::take_index);
-        let (lookup, mut writer) = RecordCache::open_kept(dir, key, index).expect("opened").split().expect("split");
+        let (lookup, mut writer) = RecordCache::open(dir, key, index).expect("opened").split().expect("split");
         let mut kept = warm.as_deref_mut().and_then(|w| w.take_records(key));
         let mut prepared = Prepared::new(&collections, &render, NOW);
         if let Some(kept) = kept.as_mut() {
