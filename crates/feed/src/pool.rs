@@ -20,10 +20,10 @@ pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync)
     })
 }
 
-/// Maps `f` over `items` on every core, each thread taking the next item when it is done with one (for a few
-/// items of very different cost: the costly ones first), keeping the order.
-pub(crate) fn par_map_each<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let n = workers().min(items.len());
+/// Maps `f` over `items` on every core but at most `threads` threads, each thread taking the next item when it
+/// is done with one (for a few items of very different cost: the costly ones first), keeping the order.
+pub(crate) fn par_map_each<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let n = workers().min(threads).min(items.len());
     if n <= 1 {
         return items.iter().map(f).collect();
     }

@@ -246,7 +246,9 @@ pub fn previous_state(src: &dyn BlobSource, manifest_key: &str) -> Result<Dates,
     // the manifest's order would meet it first.
     let mut order: Vec<usize> = (0..manifest.collections.len()).collect();
     order.sort_by_key(|&c| std::cmp::Reverse(manifest.collections[c].count));
-    let read = crate::pool::par_map_each(&order, |&c| previous_collection(src, &manifest.collections[c]));
+    let read = crate::pool::par_map_each(&order, crate::pool::workers(), |&c| {
+        previous_collection(src, &manifest.collections[c])
+    });
     let mut read: Vec<(usize, Result<PreviousCollection, SnapshotDirError>)> = order.into_iter().zip(read).collect();
     read.sort_by_key(|(c, _)| *c);
     let mut out = Dates::new();

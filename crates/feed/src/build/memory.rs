@@ -27,6 +27,33 @@ impl Phases {
         );
         self.last.set(now);
     }
+
+    /// What times steps that run on other threads ([`Clock::took`]).
+    pub(super) fn clock(&self) -> Clock {
+        Clock { on: self.on, start: self.start }
+    }
+}
+
+/// Times a step on any thread, without moving the marks of the [`Phases`] it came from.
+#[derive(Clone, Copy)]
+pub(super) struct Clock {
+    on: bool,
+    start: std::time::Instant,
+}
+
+impl Clock {
+    /// Prints the step `what` that started at `started` and ends now.
+    pub(super) fn took(&self, what: &str, started: std::time::Instant) {
+        if self.on {
+            let now = std::time::Instant::now();
+            eprintln!(
+                "[timing] {what}: {:.2} s (ended at {:.2} s, {})",
+                (now - started).as_secs_f64(),
+                (now - self.start).as_secs_f64(),
+                memory()
+            );
+        }
+    }
 }
 
 /// The process's resident memory now and at its peak so far (Linux), for the timings.

@@ -19,17 +19,17 @@
 //! Blobs go to a [`BlobSink`]: kept in memory ([`build`]) or written to a snapshot directory as they are made
 //! ([`build_to_dir`], what the CLI uses, so a million-indicator build does not hold every segment in memory).
 //! Segments are encoded and hashed on every core, rendering and the relationships (made once for every
-//! collection) are parallel too, and collections are built side by side in groups no larger together than the
-//! largest (`concurrent_groups`), so that the second core works while the peak memory stays the largest
-//! collection's. Inside a collection, its objects and its previous records are sorted side by side, and its type
-//! streams are laid out beside its "all" stream, so that the largest, built alone, uses the second core too.
+//! collection) are parallel too, and collections are built two at a time, the largest first ([`schedule`]), so
+//! that both cores work to the end while the peak memory stays that of the two largest collections. Inside a
+//! collection, its objects and its previous records are sorted side by side, and its type streams are laid out
+//! beside its "all" stream.
 //!
 //! The modules, in the order a build runs them:
 //! - [`render_stage`]: indicators rendered once and packed ([`Prepared`], [`Packed`]).
 //! - [`record_cache`]: the renderings of input records kept between builds ([`RecordCache`]), and
 //!   [`cache_index`], its index in memory.
 //! - [`relationships`]: each collection's extras, the TIP relationships made once for all of them.
-//! - [`groups`]: which collections are built side by side.
+//! - [`schedule`]: which collections are built side by side, in what order.
 //! - [`collection`]: one collection: current versions against the previous records, streams, index.
 //! - [`versions`]: records across snapshots, [`History`], superseded and gone flags.
 //! - [`dates`]: the date_added of new records (whole milliseconds).
@@ -42,7 +42,6 @@
 mod cache_index;
 mod collection;
 mod dates;
-mod groups;
 mod id_shards;
 mod key_hash;
 mod layout;
@@ -50,6 +49,7 @@ mod memory;
 mod record_cache;
 mod relationships;
 mod render_stage;
+mod schedule;
 mod sink;
 mod versions;
 mod warm;
@@ -70,10 +70,10 @@ use crate::stix::{ids, RenderError, RenderOptions};
 use collection::write_collection;
 use edge_core::snapshot::format::*;
 use edge_core::time::Timestamp;
-use groups::concurrent_groups;
 use memory::Phases;
 use relationships::{packed_extras, TipRelationships};
 use render_stage::reports_with_targets;
+use schedule::largest_first;
 use sink::{DirSink, SharedSink};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -280,32 +280,32 @@ fn build_prepared(
         write_collection(cfg, id, all, previous, now, keep, keep_state, &sink)
             .map_err(|source| BuildError::Collection { name: cfg.name.clone(), source })
     };
-    let mut entries: Vec<Option<CollectionEntry>> = (0..collections.len()).map(|_| None).collect();
+    // The largest first, two at a time (see [`schedule`]), each timed on its own.
+    let clock = phase.clock();
+    let order = largest_first(&sizes);
+    let done = crate::pool::par_map_each(&order, schedule::AT_ONCE, |&c| {
+        let started = std::time::Instant::now();
+        let result = collection(c);
+        clock.took(&format!("collection {}", collections[c].name), started);
+        result
+    });
+    phase.mark("collections");
+    // A failed collection stops the build: its error (the first in the configuration).
+    let mut done: Vec<(usize, _)> = order.into_iter().zip(done).collect();
+    done.sort_by_key(|(c, _)| *c);
+    let mut entries = Vec::with_capacity(collections.len());
     let mut state = keep_state.then(Dates::new);
-    // The smallest groups first: by the largest collection's turn the others have freed their previous records.
-    for group in concurrent_groups(&sizes).into_iter().rev() {
-        type Done = Result<(CollectionEntry, Option<PreviousCollection>), BuildError>;
-        let mut done: Vec<(usize, Done)> = std::thread::scope(|scope| {
-            let running: Vec<_> = group.iter().map(|&c| (c, scope.spawn(move || collection(c)))).collect();
-            running.into_iter().map(|(c, h)| (c, h.join().expect("a collection's build thread panicked"))).collect()
-        });
-        let names: Vec<&str> = done.iter().map(|(c, _)| collections[*c].name.as_str()).collect();
-        phase.mark(&format!("collection {}", names.join(" + ")));
-        // A failed collection stops the build here: its error (the first of its group in the configuration).
-        done.sort_by_key(|(c, _)| *c);
-        for (c, result) in done {
-            let (entry, kept) = result?;
-            if let (Some(kept), Some(state)) = (kept, state.as_mut()) {
-                state.insert(entry.id.clone(), kept);
-            }
-            entries[c] = Some(entry);
+    for (_, result) in done {
+        let (entry, kept) = result?;
+        if let (Some(kept), Some(state)) = (kept, state.as_mut()) {
+            state.insert(entry.id.clone(), kept);
         }
+        entries.push(entry);
     }
     if keep_state {
         // Every collection has taken its relationships: they are kept for the next build.
         *prepared.made_now.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(tip.into_made());
     }
-    let entries: Vec<CollectionEntry> = entries.into_iter().map(|e| e.expect("every collection was built")).collect();
     let config_digest = content_hash(format!("{collections:?}{render:?}").as_bytes());
     let manifest = Manifest { format: FORMAT, created: now, config_digest, collections: entries };
     let bytes = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
