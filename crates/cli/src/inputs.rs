@@ -42,8 +42,8 @@ pub fn read_inputs(
     if let Some(kept) = warm.as_mut() {
         prepared.reuse_relationships(kept.take_relationships());
     }
-    let (mut lookup, mut writer) = match cache.map(RecordCache::split).transpose() {
-        Ok(Some((lookup, writer))) => (Some(lookup.with_warm(warm)), Some(writer)),
+    let (mut lookup, mut writer) = match cache.map(|c| c.split(warm, &prepared)).transpose() {
+        Ok(Some((lookup, writer))) => (Some(lookup), Some(writer)),
         Ok(None) => (None, None),
         Err(e) => return Err(Fail::from(e.to_string())),
     };

@@ -33,6 +33,24 @@ pub struct Indicator {
     pub origin: String,
 }
 
+impl Indicator {
+    /// An indicator with nothing in it (no allocation): what a record moved out of a list leaves in its place.
+    pub fn empty() -> Indicator {
+        Indicator {
+            value: String::new(),
+            xsoar_type: String::new(),
+            score: 0,
+            tags: Vec::new(),
+            created: Timestamp(0),
+            modified: Timestamp(0),
+            expiration: None,
+            fields: Fields::new(),
+            relationships: Vec::new(),
+            origin: String::new(),
+        }
+    }
+}
+
 /// A relationship from this indicator to another one, named by value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Relationship {

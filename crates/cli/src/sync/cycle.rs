@@ -251,7 +251,9 @@ impl Cycle<'_> {
             if built.is_err() {
                 stop.store(true, Ordering::Relaxed);
             }
+            let waiting = crate::timings::Phases::start("sync build:");
             let early = uploading.join().unwrap_or_default();
+            waiting.mark("wait for the uploads still running when the build ended");
             built.map(|()| (out.clone(), early)).map_err(CycleError::Build)
         })
     }

@@ -62,7 +62,7 @@ pub use record_cache::{cache_key, CacheError, CacheLookup, CacheStats, CacheWrit
 pub use render_stage::{MadeRelationships, Packed, Prepared, RelationshipKey};
 pub use sink::{BlobSink, SinkError};
 pub use versions::{History, DEFAULT_KEEP_VERSIONS_DAYS};
-pub use warm::{Kept, Warm, WarmRecords};
+pub use warm::{Warm, WarmRecords};
 
 use crate::config::CollectionConfig;
 use crate::indicator::Indicator;

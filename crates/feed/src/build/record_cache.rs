@@ -19,7 +19,7 @@
 use super::cache_index::sorted;
 use super::cache_index::{Index, KeptIndex, Listed, Slot, UsedIndex};
 use super::render_stage::{Packed, Prepared, Rendering};
-use super::warm::{Kept, WarmRecords};
+use super::warm::{KeptPlaces, KeptRecords, WarmRecords};
 use crate::config::CollectionConfig;
 use crate::import::RecordError;
 use crate::indicator::{Fields, Indicator, Relationship};
@@ -121,12 +121,20 @@ impl RecordCache {
         self.index.is_empty()
     }
 
-    /// The lookup side (for the thread that reads the inputs) and the writing side (for the one that renders).
-    pub fn split(self) -> Result<(CacheLookup, CacheWriter), CacheError> {
+    /// The lookup side (for the thread that reads the inputs) and the writing side (for the one that renders
+    /// into `prepared`). With `warm`, what a long-running sync kept of its last build: the lookup gives the records
+    /// it holds instead of reading their entries (where each is), and the writer takes them from there.
+    pub fn split(
+        self,
+        warm: Option<WarmRecords>,
+        prepared: &Prepared,
+    ) -> Result<(CacheLookup, CacheWriter), CacheError> {
         let path = data_path(&self.dir, self.generation);
         let read = File::open(&path).map_err(io_at(&path))?;
         let append = std::fs::OpenOptions::new().append(true).open(&path).map_err(io_at(&path))?;
-        let lookup = CacheLookup::new(self.index, read, self.build);
+        let (places, records) = warm.and_then(|w| w.split(prepared.widths())).unzip();
+        let mut lookup = CacheLookup::new(self.index, read, self.build);
+        lookup.warm = places;
         let writer = CacheWriter {
             dir: self.dir,
             key: self.key,
@@ -138,6 +146,7 @@ impl RecordCache {
             hits: 0,
             kept: 0,
             misses: 0,
+            warm: records,
         };
         Ok((lookup, writer))
     }
@@ -187,8 +196,8 @@ pub struct CacheLookup {
     last_end: u64,
     /// How many bytes were read from the file.
     fetched: u64,
-    /// The last build's prepared records, when a long-running sync kept them (see [`super::Warm`]).
-    warm: Option<WarmRecords>,
+    /// Where the last build's prepared records are, when a long-running sync kept them (see [`super::Warm`]).
+    warm: Option<KeptPlaces>,
 }
 
 /// How much of the data file a window holds.
@@ -207,12 +216,6 @@ impl CacheLookup {
         UsedIndex { index: self.index, build: self.build }
     }
 
-    /// Takes the prepared records of the cache's lines from `warm` instead of reading their entries.
-    pub fn with_warm(mut self, warm: Option<WarmRecords>) -> CacheLookup {
-        self.warm = warm;
-        self
-    }
-
     /// The entry of the record whose bytes are `line`, when the cache has it whole (or its prepared record, when
     /// one was kept).
     pub fn get(&mut self, line: &str) -> Item {
@@ -221,8 +224,8 @@ impl CacheLookup {
         // Marked used at once (one lookup); unmarked if its entry cannot be read.
         let listed = self.index.get_mut(&hash).map(|l| (std::mem::replace(&mut l.used, build), l.slot));
         if let Some((was, slot)) = listed {
-            if let Some(kept) = self.warm.as_mut().and_then(|w| w.take(hash)) {
-                return Item::Kept { hash, kept };
+            if let Some(at) = self.warm.as_mut().and_then(|w| w.take(hash)) {
+                return Item::Kept { hash, at };
             }
             if let Some(entry) = self.read(slot) {
                 return Item::Cached { hash, entry };
@@ -315,7 +318,8 @@ pub enum Item {
     /// A record the last build of a long-running sync prepared (its cache entry is in the index).
     Kept {
         hash: u128,
-        kept: Box<Kept>,
+        /// Its place among the kept records the writer holds.
+        at: u32,
     },
     Line {
         hash: u128,
@@ -348,6 +352,8 @@ pub struct CacheWriter {
     hits: usize,
     kept: usize,
     misses: usize,
+    /// The last build's prepared records, when a long-running sync kept them (the lookup says which to take).
+    warm: Option<KeptRecords>,
 }
 
 impl CacheWriter {
@@ -375,6 +381,8 @@ impl CacheWriter {
     /// the new index, for a sync's next build ([`RecordCache::open`]).
     pub fn commit(mut self, used: UsedIndex) -> Result<(CacheStats, KeptIndex), CacheError> {
         let UsedIndex { mut index, build } = used;
+        // The kept records not taken (their lines changed or went) are freed first.
+        drop(self.warm.take());
         let stats = CacheStats { hits: self.hits, kept: self.kept, misses: self.misses };
         let old = data_path(&self.dir, self.generation);
         self.data.flush().map_err(io_at(&old))?;
@@ -494,10 +502,11 @@ impl Prepared {
                     cache.reuse();
                     self.append_slim(ind, r, Some(hash));
                 }
-                (Item::Kept { hash, kept }, Done::Kept) => {
+                (Item::Kept { hash, at }, Done::Kept) => {
                     cache.reuse();
                     cache.kept += 1;
-                    self.append_slim(kept.indicator, kept.rendering, Some(hash));
+                    let kept = cache.warm.as_mut().expect("the lookup gives kept records only with the writer's");
+                    self.append_taken(&mut kept.0, at as usize, Some(hash));
                 }
                 (Item::Line { hash, .. }, Done::Fresh(ind, r, entry)) => {
                     cache.add(hash, &entry)?;
@@ -716,9 +725,14 @@ mod tests {
         let _ = std::fs::remove_file(&path);
     }
 
+    /// The cache's two sides, without kept records.
+    fn split(cache: RecordCache) -> (CacheLookup, CacheWriter) {
+        cache.split(None, &Prepared::new(&[], &RenderOptions::default(), Timestamp(0))).expect("split")
+    }
+
     /// One build on the cache in `dir`: `used` looked up (as its inputs' lines), `added` appended as rendered.
     fn one_build(dir: &Path, kept: Option<KeptIndex>, used: &[&str], added: &[&str]) -> (Vec<bool>, KeptIndex) {
-        let (mut lookup, mut writer) = RecordCache::open(dir, 7, kept).expect("opened").split().expect("split");
+        let (mut lookup, mut writer) = split(RecordCache::open(dir, 7, kept).expect("opened"));
         let hits = used.iter().map(|line| matches!(lookup.get(line), Item::Cached { .. })).collect();
         for line in added {
             writer.add(xxh3_128(line.as_bytes()), format!("entry of {line}").as_bytes()).expect("added");
@@ -774,7 +788,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         // "entry of line" is whole (its checksum matches) but is not an entry `encode` wrote.
         let (_, first) = one_build(&dir, None, &[], &["line"]);
-        let (mut lookup, mut writer) = RecordCache::open(&dir, 7, Some(first)).expect("opened").split().expect("split");
+        let (mut lookup, mut writer) = split(RecordCache::open(&dir, 7, Some(first)).expect("opened"));
         let item = lookup.get("line");
         assert!(matches!(item, Item::Cached { .. }));
         let collections = crate::config::parse_collections(r#"{"All": ""}"#).expect("collections");

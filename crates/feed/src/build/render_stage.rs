@@ -219,22 +219,18 @@ impl Prepared {
         before
     }
 
-    /// Each indicator with its input line's hash and its rendering, in order (what [`Prepared::append_slim`] was
-    /// given).
-    pub(super) fn into_parts(self) -> impl Iterator<Item = (Option<u128>, Indicator, Rendering)> {
-        let (words, vwords) = (self.words, self.vwords);
-        let mut rendered = self.rendered.into_iter();
-        let (selected, needs, starts) = (self.selected, self.needs, self.starts);
-        let lines = self.lines.into_iter();
-        lines.zip(self.indicators).enumerate().map(move |(i, (line, ind))| {
-            let count = (starts[i + 1] - starts[i]) as usize;
-            let r = Rendering {
-                packed: rendered.by_ref().take(count).collect(),
-                selected: selected[i * words..(i + 1) * words].to_vec(),
-                needs: needs[i * vwords..(i + 1) * vwords].to_vec(),
-            };
-            (line, ind, r)
-        })
+    /// Moves record `i` of `from` (a build before this one, of the same collections and variants) to the end,
+    /// with its input line's hash; what stays in its place in `from` is empty.
+    pub(super) fn append_taken(&mut self, from: &mut Prepared, i: usize, line: Option<u128>) {
+        debug_assert_eq!(from.widths(), self.widths());
+        let (words, vwords) = self.widths();
+        self.lines.push(line);
+        self.indicators.push(std::mem::replace(&mut from.indicators[i], Indicator::empty()));
+        let objects = &mut from.rendered[from.starts[i] as usize..from.starts[i + 1] as usize];
+        self.rendered.extend(objects.iter_mut().map(Packed::take));
+        self.starts.push(u32::try_from(self.rendered.len()).expect("fewer than 4 billion objects"));
+        self.selected.extend_from_slice(&from.selected[i * words..(i + 1) * words]);
+        self.needs.extend_from_slice(&from.needs[i * vwords..(i + 1) * vwords]);
     }
 
     /// Indicator `i` rendered in variant `v` (one its collections use).
@@ -345,6 +341,24 @@ pub struct Packed {
     /// The 2.0 id's hash when the 2.0 id differs.
     pub(super) h20: Option<u64>,
     pub(super) content: u32,
+}
+
+impl Packed {
+    /// This object, with an empty one left in its place (no allocation).
+    fn take(&mut self) -> Packed {
+        let empty = Packed {
+            heads: Box::default(),
+            ends: [0; 3],
+            json: Box::default(),
+            json21_len: 0,
+            json_len: 0,
+            version: Timestamp(0),
+            h21: 0,
+            h20: None,
+            content: 0,
+        };
+        std::mem::replace(self, empty)
+    }
 }
 
 impl From<&Rendered> for Packed {

@@ -1,7 +1,7 @@
 //! What a long-running sync keeps in memory from one build to the next ([`Warm`]): the prepared records of the
-//! last build, by the hash of their input line, so that the next build takes each unchanged record as it is
-//! instead of reading its entry from the record cache and decoding it again (at a million records, that read
-//! was a quarter of a cycle where 1% changed).
+//! last build, with where each is by the hash of its input line, so that the next build takes each unchanged
+//! record as it is instead of reading its entry from the record cache and decoding it again (at a million
+//! records, that read was a quarter of a cycle where 1% changed).
 //!
 //! It also keeps the snapshot the last build made as a build on it reads it back (its collections' indexes and
 //! records, [`crate::snapshot_dir::previous_state`]), so that the next build, when the worker still serves that
@@ -11,17 +11,18 @@
 //! build makes only those of records that changed, and the record cache's index as the last build wrote it
 //! ([`KeptIndex`]), so that the next build does not read it back.
 //!
-//! Putting a million records into the map takes about a second: a thread of its own does it while the cycle
-//! uploads, switches and waits for its next turn.
+//! The records stay where the last build put them ([`Prepared`]'s lists): the next build moves each one it takes
+//! from there into its own lists. Only the map from line hash to place is made for the next build, by a thread
+//! of its own while the cycle uploads, switches and waits for its next turn. (Moving each record into a box of
+//! its own in a map instead took a core for about a second, while the uploads that end a cycle wanted it.)
 //!
 //! The records are the record cache's in another form: they belong to one cache key ([`super::cache_key`]) and
 //! are used only for lines the cache's index holds, so what a build makes with them is what it makes with the
 //! cache alone (the cache's index and data are kept up to date the same way).
 
 use super::cache_index::KeptIndex;
-use super::render_stage::{MadeRelationships, Prepared, Rendering};
+use super::render_stage::{MadeRelationships, Prepared};
 use super::versions::ByRecordHash;
-use crate::indicator::Indicator;
 use edge_core::snapshot::format::Dates;
 
 /// What a long-running sync keeps between its builds (empty at first).
@@ -35,7 +36,7 @@ pub struct Warm {
     index: Option<KeptIndex>,
 }
 
-/// The last build's records: being put in their map by a thread of their own, or there.
+/// The last build's records: their places being mapped by a thread of their own, or mapped.
 enum Records {
     Making(std::thread::JoinHandle<WarmRecords>),
     Made(WarmRecords),
@@ -45,7 +46,7 @@ impl Warm {
     /// How many prepared records are kept (waiting for them to be in their map).
     #[cfg(test)]
     fn records(&mut self) -> usize {
-        self.made().map_or(0, |r| r.by_hash.len())
+        self.made().map_or(0, |r| r.places.0.len())
     }
 
     /// Takes the kept records when they were made under `key` (else drops them: the configuration changed).
@@ -94,17 +95,18 @@ impl Warm {
     pub fn keep_records(&mut self, mut prepared: Prepared, key: u128) {
         let making = std::thread::spawn(move || {
             let relationships = prepared.take_made_relationships();
-            WarmRecords { key, by_hash: prepared.into_kept(), relationships }
+            let places = KeptPlaces::of(&prepared);
+            WarmRecords { key, places, records: KeptRecords(Box::new(prepared)), relationships }
         });
         self.records = Some(Records::Making(making));
     }
 }
 
-/// Prepared records of the last build, by the hash of their input line.
+/// Prepared records of the last build, and where each is by the hash of its input line.
 pub struct WarmRecords {
     key: u128,
-    /// Boxed: the build takes a million of them out one by one, and a box moves in a word.
-    by_hash: ByRecordHash<Box<Kept>>,
+    places: KeptPlaces,
+    records: KeptRecords,
     /// The TIP relationships it made, by what they are made of.
     relationships: MadeRelationships,
 }
@@ -115,32 +117,37 @@ impl WarmRecords {
         std::mem::take(&mut self.relationships)
     }
 
-    /// The prepared record of the line with this hash, taken out (a line that comes twice is read from the cache
-    /// the second time).
-    pub(super) fn take(&mut self, hash: u128) -> Option<Box<Kept>> {
-        self.by_hash.remove(&hash)
+    /// Where each line's record is (for the thread that looks the lines up) and the records (for the one that
+    /// takes them), when the records have the shape `like` has (the same collections and variants; else none).
+    pub(super) fn split(self, like: (usize, usize)) -> Option<(KeptPlaces, KeptRecords)> {
+        (self.records.0.widths() == like).then_some((self.places, self.records))
     }
 }
 
-/// One prepared record: the slim indicator and its rendering.
-pub struct Kept {
-    pub(super) indicator: Indicator,
-    pub(super) rendering: Rendering,
-}
+/// Where each kept record is among [`KeptRecords`], by the hash of its input line.
+pub(super) struct KeptPlaces(ByRecordHash<u32>);
 
-impl Prepared {
-    /// The records that came from input lines (see [`Prepared::push_items`]), by their line's hash.
-    fn into_kept(self) -> ByRecordHash<Box<Kept>> {
-        let mut by_hash = ByRecordHash::with_capacity_and_hasher(self.lines.len(), Default::default());
-        let parts = self.into_parts();
-        for (hash, indicator, rendering) in parts {
-            if let Some(hash) = hash {
-                by_hash.insert(hash, Box::new(Kept { indicator, rendering }));
+impl KeptPlaces {
+    /// The places of the records of `prepared` that came from input lines (a line that came twice: its last).
+    fn of(prepared: &Prepared) -> KeptPlaces {
+        let mut places = ByRecordHash::with_capacity_and_hasher(prepared.lines.len(), Default::default());
+        for (at, line) in (0u32..).zip(&prepared.lines) {
+            if let Some(hash) = line {
+                places.insert(*hash, at);
             }
         }
-        by_hash
+        KeptPlaces(places)
+    }
+
+    /// The place of the record of the line with this hash, taken out (a line that comes twice is read from the
+    /// cache the second time).
+    pub(super) fn take(&mut self, hash: u128) -> Option<u32> {
+        self.0.remove(&hash)
     }
 }
+
+/// The last build's prepared records, each taken out once ([`Prepared::append_taken`]).
+pub(super) struct KeptRecords(pub(super) Box<Prepared>);
 
 #[cfg(test)]
 mod tests {
@@ -179,13 +186,13 @@ mod tests {
         let key = cache_key(&collections, &render, NOW, b"test");
         let mut warm = warm;
         let index = warm.as_deref_mut().and_then(Warm::take_index);
-        let (lookup, mut writer) = RecordCache::open(dir, key, index).expect("opened").split().expect("split");
         let mut kept = warm.as_deref_mut().and_then(|w| w.take_records(key));
         let mut prepared = Prepared::new(&collections, &render, NOW);
         if let Some(kept) = kept.as_mut() {
             prepared.reuse_relationships(kept.take_relationships());
         }
-        let mut lookup = lookup.with_warm(kept);
+        let cache = RecordCache::open(dir, key, index).expect("opened");
+        let (mut lookup, mut writer) = cache.split(kept, &prepared).expect("split");
         let items = lines.iter().enumerate().map(|(n, l)| (n + 1, lookup.get(l))).collect();
         let bad = prepared.push_items("feed.jsonl", items, &collections, &render, &mut writer).expect("pushed");
         assert!(bad.is_empty(), "{bad:?}");
