@@ -89,8 +89,9 @@ impl Cycle<'_> {
             .iter()
             .map(|(name, p)| SourceSync { name: name.clone(), synced: now, records: p.records as u64 })
             .collect();
-        let inputs: Vec<PathBuf> = pulled.iter().map(|(_, p)| p.input.clone()).collect();
-        let digest = inputs_digest(&self.loaded.collections, self.build_args, &inputs)?;
+        let hashed: Vec<(PathBuf, Option<u128>)> = pulled.iter().map(|(_, p)| (p.input.clone(), p.hash)).collect();
+        let digest = inputs_digest(&self.loaded.collections, self.build_args, &hashed)?;
+        let inputs: Vec<PathBuf> = hashed.into_iter().map(|(input, _)| input).collect();
         if let Some(snapshot) = self.same_as_last(previous.last.as_ref(), &digest, now)? {
             phase.mark("compare the inputs with the last cycle's");
             state.last = previous.last;

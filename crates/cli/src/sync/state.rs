@@ -36,31 +36,44 @@ pub struct LastBuild {
     pub built: Timestamp,
 }
 
-/// A digest of everything a build reads: the collections file, the build options and each source's input file.
-pub fn inputs_digest(collections: &Path, build_args: &[String], inputs: &[PathBuf]) -> Result<String, SourceError> {
-    use std::io::Read;
+/// A digest of everything a build reads: the collections file, the build options and each source's input file
+/// (by its hash when the pull gave one, [`file_hash`] otherwise).
+pub fn inputs_digest(
+    collections: &Path,
+    build_args: &[String],
+    inputs: &[(PathBuf, Option<u128>)],
+) -> Result<String, SourceError> {
     use xxhash_rust::xxh3::Xxh3;
     let mut h = Xxh3::new();
-    let mut buf = vec![0u8; 1 << 20];
-    for path in std::iter::once(&collections.to_path_buf()).chain(inputs) {
-        let fail = |source| SourceError::State { path: path.clone(), source };
-        let mut file = std::fs::File::open(path).map_err(fail)?;
-        let mut file_hash = Xxh3::new();
-        loop {
-            let n = file.read(&mut buf).map_err(fail)?;
-            if n == 0 {
-                break;
-            }
-            file_hash.update(&buf[..n]);
-        }
+    for (path, known) in std::iter::once(&(collections.to_path_buf(), None)).chain(inputs) {
+        let file_hash = match known {
+            Some(hash) => *hash,
+            None => file_hash(path)?,
+        };
         h.update(path.display().to_string().as_bytes());
-        h.update(&file_hash.digest128().to_le_bytes());
+        h.update(&file_hash.to_le_bytes());
     }
     for a in build_args {
         h.update(a.as_bytes());
         h.update(&[0]);
     }
     Ok(format!("{:032x}", h.digest128()))
+}
+
+/// A file's XXH3-128, read a megabyte at a time.
+pub fn file_hash(path: &Path) -> Result<u128, SourceError> {
+    use std::io::Read;
+    let fail = |source| SourceError::State { path: path.to_path_buf(), source };
+    let mut file = std::fs::File::open(path).map_err(fail)?;
+    let mut hash = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(fail)?;
+        if n == 0 {
+            return Ok(hash.digest128());
+        }
+        hash.update(&buf[..n]);
+    }
 }
 
 impl SyncState {

@@ -115,18 +115,28 @@ pub fn import_file_each(
 /// The file as XSOAR JSON lines to stream, with the length of its byte-order mark, when it is one that can be
 /// (see [`xsoar::streamable_lines`]); `None` for a file to read whole.
 pub fn open_lines(path: &std::path::Path) -> Result<Option<(impl std::io::BufRead, usize)>, RecordError> {
-    use std::io::Read;
     let name = path.display().to_string();
-    let cannot =
-        |e: std::io::Error| RecordError { position: name.clone(), reason: format!("cannot read the file: {e}") };
-    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    let file = std::fs::File::open(path).map_err(|e| cannot_read(&name, e))?;
+    open_lines_from(&name, file)
+}
+
+/// [`open_lines`] on the bytes of the file `name` as `file` gives them.
+pub fn open_lines_from<'r>(
+    name: &str,
+    mut file: impl std::io::Read + 'r,
+) -> Result<Option<(impl std::io::BufRead + 'r, usize)>, RecordError> {
+    use std::io::Read;
     let mut head = Vec::with_capacity(STREAM_HEAD);
-    (&mut file).take(STREAM_HEAD as u64).read_to_end(&mut head).map_err(cannot)?;
+    (&mut file).take(STREAM_HEAD as u64).read_to_end(&mut head).map_err(|e| cannot_read(name, e))?;
     if head.len() < STREAM_HEAD {
         return Ok(None);
     }
-    Ok(xsoar::streamable_lines(&name, &head)
+    Ok(xsoar::streamable_lines(name, &head)
         .map(|bom| (std::io::BufReader::with_capacity(1 << 20, std::io::Cursor::new(head).chain(file)), bom)))
+}
+
+fn cannot_read(name: &str, e: std::io::Error) -> RecordError {
+    RecordError { position: name.to_string(), reason: format!("cannot read the file: {e}") }
 }
 
 /// How much of a file is looked at to decide whether it can be streamed; smaller files are read whole.

@@ -19,6 +19,9 @@ pub struct Pulled {
     pub input: PathBuf,
     /// How many records the source holds now (a TAXII source: all it has given so far).
     pub records: usize,
+    /// The input file's hash ([`super::state::file_hash`]), when pulling it read the file whole anyway (the
+    /// cycle's digest then need not read it again).
+    pub hash: Option<u128>,
 }
 
 /// Why a source failed (the cycle publishes nothing).

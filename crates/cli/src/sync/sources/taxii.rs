@@ -95,7 +95,7 @@ pub fn pull(t: &Taxii, dir: &Path) -> Result<Pulled, SourceError> {
     write_atomic(&objects_file, &serde_json::to_vec(&bundle).expect("JSON"))?;
     let resume = Resume { added_after: last.or(resume.added_after) };
     write_atomic(&resume_file, &serde_json::to_vec(&resume).expect("JSON"))?;
-    Ok(Pulled { input: objects_file, records: objects.len() })
+    Ok(Pulled { input: objects_file, records: objects.len(), hash: None })
 }
 
 /// The API root `url` is, or the default (else first) one its discovery names; decides 2.1 or 2.0.

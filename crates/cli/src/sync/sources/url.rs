@@ -32,21 +32,78 @@ pub fn pull(url: &str, dir: &Path, name: &str) -> Result<Pulled, SourceError> {
         }
         path
     };
-    let records = count(&input)?;
-    Ok(Pulled { input, records })
+    let (records, hash) = count(&input)?;
+    Ok(Pulled { input, records, hash })
 }
 
-/// The records a file holds (good or bad), for the shrink check; a file that cannot be read at all fails. In XSOAR
-/// JSON lines each line is a record, so they are counted without being read (a million in well under a second);
-/// other files are read.
-fn count(path: &Path) -> Result<usize, SourceError> {
+/// The records a file holds (good or bad), for the shrink check, and the file's hash when it was read whole here;
+/// a file that cannot be read at all fails. In XSOAR JSON lines each line is a record, so they are counted without
+/// being read (a million in well under a second), and the bytes are hashed as they pass; other files are read.
+fn count(path: &Path) -> Result<(usize, Option<u128>), SourceError> {
     let fail = |e: edge_feed::import::RecordError| SourceError::Protocol(e.to_string());
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| {
+        fail(edge_feed::import::RecordError { position: name.clone(), reason: format!("cannot read the file: {e}") })
+    })?;
+    let mut hash = xxhash_rust::xxh3::Xxh3::new();
     let mut n = 0usize;
-    if let Some((lines, bom)) = edge_feed::import::open_lines(path).map_err(fail)? {
-        let name = path.display().to_string();
-        edge_feed::import::xsoar::for_each_line(&name, lines, bom, &mut |_, _| n += 1).map_err(fail)?;
-        return Ok(n);
+    let streamed = match edge_feed::import::open_lines_from(&name, Hashing { inner: file, hash: &mut hash }) {
+        Ok(Some((lines, bom))) => {
+            edge_feed::import::xsoar::for_each_line(&name, lines, bom, &mut |_, _| n += 1).map(|()| true)
+        }
+        Ok(None) => Ok(false),
+        Err(e) => Err(e),
+    };
+    if streamed.map_err(fail)? {
+        return Ok((n, Some(hash.digest128())));
     }
     edge_feed::import::import_file_each(path, &mut |_| n += 1).map_err(fail)?;
-    Ok(n)
+    Ok((n, None))
+}
+
+/// A reader that hashes the bytes it reads.
+struct Hashing<'h, R> {
+    inner: R,
+    hash: &'h mut xxhash_rust::xxh3::Xxh3,
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::state::file_hash;
+    use edge_core::time::Timestamp;
+    use edge_feed::generate::{generate, Format, Options};
+
+    #[test]
+    fn a_json_lines_file_is_counted_and_hashed_in_one_read_as_the_cycle_digest_hashes_it() {
+        let dir = std::env::temp_dir().join(format!("taxii-edge-url-source-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("made");
+        let mut lines = Vec::new();
+        let options = Options { count: 400, seed: 5, now: Timestamp(1_767_225_600_000_000), format: Format::Jsonl };
+        generate(&options, &mut lines).expect("generated");
+        assert!(lines.len() > 64 * 1024, "long enough to be streamed");
+        // A byte-order mark and a blank line: the hash is of the bytes, the count of the records.
+        let mut bytes = b"\xef\xbb\xbf".to_vec();
+        bytes.extend_from_slice(&lines);
+        bytes.extend_from_slice(b"\n");
+        let big = dir.join("feed.jsonl");
+        std::fs::write(&big, &bytes).expect("written");
+        let pulled = pull(big.to_str().expect("UTF-8"), &dir, "download").expect("pulled");
+        assert_eq!(pulled.records, 400);
+        assert_eq!(pulled.hash, Some(file_hash(&big).expect("hashed")), "what the digest would read");
+        // A file read whole is not hashed here: the digest reads it.
+        let small = dir.join("small.jsonl");
+        std::fs::write(&small, lines.split(|&b| b == b'\n').next().expect("a line")).expect("written");
+        let pulled = pull(small.to_str().expect("UTF-8"), &dir, "download").expect("pulled");
+        assert_eq!((pulled.records, pulled.hash), (1, None));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -81,5 +81,5 @@ pub fn pull(x: &Xsoar, out: &Path) -> Result<Pulled, SourceError> {
         }
     }
     write_atomic(out, &lines)?;
-    Ok(Pulled { input: out.to_path_buf(), records })
+    Ok(Pulled { input: out.to_path_buf(), records, hash: None })
 }
