@@ -327,6 +327,34 @@ mod tests {
     }
 
     #[test]
+    fn only_the_build_directory_of_the_current_snapshot_is_kept_and_the_others_are_deleted_by_the_time_it_is_joined() {
+        let root = std::env::temp_dir().join(format!("taxii-edge-builds-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for (name, snapshot) in [("1", "old"), ("2", "current"), ("3", "failed")] {
+            let dir = root.join(name);
+            std::fs::create_dir_all(dir.join("blobs/segment")).expect("made");
+            std::fs::write(dir.join("blobs/segment/0"), b"linked").expect("written");
+            let file = edge_feed::snapshot_dir::SnapshotFile {
+                snapshot: snapshot.into(),
+                manifest: format!("manifest/{snapshot}"),
+                created: Timestamp(0),
+                built_on: None,
+            };
+            edge_feed::snapshot_dir::write_snapshot_file(&dir, &file).expect("written");
+        }
+        std::fs::create_dir_all(root.join("4/blobs")).expect("a directory a killed build left without snapshot.json");
+        let (kept, deleting) = keep_only_build_of(&root, Some("current"));
+        assert_eq!(kept, Some(root.join("2")));
+        deleting.join().expect("the deleting thread ends");
+        let left: Vec<_> = std::fs::read_dir(&root).expect("read").flatten().map(|e| e.path()).collect();
+        assert_eq!(left, [root.join("2")]);
+        let (kept, deleting) = keep_only_build_of(&root, None);
+        deleting.join().expect("the deleting thread ends");
+        assert_eq!((kept, std::fs::read_dir(&root).expect("read").count()), (None, 0), "nothing served: none kept");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
     fn bad_build_options_are_a_clap_error() {
         let Err(e) = crate::commands::build::args_from(&["--no-such-option".to_string()]) else {
             panic!("an unknown option is refused")
