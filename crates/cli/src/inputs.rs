@@ -42,7 +42,7 @@ pub fn read_inputs(
     if let Some(kept) = warm.as_mut() {
         prepared.reuse_relationships(kept.take_relationships());
     }
-    let (mut lookup, mut writer) = match cache.map(|c| c.split(warm, &prepared)).transpose() {
+    let (mut lookup, mut writer) = match cache.map(|c| c.split(warm)).transpose() {
         Ok(Some((lookup, writer))) => (Some(lookup), Some(writer)),
         Ok(None) => (None, None),
         Err(e) => return Err(Fail::from(e.to_string())),

@@ -15,17 +15,11 @@ impl Phases {
     }
 
     pub(super) fn mark(&self, what: &str) {
-        if !self.on {
-            return;
+        if self.on {
+            let now = std::time::Instant::now();
+            print_step(what, self.last.get(), now, "at", self.start);
+            self.last.set(now);
         }
-        let now = std::time::Instant::now();
-        eprintln!(
-            "[timing] {what}: {:.2} s (at {:.2} s, {})",
-            (now - self.last.get()).as_secs_f64(),
-            (now - self.start).as_secs_f64(),
-            memory()
-        );
-        self.last.set(now);
     }
 
     /// What times steps that run on other threads ([`Clock::took`]).
@@ -45,15 +39,19 @@ impl Clock {
     /// Prints the step `what` that started at `started` and ends now.
     pub(super) fn took(&self, what: &str, started: std::time::Instant) {
         if self.on {
-            let now = std::time::Instant::now();
-            eprintln!(
-                "[timing] {what}: {:.2} s (ended at {:.2} s, {})",
-                (now - started).as_secs_f64(),
-                (now - self.start).as_secs_f64(),
-                memory()
-            );
+            print_step(what, started, std::time::Instant::now(), "ended at", self.start);
         }
     }
+}
+
+/// One `[timing]` line: the step `what` from `from` to `to`, and where `to` falls after `start`.
+fn print_step(what: &str, from: std::time::Instant, to: std::time::Instant, at: &str, start: std::time::Instant) {
+    eprintln!(
+        "[timing] {what}: {:.2} s ({at} {:.2} s, {})",
+        (to - from).as_secs_f64(),
+        (to - start).as_secs_f64(),
+        memory()
+    );
 }
 
 /// The process's resident memory now and at its peak so far (Linux), for the timings.

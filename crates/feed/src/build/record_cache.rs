@@ -124,15 +124,11 @@ impl RecordCache {
     /// The lookup side (for the thread that reads the inputs) and the writing side (for the one that renders
     /// into `prepared`). With `warm`, what a long-running sync kept of its last build: the lookup gives the records
     /// it holds instead of reading their entries (where each is), and the writer takes them from there.
-    pub fn split(
-        self,
-        warm: Option<WarmRecords>,
-        prepared: &Prepared,
-    ) -> Result<(CacheLookup, CacheWriter), CacheError> {
+    pub fn split(self, warm: Option<WarmRecords>) -> Result<(CacheLookup, CacheWriter), CacheError> {
         let path = data_path(&self.dir, self.generation);
         let read = File::open(&path).map_err(io_at(&path))?;
         let append = std::fs::OpenOptions::new().append(true).open(&path).map_err(io_at(&path))?;
-        let (places, records) = warm.and_then(|w| w.split(prepared.widths())).unzip();
+        let (places, records) = warm.map(WarmRecords::split).unzip();
         let mut lookup = CacheLookup::new(self.index, read, self.build);
         lookup.warm = places;
         let writer = CacheWriter {
@@ -727,7 +723,7 @@ mod tests {
 
     /// The cache's two sides, without kept records.
     fn split(cache: RecordCache) -> (CacheLookup, CacheWriter) {
-        cache.split(None, &Prepared::new(&[], &RenderOptions::default(), Timestamp(0))).expect("split")
+        cache.split(None).expect("split")
     }
 
     /// One build on the cache in `dir`: `used` looked up (as its inputs' lines), `added` appended as rendered.

@@ -118,9 +118,10 @@ impl WarmRecords {
     }
 
     /// Where each line's record is (for the thread that looks the lines up) and the records (for the one that
-    /// takes them), when the records have the shape `like` has (the same collections and variants; else none).
-    pub(super) fn split(self, like: (usize, usize)) -> Option<(KeptPlaces, KeptRecords)> {
-        (self.records.0.widths() == like).then_some((self.places, self.records))
+    /// takes them). The records have the shape of this build's (the same collections and variants): their key
+    /// ([`Warm::take_records`]) is the cache's, which is made of those.
+    pub(super) fn split(self) -> (KeptPlaces, KeptRecords) {
+        (self.places, self.records)
     }
 }
 
@@ -192,7 +193,7 @@ mod tests {
             prepared.reuse_relationships(kept.take_relationships());
         }
         let cache = RecordCache::open(dir, key, index).expect("opened");
-        let (mut lookup, mut writer) = cache.split(kept, &prepared).expect("split");
+        let (mut lookup, mut writer) = cache.split(kept).expect("split");
         let items = lines.iter().enumerate().map(|(n, l)| (n + 1, lookup.get(l))).collect();
         let bad = prepared.push_items("feed.jsonl", items, &collections, &render, &mut writer).expect("pushed");
         assert!(bad.is_empty(), "{bad:?}");

@@ -135,7 +135,8 @@ pub fn open_lines_from<'r>(
         .map(|bom| (std::io::BufReader::with_capacity(1 << 20, std::io::Cursor::new(head).chain(file)), bom)))
 }
 
-fn cannot_read(name: &str, e: std::io::Error) -> RecordError {
+/// The error for the file `name` that could not be read.
+pub fn cannot_read(name: &str, e: std::io::Error) -> RecordError {
     RecordError { position: name.to_string(), reason: format!("cannot read the file: {e}") }
 }
 

@@ -42,9 +42,7 @@ pub fn pull(url: &str, dir: &Path, name: &str) -> Result<Pulled, SourceError> {
 fn count(path: &Path) -> Result<(usize, Option<u128>), SourceError> {
     let fail = |e: edge_feed::import::RecordError| SourceError::Protocol(e.to_string());
     let name = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|e| {
-        fail(edge_feed::import::RecordError { position: name.clone(), reason: format!("cannot read the file: {e}") })
-    })?;
+    let file = std::fs::File::open(path).map_err(|e| fail(edge_feed::import::cannot_read(&name, e)))?;
     let mut hash = xxhash_rust::xxh3::Xxh3::new();
     let mut n = 0usize;
     let streamed = match edge_feed::import::open_lines_from(&name, Hashing { inner: file, hash: &mut hash }) {
