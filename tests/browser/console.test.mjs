@@ -9,10 +9,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { CLI, ROOT, buildAll, buildSnapshot, startWorker, tempDir } from './worker.mjs';
+import { ADMIN_TOKEN, CLI, ROOT, buildAll, buildSnapshot, startWorker, tempDir } from './worker.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -519,6 +519,47 @@ test('the site is small, self-contained and stores nothing', () => {
     assert.doesNotMatch(text, /localStorage|sessionStorage|document\.cookie|indexedDB/, `${f} stores nothing`);
   }
   assert.ok(total < 100 * 1024, `www/ is ${total} bytes`);
+});
+
+test('a feed kept current by taxii-edge sync shows its age and each source with its records and when it synced', async () => {
+  // A worker of its own, fed by the real `taxii-edge sync --once` from a local CSV file (issue 20: "Freshness
+  // you can see"); the values shown are compared with what /api/status says.
+  const dir = tempDir('console-sync-');
+  writeFileSync(join(dir, 'collections.json'), JSON.stringify({ All: '' }));
+  const rows = Array.from({ length: 12 }, (_, k) => `203.0.113.${k + 1},IP,3,2026-01-01T00:00:00Z`);
+  writeFileSync(join(dir, 'ioc.csv'), ['value,type,score,modified', ...rows].join('\n'));
+  const synced = await startWorker({});
+  try {
+    writeFileSync(join(dir, 'sync.toml'), [
+      'collections = "collections.json"',
+      '[publish]', `url = ${JSON.stringify(synced.url)}`, 'token_env = "CONSOLE_SYNC_TOKEN"',
+      '[[source]]', 'type = "url"', 'name = "partner-csv"', `url = ${JSON.stringify(join(dir, 'ioc.csv'))}`,
+    ].join('\n'));
+    const run = spawnSync(CLI, ['sync', '--config', join(dir, 'sync.toml'), '--once'],
+      { env: { ...process.env, CONSOLE_SYNC_TOKEN: ADMIN_TOKEN }, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const status = await (await fetch(`${synced.url}/api/status`)).json();
+    assert.deepEqual(status.snapshot.sources.map((s) => [s.name, s.records]), [['partner-csv', 12]]);
+
+    const { context, page, errors } = await openPage();
+    await page.goto(`${synced.url}/`);
+    await page.waitForSelector('[data-field="source-partner-csv"]');
+    const fact = (label) => page.$eval('#server-info', (dl, l) => {
+      const dt = [...dl.querySelectorAll('dt')].find((d) => d.textContent === l);
+      const time = dt?.nextElementSibling?.querySelector('time');
+      return dt && { text: dt.nextElementSibling.textContent, datetime: time?.getAttribute('datetime') };
+    }, label);
+    const source = await fact('Source partner-csv');
+    assert.equal(source.datetime, status.snapshot.sources[0].synced);
+    assert.match(source.text, /^12 records, synced \d{4}-\d\d-\d\d \d\d:\d\d UTC \(just now\)$/);
+    const published = await fact('Published');
+    assert.equal(published.datetime, status.snapshot.published);
+    assert.match(published.text, /\(just now\)$/, 'the snapshot\'s age');
+    assert.deepEqual(errors, []);
+    await context.close();
+  } finally {
+    await synced.stop();
+  }
 });
 
 test('a feed with public and protected collections lists the public ones, and more after an optional sign-in', async () => {

@@ -3,9 +3,9 @@
 
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT, CLI, buildSnapshot, tempDir, startWorker as start } from '../harness.mjs';
+import { ROOT, CLI, ADMIN_TOKEN, buildSnapshot, tempDir, startWorker as start } from '../harness.mjs';
 
-export { ROOT, CLI, buildSnapshot, tempDir };
+export { ROOT, CLI, ADMIN_TOKEN, buildSnapshot, tempDir };
 
 /** Builds the worker and the CLI (npm test has done it already; then this takes a second). */
 export function buildAll() {
