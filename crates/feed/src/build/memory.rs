@@ -3,28 +3,33 @@
 
 /// Phase timings and resident memory on stderr when `TAXII_EDGE_TIMINGS` is set (for the benchmark's profile).
 pub(super) struct Phases {
-    pub(super) on: bool,
-    pub(super) start: std::time::Instant,
-    pub(super) last: std::cell::Cell<std::time::Instant>,
+    clock: Clock,
+    /// When the last phase ended.
+    last: std::cell::Cell<std::time::Instant>,
 }
 
 impl Phases {
     pub(super) fn start() -> Phases {
-        let now = std::time::Instant::now();
-        Phases { on: std::env::var_os("TAXII_EDGE_TIMINGS").is_some(), start: now, last: now.into() }
+        let clock = Clock { on: std::env::var_os("TAXII_EDGE_TIMINGS").is_some(), start: std::time::Instant::now() };
+        Phases { clock, last: clock.start.into() }
+    }
+
+    /// Whether the timings are printed.
+    pub(super) fn on(&self) -> bool {
+        self.clock.on
     }
 
     pub(super) fn mark(&self, what: &str) {
-        if self.on {
+        if self.clock.on {
             let now = std::time::Instant::now();
-            print_step(what, self.last.get(), now, "at", self.start);
+            self.clock.print(what, self.last.get(), now, "at");
             self.last.set(now);
         }
     }
 
     /// What times steps that run on other threads ([`Clock::took`]).
     pub(super) fn clock(&self) -> Clock {
-        Clock { on: self.on, start: self.start }
+        self.clock
     }
 }
 
@@ -39,19 +44,19 @@ impl Clock {
     /// Prints the step `what` that started at `started` and ends now.
     pub(super) fn took(&self, what: &str, started: std::time::Instant) {
         if self.on {
-            print_step(what, started, std::time::Instant::now(), "ended at", self.start);
+            self.print(what, started, std::time::Instant::now(), "ended at");
         }
     }
-}
 
-/// One `[timing]` line: the step `what` from `from` to `to`, and where `to` falls after `start`.
-fn print_step(what: &str, from: std::time::Instant, to: std::time::Instant, at: &str, start: std::time::Instant) {
-    eprintln!(
-        "[timing] {what}: {:.2} s ({at} {:.2} s, {})",
-        (to - from).as_secs_f64(),
-        (to - start).as_secs_f64(),
-        memory()
-    );
+    /// One `[timing]` line: the step `what` from `from` to `to`, and where `to` falls after the start.
+    fn print(&self, what: &str, from: std::time::Instant, to: std::time::Instant, at: &str) {
+        eprintln!(
+            "[timing] {what}: {:.2} s ({at} {:.2} s, {})",
+            (to - from).as_secs_f64(),
+            (to - self.start).as_secs_f64(),
+            memory()
+        );
+    }
 }
 
 /// The process's resident memory now and at its peak so far (Linux), for the timings.

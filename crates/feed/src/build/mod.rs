@@ -245,7 +245,7 @@ fn build_prepared(
     check: &mut dyn FnMut(&[RenderError]) -> Result<(), BuildError>,
 ) -> Result<BuiltParts, BuildError> {
     let phase = Phases::start();
-    if phase.on {
+    if phase.on() {
         let (n, bytes) = (prepared.rendered_objects(), prepared.rendered_bytes());
         phase.mark(&format!("start ({n} objects, {} MB rendered and compressed)", bytes / 1_000_000));
     }

@@ -122,7 +122,7 @@ impl RecordCache {
     }
 
     /// The lookup side (for the thread that reads the inputs) and the writing side (for the one that renders
-    /// into `prepared`). With `warm`, what a long-running sync kept of its last build: the lookup gives the records
+    /// them). With `warm`, what a long-running sync kept of its last build: the lookup gives the records
     /// it holds instead of reading their entries (where each is), and the writer takes them from there.
     pub fn split(self, warm: Option<WarmRecords>) -> Result<(CacheLookup, CacheWriter), CacheError> {
         let path = data_path(&self.dir, self.generation);
